@@ -1,0 +1,543 @@
+"""The boto3 calls that make :class:`infra.topology.Topology` real, and remove it again.
+
+Every step reads first and writes only what differs, so a second run reports no changes. The same calls run
+against AWS and against an emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import boto3
+from botocore.exceptions import ClientError
+
+from infra import packaging
+from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, Topology, canonical, trust
+from lakebox_layer.adapters.metadata import STATUS_INDEX
+from lakebox_layer.exceptions import ProvisioningError
+from lakebox_layer.settings import ResourceNames
+
+log = logging.getLogger("lakebox.bootstrap")
+T = TypeVar("T")
+
+_NOT_FOUND = {
+    "NoSuchEntity", "ResourceNotFoundException", "EntityNotFoundException", "NoSuchBucket", "404",
+    "NotFound", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
+    "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration",
+}
+# Errors that mean a service is not offered by the endpoint at all (an emulator without Glue, say).
+_UNAVAILABLE = {"InternalFailure", "NotImplemented", "UnknownOperationException", "InvalidAction", "501"}
+
+
+def code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def missing(error: ClientError) -> bool:
+    return code(error) in _NOT_FOUND
+
+
+@dataclass
+class Report:
+    """What a run did, resource by resource."""
+
+    changes: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def changed(self, action: str, resource: str) -> None:
+        self.changes.append((action, resource))
+        log.info("%s %s", action, resource)
+
+    def same(self, resource: str) -> None:
+        self.unchanged.append(resource)
+        log.debug("unchanged %s", resource)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning(message)
+
+    def summary(self) -> str:
+        if not self.changes:
+            return f"no changes: all {len(self.unchanged)} resources already as declared"
+        return f"{len(self.changes)} changed, {len(self.unchanged)} unchanged"
+
+
+def retry(call: Callable[[], T], *, retry_on: set[str], what: str, deadline_s: float = 90.0) -> T:
+    """Retry a call while it fails with one of `retry_on` (IAM propagation on AWS), until a deadline."""
+    deadline = time.monotonic() + deadline_s
+    delay = 1.0
+    while True:
+        try:
+            return call()
+        except ClientError as error:
+            if code(error) not in retry_on or time.monotonic() + delay > deadline:
+                raise ProvisioningError(f"{what}: {code(error)}: {error}") from error
+            log.info("%s: %s, retrying in %.0f s", what, code(error), delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+class Provisioner:
+    """Applies or tears down a topology through one boto3 session."""
+
+    def __init__(self, topology: Topology, session: boto3.Session, endpoint_url: str | None = None) -> None:
+        self.topology = topology
+        self.names = topology.names
+        self.endpoint_url = endpoint_url
+        self.session = session
+        self.report = Report()
+        self._clients: dict[str, Any] = {}
+
+    @classmethod
+    def connect(cls, project: str, region: str, endpoint_url: str | None,
+                session: boto3.Session | None = None, **topology_args: Any) -> Provisioner:
+        session = session or boto3.Session(region_name=region)
+        sts = session.client("sts", region_name=region, endpoint_url=endpoint_url)
+        account = sts.get_caller_identity()["Account"]
+        names = ResourceNames(project=project, account=account, region=region)
+        return cls(Topology(names, **topology_args), session, endpoint_url)
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(
+                service, region_name=self.names.region, endpoint_url=self.endpoint_url,
+            )
+        return self._clients[service]
+
+    # -- apply --------------------------------------------------------------------------------------------------
+
+    def apply(self) -> Report:
+        for bucket in self.topology.buckets:
+            self._bucket(bucket)
+        self._table()
+        for function in self.topology.functions:
+            self._role(function.role, "lambda.amazonaws.com", function.policy)
+        layer_arn = self._layer()
+        for function in self.topology.functions:
+            self._function(function, layer_arn)
+        self._bus()
+        self._queue()
+        for rule in self.topology.rules:
+            self._rule(rule.name, rule.pattern, rule.target_id, rule.target_arn)
+            if rule.target_function:
+                self._permission(rule.target_function, f"events-{rule.name}", "events.amazonaws.com",
+                                 self.topology.rule_arn(rule.name))
+        self._permission(self.names.function("ingestion"), "s3-raw-notification", "s3.amazonaws.com",
+                         self.topology.bucket_arn(self.names.raw_bucket), source_account=self.names.account)
+        self._notification()
+        self._catalog()
+        return self.report
+
+    def _bucket(self, bucket: str) -> None:
+        s3 = self.client("s3")
+        try:
+            s3.head_bucket(Bucket=bucket)
+            self.report.same(f"bucket {bucket}")
+        except ClientError as error:
+            if not missing(error):
+                raise
+            args: dict[str, Any] = {"Bucket": bucket}
+            if self.names.region != "us-east-1":
+                args["CreateBucketConfiguration"] = {"LocationConstraint": self.names.region}
+            s3.create_bucket(**args)
+            s3.get_waiter("bucket_exists").wait(Bucket=bucket, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+            self.report.changed("created", f"bucket {bucket}")
+        encryption = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+        self._ensure_bucket_setting(
+            f"encryption of {bucket}",
+            lambda: s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0][
+                "ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+            "AES256",
+            lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=encryption),
+        )
+        block = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                 "RestrictPublicBuckets": True}
+        self._ensure_bucket_setting(
+            f"public access block of {bucket}",
+            lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
+            block,
+            lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block),
+        )
+        if bucket in self.topology.versioned_buckets:
+            self._ensure_bucket_setting(
+                f"versioning of {bucket}",
+                lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status"),
+                "Enabled",
+                lambda: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}),
+            )
+
+    def _ensure_bucket_setting(self, what: str, read: Callable[[], Any], wanted: Any,
+                               write: Callable[[], Any]) -> None:
+        try:
+            current = read()
+        except ClientError as error:
+            if not missing(error):
+                raise
+            current = None
+        if current == wanted:
+            self.report.same(what)
+            return
+        write()
+        self.report.changed("set", what)
+
+    def _table(self) -> None:
+        ddb = self.client("dynamodb")
+        spec = self.topology.table
+        try:
+            table = ddb.describe_table(TableName=spec["TableName"])["Table"]
+        except ClientError as error:
+            if not missing(error):
+                raise
+            ddb.create_table(**spec)
+            ddb.get_waiter("table_exists").wait(TableName=spec["TableName"],
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+            self.report.changed("created", f"table {spec['TableName']}")
+            return
+        indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+        if STATUS_INDEX not in indexes:
+            raise ProvisioningError(
+                f"table {spec['TableName']} exists without the {STATUS_INDEX} index: "
+                "run `python infra/bootstrap.py --teardown` and provision again"
+            )
+        self.report.same(f"table {spec['TableName']}")
+
+    def _role(self, role: str, service: str, inline_policy: dict[str, Any]) -> None:
+        iam = self.client("iam")
+        try:
+            current_trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+            if canonical(current_trust) != canonical(trust(service)):
+                iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust(service)))
+                self.report.changed("updated trust of", f"role {role}")
+            else:
+                self.report.same(f"role {role}")
+        except ClientError as error:
+            if not missing(error):
+                raise
+            iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust(service)),
+                            Description="lakebox pipeline role")
+            iam.get_waiter("role_exists").wait(RoleName=role, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+            self.report.changed("created", f"role {role}")
+        policy_name = f"{role}-policy"
+        try:
+            current = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+        except ClientError as error:
+            if not missing(error):
+                raise
+            current = None
+        if current is not None and canonical(current) == canonical(inline_policy):
+            self.report.same(f"policy {policy_name}")
+            return
+        iam.put_role_policy(RoleName=role, PolicyName=policy_name, PolicyDocument=json.dumps(inline_policy))
+        self.report.changed("put", f"policy {policy_name}")
+
+    def _layer(self) -> str:
+        lam = self.client("lambda")
+        archive = packaging.build_layer()
+        digest = packaging.code_sha256(archive)
+        description = f"lakebox shared library sha256:{digest}"
+        versions = lam.list_layer_versions(LayerName=self.names.layer).get("LayerVersions", [])
+        latest = max(versions, key=lambda v: v["Version"], default=None)
+        if latest and latest.get("Description") == description:
+            self.report.same(f"layer {self.names.layer}")
+            return str(latest["LayerVersionArn"])
+        published = lam.publish_layer_version(
+            LayerName=self.names.layer, Description=description, Content={"ZipFile": archive},
+            CompatibleRuntimes=[RUNTIME, "python3.11"],
+        )
+        self.report.changed("published", f"layer {self.names.layer} version {published['Version']}")
+        return str(published["LayerVersionArn"])
+
+    def _function_config(self, spec: FunctionSpec, layer_arn: str) -> dict[str, Any]:
+        return {
+            "FunctionName": spec.name,
+            "Runtime": RUNTIME,
+            "Role": self.topology.role_arn(spec.role),
+            "Handler": HANDLER,
+            "Description": spec.description,
+            "Timeout": spec.timeout,
+            "MemorySize": spec.memory,
+            "Environment": {"Variables": self.topology.settings.function_environment()},
+            "TracingConfig": {"Mode": "Active"},
+            "Layers": [layer_arn],
+        }
+
+    def _function(self, spec: FunctionSpec, layer_arn: str) -> None:
+        lam = self.client("lambda")
+        archive = packaging.build_function(spec.stage.value)
+        wanted = self._function_config(spec, layer_arn)
+        try:
+            current = lam.get_function(FunctionName=spec.name)["Configuration"]
+        except ClientError as error:
+            if not missing(error):
+                raise
+            # On AWS a new role takes seconds to become assumable: retry only that error, with a deadline.
+            retry(lambda: lam.create_function(**wanted, Code={"ZipFile": archive}),
+                  retry_on={"InvalidParameterValueException"}, what=f"creating function {spec.name}")
+            self._wait_function(spec.name, "function_active_v2")
+            self.report.changed("created", f"function {spec.name}")
+            return
+        if current.get("CodeSha256") != packaging.code_sha256(archive):
+            lam.update_function_code(FunctionName=spec.name, ZipFile=archive)
+            self._wait_function(spec.name, "function_updated_v2")
+            self.report.changed("updated code of", f"function {spec.name}")
+        current_config = {
+            "FunctionName": current["FunctionName"],
+            "Runtime": current.get("Runtime"),
+            "Role": current.get("Role"),
+            "Handler": current.get("Handler"),
+            "Description": current.get("Description", ""),
+            "Timeout": current.get("Timeout"),
+            "MemorySize": current.get("MemorySize"),
+            "Environment": {"Variables": current.get("Environment", {}).get("Variables", {})},
+            "TracingConfig": {"Mode": current.get("TracingConfig", {}).get("Mode")},
+            "Layers": [layer["Arn"] for layer in current.get("Layers", [])],
+        }
+        if canonical(current_config) == canonical(wanted):
+            self.report.same(f"function {spec.name}")
+            return
+        retry(lambda: lam.update_function_configuration(**wanted),
+              retry_on={"InvalidParameterValueException", "ResourceConflictException"},
+              what=f"configuring function {spec.name}")
+        self._wait_function(spec.name, "function_updated_v2")
+        self.report.changed("updated configuration of", f"function {spec.name}")
+
+    def _wait_function(self, name: str, waiter: str) -> None:
+        self.client("lambda").get_waiter(waiter).wait(
+            FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+
+    def _permission(self, function: str, sid: str, principal: str, source_arn: str,
+                    source_account: str | None = None) -> None:
+        lam = self.client("lambda")
+        try:
+            statements = json.loads(lam.get_policy(FunctionName=function)["Policy"]).get("Statement", [])
+        except ClientError as error:
+            if not missing(error):
+                raise
+            statements = []
+        if any(statement.get("Sid") == sid for statement in statements):
+            self.report.same(f"permission {sid} on {function}")
+            return
+        args = {"FunctionName": function, "StatementId": sid, "Action": "lambda:InvokeFunction",
+                "Principal": principal, "SourceArn": source_arn}
+        if source_account:
+            args["SourceAccount"] = source_account
+        lam.add_permission(**args)
+        self.report.changed("granted", f"permission {sid} on {function}")
+
+    def _bus(self) -> None:
+        events = self.client("events")
+        try:
+            events.describe_event_bus(Name=self.names.event_bus)
+            self.report.same(f"event bus {self.names.event_bus}")
+        except ClientError as error:
+            if not missing(error):
+                raise
+            events.create_event_bus(Name=self.names.event_bus)
+            self.report.changed("created", f"event bus {self.names.event_bus}")
+
+    def _queue(self) -> None:
+        sqs = self.client("sqs")
+        name = self.names.quality_events_queue
+        try:
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
+            if canonical(current.get("Policy", "{}")) == canonical(self.topology.quality_queue_policy):
+                self.report.same(f"queue {name}")
+                return
+            action = "updated policy of"
+        except ClientError as error:
+            if not missing(error):
+                raise
+            url = sqs.create_queue(QueueName=name, Attributes={"SqsManagedSseEnabled": "true"})["QueueUrl"]
+            action = "created"
+        sqs.set_queue_attributes(QueueUrl=url,
+                                 Attributes={"Policy": json.dumps(self.topology.quality_queue_policy)})
+        self.report.changed(action, f"queue {name}")
+
+    def _rule(self, name: str, pattern: dict[str, Any], target_id: str, target_arn: str) -> None:
+        events = self.client("events")
+        bus = self.names.event_bus
+        try:
+            current = events.describe_rule(Name=name, EventBusName=bus)
+            same_rule = (canonical(current.get("EventPattern", "{}")) == canonical(pattern)
+                         and current.get("State") == "ENABLED")
+        except ClientError as error:
+            if not missing(error):
+                raise
+            same_rule = False
+        if not same_rule:
+            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+            self.report.changed("put", f"rule {name}")
+        targets = events.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
+        if [(t["Id"], t["Arn"]) for t in targets] == [(target_id, target_arn)]:
+            if same_rule:
+                self.report.same(f"rule {name}")
+            return
+        stale = [t["Id"] for t in targets if t["Id"] != target_id]
+        if stale:
+            events.remove_targets(Rule=name, EventBusName=bus, Ids=stale)
+        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": target_id, "Arn": target_arn}])
+        self.report.changed("targeted", f"rule {name} -> {target_arn.rsplit(':', 1)[-1]}")
+
+    def _notification(self) -> None:
+        s3 = self.client("s3")
+        bucket = self.names.raw_bucket
+        wanted = self.topology.raw_notification["LambdaFunctionConfigurations"]
+        current = s3.get_bucket_notification_configuration(Bucket=bucket).get("LambdaFunctionConfigurations", [])
+        comparable = [
+            {"Id": c.get("Id"), "LambdaFunctionArn": c.get("LambdaFunctionArn"), "Events": c.get("Events"),
+             "Filter": c.get("Filter")}
+            for c in current
+        ]
+        if canonical({"c": comparable}) == canonical({"c": wanted}):
+            self.report.same(f"notification of {bucket}")
+            return
+        s3.put_bucket_notification_configuration(Bucket=bucket,
+                                                 NotificationConfiguration=self.topology.raw_notification)
+        self.report.changed("set", f"notification of {bucket} -> {self.names.function('ingestion')}")
+
+    def _glue_available(self) -> bool:
+        try:
+            self.client("glue").get_database(Name=self.names.glue_database)
+        except ClientError as error:
+            if code(error) in _UNAVAILABLE:
+                self.report.warn(
+                    f"Glue is not available at this endpoint ({code(error)}): the catalog database and crawler "
+                    "are skipped; everything else is provisioned"
+                )
+                return False
+        return True
+
+    def _catalog(self) -> None:
+        if not self._glue_available():
+            return
+        glue = self.client("glue")
+        names = self.names
+        self._role(names.glue_role, "glue.amazonaws.com", self.topology.glue_policy)
+        try:
+            glue.get_database(Name=names.glue_database)
+            self.report.same(f"glue database {names.glue_database}")
+        except ClientError as error:
+            if not missing(error):
+                raise
+            glue.create_database(DatabaseInput={"Name": names.glue_database,
+                                                "Description": "lakebox processed data catalog"})
+            self.report.changed("created", f"glue database {names.glue_database}")
+        wanted = {
+            "Name": names.glue_crawler,
+            "Role": self.topology.role_arn(names.glue_role),
+            "DatabaseName": names.glue_database,
+            "Targets": {"S3Targets": [{"Path": self.topology.crawler_path}]},
+            "Schedule": CRAWLER_SCHEDULE,
+        }
+        try:
+            crawler = glue.get_crawler(Name=names.glue_crawler)["Crawler"]
+        except ClientError as error:
+            if not missing(error):
+                raise
+            retry(lambda: glue.create_crawler(**wanted), retry_on={"InvalidInputException"},
+                  what=f"creating crawler {names.glue_crawler}")
+            self.report.changed("created", f"glue crawler {names.glue_crawler}")
+            return
+        schedule = crawler.get("Schedule", {})
+        current = {
+            "Name": crawler["Name"],
+            "Role": crawler.get("Role"),
+            "DatabaseName": crawler.get("DatabaseName"),
+            "Targets": {"S3Targets": [{"Path": t.get("Path")} for t in crawler.get("Targets", {}).get("S3Targets", [])]},
+            "Schedule": schedule.get("ScheduleExpression") if isinstance(schedule, dict) else schedule,
+        }
+        if canonical(current) == canonical(wanted):
+            self.report.same(f"glue crawler {names.glue_crawler}")
+            return
+        glue.update_crawler(**wanted)
+        self.report.changed("updated", f"glue crawler {names.glue_crawler}")
+
+    # -- teardown -----------------------------------------------------------------------------------------------
+
+    def teardown(self) -> Report:
+        """Remove everything apply creates, emptying buckets first; safe to run again."""
+        names = self.names
+        events = self.client("events")
+        for rule in self.topology.rules:
+            self._absent(f"rule {rule.name}", lambda r=rule.name: self._delete_rule(r))
+        self._absent(f"event bus {names.event_bus}", lambda: events.delete_event_bus(Name=names.event_bus))
+        lam = self.client("lambda")
+        for function in self.topology.functions:
+            self._absent(f"function {function.name}", lambda f=function.name: lam.delete_function(FunctionName=f))
+        self._absent(f"layer {names.layer}", self._delete_layer_versions)
+        sqs = self.client("sqs")
+        self._absent(f"queue {names.quality_events_queue}", lambda: sqs.delete_queue(
+            QueueUrl=sqs.get_queue_url(QueueName=names.quality_events_queue)["QueueUrl"]))
+        if self._glue_available():
+            glue = self.client("glue")
+            self._absent(f"glue crawler {names.glue_crawler}", lambda: glue.delete_crawler(Name=names.glue_crawler))
+            self._absent(f"glue database {names.glue_database}",
+                         lambda: glue.delete_database(Name=names.glue_database))
+        ddb = self.client("dynamodb")
+        self._absent(f"table {names.metadata_table}", lambda: self._delete_table(ddb))
+        for bucket in self.topology.buckets:
+            self._absent(f"bucket {bucket}", lambda b=bucket: self._delete_bucket(b))
+        for role in [f.role for f in self.topology.functions] + [names.glue_role]:
+            self._absent(f"role {role}", lambda r=role: self._delete_role(r))
+        return self.report
+
+    def _absent(self, resource: str, delete: Callable[[], Any]) -> None:
+        try:
+            result = delete()
+        except ClientError as error:
+            if missing(error) or code(error) in _UNAVAILABLE:
+                self.report.same(f"{resource} (absent)")
+                return
+            raise
+        if result is False:
+            self.report.same(f"{resource} (absent)")
+        else:
+            self.report.changed("deleted", resource)
+
+    def _delete_rule(self, rule: str) -> None:
+        events = self.client("events")
+        bus = self.names.event_bus
+        targets = events.list_targets_by_rule(Rule=rule, EventBusName=bus).get("Targets", [])
+        if targets:
+            events.remove_targets(Rule=rule, EventBusName=bus, Ids=[t["Id"] for t in targets])
+        events.delete_rule(Name=rule, EventBusName=bus)
+
+    def _delete_layer_versions(self) -> bool:
+        lam = self.client("lambda")
+        versions = lam.list_layer_versions(LayerName=self.names.layer).get("LayerVersions", [])
+        for version in versions:
+            lam.delete_layer_version(LayerName=self.names.layer, VersionNumber=version["Version"])
+        return bool(versions)
+
+    def _delete_table(self, ddb: Any) -> None:
+        ddb.delete_table(TableName=self.names.metadata_table)
+        ddb.get_waiter("table_not_exists").wait(TableName=self.names.metadata_table,
+                                                WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+
+    def _delete_bucket(self, bucket: str) -> None:
+        s3 = self.client("s3")
+        s3.head_bucket(Bucket=bucket)
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                      for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            doomed = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if doomed:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+        s3.delete_bucket(Bucket=bucket)
+
+    def _delete_role(self, role: str) -> None:
+        iam = self.client("iam")
+        for name in iam.list_role_policies(RoleName=role).get("PolicyNames", []):
+            iam.delete_role_policy(RoleName=role, PolicyName=name)
+        iam.delete_role(RoleName=role)

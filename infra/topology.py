@@ -1,0 +1,300 @@
+"""The whole topology as data: names, policies, event rules, triggers. No AWS calls here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakebox_layer.adapters.metadata import STATUS_INDEX
+from lakebox_layer.adapters.metrics import NAMESPACE
+from lakebox_layer.records import (
+    DETAIL_DATA_RECEIVED,
+    DETAIL_DATA_VALIDATED,
+    DETAIL_QUALITY_COMPLETE,
+    EVENT_SOURCE_INGESTION,
+    EVENT_SOURCE_QUALITY,
+    EVENT_SOURCE_VALIDATION,
+    INPUT_PREFIX,
+    Stage,
+)
+from lakebox_layer.routing import PROCESSED_PREFIX, QUARANTINE_PREFIX
+from lakebox_layer.settings import ResourceNames, Settings
+
+RUNTIME = "python3.12"
+HANDLER = "handler.handler"
+CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
+POLICY_VERSION = "2012-10-17"
+
+
+def partition(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def allow(actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
+
+
+def trust(service: str) -> dict[str, Any]:
+    return policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    stage: Stage
+    name: str
+    role: str
+    memory: int
+    timeout: int
+    policy: dict[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    pattern: dict[str, Any]
+    target_arn: str
+    target_id: str
+    target_function: str | None = None
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Everything bootstrap creates, derived from the resource names."""
+
+    names: ResourceNames
+    quality_threshold: float = 70.0
+    tags: dict[str, str] = field(default_factory=dict)
+
+    # -- ARNs ---------------------------------------------------------------------------------------------------
+
+    @property
+    def partition(self) -> str:
+        return partition(self.names.region)
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return ":".join([
+            "arn", self.partition, service,
+            self.names.region if region else "",
+            self.names.account if account else "",
+            resource,
+        ])
+
+    def bucket_arn(self, bucket: str, objects: str | None = None) -> str:
+        return self.arn("s3", bucket if objects is None else f"{bucket}/{objects}", region=False, account=False)
+
+    @property
+    def table_arn(self) -> str:
+        return self.arn("dynamodb", f"table/{self.names.metadata_table}")
+
+    @property
+    def bus_arn(self) -> str:
+        return self.arn("events", f"event-bus/{self.names.event_bus}")
+
+    def rule_arn(self, rule: str) -> str:
+        return self.arn("events", f"rule/{self.names.event_bus}/{rule}")
+
+    def function_arn(self, stage: Stage) -> str:
+        return self.arn("lambda", f"function:{self.names.function(stage)}")
+
+    def role_arn(self, role: str) -> str:
+        return self.arn("iam", f"role/{role}", region=False)
+
+    @property
+    def queue_arn(self) -> str:
+        return self.arn("sqs", self.names.quality_events_queue)
+
+    # -- settings the functions receive -------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        return Settings.from_names(self.names, quality_threshold=self.quality_threshold)
+
+    # -- storage ------------------------------------------------------------------------------------------------
+
+    @property
+    def buckets(self) -> list[str]:
+        return [self.names.raw_bucket, self.names.processed_bucket, self.names.quarantine_bucket]
+
+    @property
+    def versioned_buckets(self) -> list[str]:
+        # Raw files are never lost: an overwritten raw key keeps its earlier version (and its own outcome).
+        return [self.names.raw_bucket]
+
+    @property
+    def table(self) -> dict[str, Any]:
+        """create_table arguments of the metadata table, including the sparse index `lakebox status` reads."""
+        return {
+            "TableName": self.names.metadata_table,
+            "AttributeDefinitions": [
+                {"AttributeName": "ProcessId", "AttributeType": "S"},
+                {"AttributeName": "Timestamp", "AttributeType": "S"},
+                {"AttributeName": "Pipeline", "AttributeType": "S"},
+                {"AttributeName": "RawKey", "AttributeType": "S"},
+            ],
+            "KeySchema": [
+                {"AttributeName": "ProcessId", "KeyType": "HASH"},
+                {"AttributeName": "Timestamp", "KeyType": "RANGE"},
+            ],
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": STATUS_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "Pipeline", "KeyType": "HASH"},
+                        {"AttributeName": "RawKey", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            "BillingMode": "PAY_PER_REQUEST",
+            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        }
+
+    # -- functions and their least-privilege roles --------------------------------------------------------------
+
+    def _function_basics(self, stage: Stage) -> list[dict[str, Any]]:
+        log_group = f"log-group:/aws/lambda/{self.names.function(stage)}"
+        return [
+            allow(["logs:CreateLogGroup"], [self.arn("logs", f"{log_group}:*")]),
+            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [self.arn("logs", f"{log_group}:log-stream:*")]),
+            # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
+            allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+            allow(["events:PutEvents"], [self.bus_arn]),
+        ]
+
+    def _read_raw(self) -> dict[str, Any]:
+        return allow(["s3:GetObject", "s3:GetObjectVersion"],
+                     [self.bucket_arn(self.names.raw_bucket, f"{INPUT_PREFIX}*")])
+
+    @property
+    def functions(self) -> list[FunctionSpec]:
+        names = self.names
+        return [
+            FunctionSpec(
+                stage=Stage.INGESTION, name=names.function(Stage.INGESTION),
+                role=names.function_role(Stage.INGESTION), memory=256, timeout=60,
+                description="lakebox ingestion: S3 notification to Data Received",
+                policy=policy(
+                    *self._function_basics(Stage.INGESTION),
+                    self._read_raw(),
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                ),
+            ),
+            FunctionSpec(
+                stage=Stage.VALIDATION, name=names.function(Stage.VALIDATION),
+                role=names.function_role(Stage.VALIDATION), memory=512, timeout=300,
+                description="lakebox validation: Data Received to processed or quarantine",
+                policy=policy(
+                    *self._function_basics(Stage.VALIDATION),
+                    self._read_raw(),
+                    allow(["s3:PutObject"], [
+                        self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
+                        self.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
+                    ]),
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                ),
+            ),
+            FunctionSpec(
+                stage=Stage.QUALITY, name=names.function(Stage.QUALITY),
+                role=names.function_role(Stage.QUALITY), memory=256, timeout=60,
+                description="lakebox quality: Data Validated to CloudWatch metrics",
+                policy=policy(
+                    *self._function_basics(Stage.QUALITY),
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self.table_arn]),
+                    # PutMetricData has no resource-level permissions ("*" is required); the namespace
+                    # condition limits it to the pipeline's own metrics.
+                    allow(["cloudwatch:PutMetricData"], ["*"],
+                          Condition={"StringEquals": {"cloudwatch:namespace": NAMESPACE}}),
+                ),
+            ),
+        ]
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> list[RuleSpec]:
+        names = self.names
+        return [
+            RuleSpec(
+                name=names.rule("ingestion"),
+                pattern={"source": [EVENT_SOURCE_INGESTION], "detail-type": [DETAIL_DATA_RECEIVED]},
+                target_arn=self.function_arn(Stage.VALIDATION), target_id="validation",
+                target_function=names.function(Stage.VALIDATION),
+            ),
+            RuleSpec(
+                name=names.rule("validation"),
+                pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED]},
+                target_arn=self.function_arn(Stage.QUALITY), target_id="quality",
+                target_function=names.function(Stage.QUALITY),
+            ),
+            # The recipe's quality rule had no target: its events now land in a queue that consumers (alerting,
+            # downstream jobs, `lakebox` itself) read.
+            RuleSpec(
+                name=names.rule("quality"),
+                pattern={"source": [EVENT_SOURCE_QUALITY], "detail-type": [DETAIL_QUALITY_COMPLETE]},
+                target_arn=self.queue_arn, target_id="quality-events",
+            ),
+        ]
+
+    @property
+    def quality_queue_policy(self) -> dict[str, Any]:
+        return policy({
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": self.queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn(self.names.rule("quality"))}},
+        })
+
+    @property
+    def raw_notification(self) -> dict[str, Any]:
+        return {
+            "LambdaFunctionConfigurations": [
+                {
+                    "Id": "lakebox-ingestion",
+                    "LambdaFunctionArn": self.function_arn(Stage.INGESTION),
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INPUT_PREFIX}]}},
+                }
+            ]
+        }
+
+    # -- catalog ------------------------------------------------------------------------------------------------
+
+    @property
+    def crawler_path(self) -> str:
+        return f"s3://{self.names.processed_bucket}/{PROCESSED_PREFIX}/"
+
+    @property
+    def glue_policy(self) -> dict[str, Any]:
+        names = self.names
+        database = names.glue_database
+        return policy(
+            allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
+            allow(["s3:ListBucket"], [self.bucket_arn(names.processed_bucket)],
+                  Condition={"StringLike": {"s3:prefix": [f"{PROCESSED_PREFIX}/*", f"{PROCESSED_PREFIX}/"]}}),
+            allow(
+                ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
+                 "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition",
+                 "glue:BatchGetPartition", "glue:UpdatePartition"],
+                [self.arn("glue", "catalog"), self.arn("glue", f"database/{database}"),
+                 self.arn("glue", f"table/{database}/*")],
+            ),
+            allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                  [self.arn("logs", "log-group:/aws-glue/*")]),
+        )
+
+
+def canonical(document: dict[str, Any] | str) -> str:
+    """A policy or pattern as comparable text (AWS returns documents re-serialised or URL-encoded)."""
+    value = json.loads(document) if isinstance(document, str) else document
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,56 @@
+"""boto3 clients built once from the settings (per cold start in a function, per command in the CLI)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from lakebox_layer.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
+
+_CONFIG = Config(
+    retries={"max_attempts": 5, "mode": "standard"},
+    connect_timeout=5,
+    read_timeout=60,
+    # Path-style addressing works on AWS and on every emulator without wildcard DNS.
+    s3={"addressing_style": "path"},
+)
+
+
+class AwsClients:
+    """Lazily built, cached clients. The endpoint comes from the settings or, when unset, from botocore's own
+    resolution (AWS_ENDPOINT_URL, then the real AWS endpoint)."""
+
+    def __init__(self, settings: Settings, session: boto3.Session | None = None) -> None:
+        self.settings = settings
+        self.session = session or boto3.Session(region_name=settings.region)
+
+    def client(self, service: str) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": _CONFIG}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        return self.session.client(service, **kwargs)  # type: ignore[call-overload]
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return self.client("s3")  # type: ignore[no-any-return]
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        return self.client("dynamodb")  # type: ignore[no-any-return]
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return self.client("events")  # type: ignore[no-any-return]
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatchClient:
+        return self.client("cloudwatch")  # type: ignore[no-any-return]

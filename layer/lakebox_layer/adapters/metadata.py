@@ -1,0 +1,168 @@
+"""DynamoDB: one metadata record per stage per process, running quality totals, and the status index.
+
+Record keys are deterministic: `ProcessId` comes from the raw object version and `Timestamp` is the raw object's
+arrival time followed by the stage (`2026-01-15T10:30:00+00:00#2-validation`), so a redelivered event writes the
+same key and a conditional write turns at-least-once delivery into one record.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from lakebox_layer.exceptions import MetadataError, StageAlreadyRecorded
+from lakebox_layer.records import QualityTotals, Stage
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+STATUS_INDEX = "StatusIndex"
+_TOTALS_SORT_KEY = "totals"
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def stage_sort_key(arrived_at: str, stage: Stage) -> str:
+    return f"{arrived_at}#{stage.order}-{stage.value}"
+
+
+def to_dynamo(value: Any) -> Any:
+    """DynamoDB numbers are Decimals; boto3 rejects Python floats."""
+    if isinstance(value, float):
+        return Decimal(str(round(value, 4)))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def _marshal(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in to_dynamo(item).items()}
+
+
+def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+    return from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class MetadataStore:
+    """Reads and writes of the metadata table."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._db = dynamodb
+        self.table = table
+
+    def has_stage(self, process_id: str, sort_key: str) -> bool:
+        try:
+            response = self._db.get_item(
+                TableName=self.table,
+                Key=_marshal({"ProcessId": process_id, "Timestamp": sort_key}),
+                ConsistentRead=True,
+                ProjectionExpression="ProcessId",
+            )
+        except ClientError as error:
+            raise MetadataError(f"reading {process_id} from {self.table}: {_code(error)}") from error
+        return "Item" in response
+
+    def put_stage(self, item: dict[str, Any]) -> None:
+        """Write a stage record once; a second write of the same key raises :class:`StageAlreadyRecorded`."""
+        try:
+            self._db.put_item(
+                TableName=self.table,
+                Item=_marshal(item),
+                ConditionExpression="attribute_not_exists(ProcessId)",
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise StageAlreadyRecorded(item["ProcessId"]) from error
+            raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {_code(error)}") from error
+
+    def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
+                       records: int) -> QualityTotals:
+        """Write the quality stage record and add the file to the pipeline's totals in one transaction, then
+        return the totals: O(1) per file, however long the history."""
+        totals_key = _marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY})
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": _marshal(item),
+                            "ConditionExpression": "attribute_not_exists(ProcessId)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table,
+                            "Key": totals_key,
+                            "UpdateExpression": "ADD Files :one, FilesPassed :passed, ScoreSum :score, "
+                            "RecordCount :records",
+                            "ExpressionAttributeValues": _marshal(
+                                {":one": 1, ":passed": int(passed), ":score": score, ":records": records}
+                            ),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            if _code(error) == "TransactionCanceledException" and any(
+                r.get("Code") == "ConditionalCheckFailed" for r in reasons
+            ):
+                raise StageAlreadyRecorded(item["ProcessId"]) from error
+            raise MetadataError(f"recording quality of {item['ProcessId']}: {_code(error)}") from error
+        return self.totals(pipeline)
+
+    def totals(self, pipeline: str) -> QualityTotals:
+        response = self._db.get_item(
+            TableName=self.table,
+            Key=_marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY}),
+            ConsistentRead=True,
+        )
+        item = _unmarshal(response.get("Item", {}))
+        return QualityTotals(
+            files=int(item.get("Files", 0)),
+            files_passed=int(item.get("FilesPassed", 0)),
+            score_sum=float(item.get("ScoreSum", 0)),
+            records=int(item.get("RecordCount", 0)),
+        )
+
+    def stage_records(self, process_id: str) -> list[dict[str, Any]]:
+        """Every stage record of one process, in pipeline order."""
+        paginator = self._db.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="ProcessId = :pid",
+            ExpressionAttributeValues=_marshal({":pid": process_id}),
+            ConsistentRead=True,
+        )
+        return [_unmarshal(item) for page in pages for item in page.get("Items", [])]
+
+    def file_records(self, pipeline: str) -> list[dict[str, Any]]:
+        """The status-bearing records (ingestion and validation) of every raw file, from the status index."""
+        paginator = self._db.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="Pipeline = :pipeline",
+            ExpressionAttributeValues=_marshal({":pipeline": pipeline}),
+        )
+        return [_unmarshal(item) for page in pages for item in page.get("Items", [])]

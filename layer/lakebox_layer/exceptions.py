@@ -1,0 +1,43 @@
+"""Every failure the layer raises; adapters map AWS error codes to these, never message text."""
+
+from __future__ import annotations
+
+
+class LakeboxError(Exception):
+    """Base class of every lakebox error."""
+
+
+class ContentRejected(LakeboxError):
+    """The file's content cannot be read as its format (undecodable, malformed, too large); the file is quarantined."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RawObjectMissing(LakeboxError):
+    """The raw object named by an event no longer exists."""
+
+
+class StageAlreadyRecorded(LakeboxError):
+    """A stage record for this process id exists already: a duplicate delivery."""
+
+
+class IngestionFailed(LakeboxError):
+    """Some objects of a notification could not be ingested; the event is retried and the rest deduplicated."""
+
+
+class MetadataError(LakeboxError):
+    """The metadata table refused a read or write."""
+
+
+class PublishError(LakeboxError):
+    """EventBridge did not accept an event."""
+
+
+class EmulatorError(LakeboxError):
+    """The embedded emulator could not be started, reached or stopped."""
+
+
+class ProvisioningError(LakeboxError):
+    """Bootstrap could not make the topology real."""

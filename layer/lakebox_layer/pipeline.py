@@ -1,0 +1,258 @@
+"""The three stages: ingestion, validation and quality, written against injected adapters.
+
+Each stage does its side effects first (idempotent copies, the next event) and writes its stage record last with a
+conditional write. A stage whose record exists already is a duplicate delivery and does nothing; a stage that died
+halfway is redone in full on retry, and the next stage drops the duplicate event it may then receive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.metadata import MetadataStore, stage_sort_key
+from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.contracts import contract_for
+from lakebox_layer.exceptions import (
+    ContentRejected,
+    IngestionFailed,
+    RawObjectMissing,
+    StageAlreadyRecorded,
+)
+from lakebox_layer.formats import SNIFF_BYTES, detect_format
+from lakebox_layer.notifications import ObjectCreated
+from lakebox_layer.parsing import iter_records
+from lakebox_layer.records import (
+    DETAIL_DATA_RECEIVED,
+    DETAIL_DATA_VALIDATED,
+    DETAIL_QUALITY_COMPLETE,
+    EVENT_SOURCE_INGESTION,
+    EVENT_SOURCE_QUALITY,
+    EVENT_SOURCE_VALIDATION,
+    DataReceived,
+    DataValidated,
+    FileFormat,
+    FileStatus,
+    QualityTotals,
+    RawObject,
+    Stage,
+    ValidationOutcome,
+)
+from lakebox_layer.routing import (
+    error_report_destination,
+    processed_destination,
+    quarantine_destination,
+)
+from lakebox_layer.settings import Settings
+from lakebox_layer.validation import rejected, validate_records
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Pipeline:
+    """The pipeline's stages with their dependencies; functions build one per cold start."""
+
+    settings: Settings
+    objects: ObjectStore
+    metadata: MetadataStore
+    events: EventPublisher
+    metrics: QualityMetrics
+    logger: Logger
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Pipeline:
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings=settings,
+            objects=ObjectStore(clients.s3),
+            metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
+            events=EventPublisher(clients.events, settings.event_bus),
+            metrics=QualityMetrics(clients.cloudwatch, settings.project),
+            logger=logger,
+        )
+
+    def _stage_record(self, process_id: str, arrived_at: str, stage: Stage, **fields: Any) -> dict[str, Any]:
+        return {
+            "ProcessId": process_id,
+            "Timestamp": stage_sort_key(arrived_at, stage),
+            "Stage": stage.value,
+            "RecordedAt": _now(),
+            **fields,
+        }
+
+    def _file_record(self, raw: RawObject, process_id: str, arrived_at: str, stage: Stage,
+                     status: FileStatus, **fields: Any) -> dict[str, Any]:
+        """A stage record that carries the file's status; only these enter the status index."""
+        return self._stage_record(
+            process_id, arrived_at, stage,
+            Pipeline=self.settings.project, RawBucket=raw.bucket, RawKey=raw.key, Dataset=raw.dataset,
+            Status=status.value, **fields,
+        )
+
+    def _write_once(self, item: dict[str, Any]) -> bool:
+        try:
+            self.metadata.put_stage(item)
+        except StageAlreadyRecorded:
+            self.logger.info("stage already recorded by a concurrent delivery", extra={"stage": item["Stage"]})
+            return False
+        return True
+
+    # -- ingestion ----------------------------------------------------------------------------------------------
+
+    def ingest(self, raw: RawObject, event_time: str | None = None) -> DataReceived | None:
+        """Look at a new raw object, decide its format and announce it; None for a duplicate delivery."""
+        process_id = raw.process_id
+        self.logger.set_correlation_id(process_id)
+        try:
+            head = self.objects.head(raw)
+        except RawObjectMissing as missing:
+            arrived_at = event_time or _now()
+            reason = f"raw object deleted before ingestion: {missing}"
+            self.logger.warning(reason, extra={"key": raw.key})
+            self._write_once(self._file_record(raw, process_id, arrived_at, Stage.INGESTION, FileStatus.FAILED,
+                                               Errors=[reason]))
+            return None
+        arrived_at = head.last_modified.astimezone(UTC).isoformat()
+        if self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.INGESTION)):
+            self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
+            return None
+        detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
+        received = DataReceived(
+            process_id=process_id, bucket=raw.bucket, key=raw.key, etag=raw.etag, size=raw.size,
+            dataset=raw.dataset, format=detection.format, arrived_at=arrived_at, version_id=raw.version_id,
+            reason=detection.reason,
+        )
+        self.events.publish(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail())
+        self._write_once(self._file_record(
+            raw, process_id, arrived_at, Stage.INGESTION, FileStatus.IN_PROGRESS,
+            Format=detection.format.value, Size=raw.size, ETag=raw.etag, VersionId=raw.version_id,
+        ))
+        self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
+        return received
+
+    def ingest_all(self, created: list[ObjectCreated]) -> list[str]:
+        """Ingest every object of a notification; if any fails, raise after trying all of them."""
+        ingested, failed = [], []
+        for item in created:
+            try:
+                received = self.ingest(item.raw, item.event_time)
+            except Exception:
+                self.logger.exception("ingestion failed", extra={"key": item.raw.key})
+                failed.append(item.raw.key)
+                continue
+            if received is not None:
+                ingested.append(received.process_id)
+        if failed:
+            raise IngestionFailed(f"ingestion failed for {len(failed)} of {len(created)} objects: {failed}")
+        return ingested
+
+    # -- validation ---------------------------------------------------------------------------------------------
+
+    def _judge(self, received: DataReceived) -> ValidationOutcome:
+        if received.format is FileFormat.UNSUPPORTED:
+            return rejected(received.reason or "unsupported format")
+        contract = contract_for(received.dataset, self.settings.quality_threshold)
+        body = self.objects.open(received.raw_object)
+        try:
+            records = iter_records(body, received.format)
+            return validate_records(records, contract, check_required=received.format is not FileFormat.CSV)
+        except ContentRejected as rejection:
+            return rejected(rejection.reason)
+        finally:
+            body.close()
+
+    def validate(self, received: DataReceived) -> DataValidated | None:
+        """Judge a file, put it in the processed or quarantine bucket and announce the outcome."""
+        self.logger.set_correlation_id(received.process_id)
+        raw = received.raw_object
+        if self.metadata.has_stage(received.process_id, stage_sort_key(received.arrived_at, Stage.VALIDATION)):
+            self.logger.info("duplicate delivery: validation already recorded", extra={"key": raw.key})
+            return None
+        try:
+            outcome = self._judge(received)
+            if outcome.passed:
+                status, destination = FileStatus.PROCESSED, processed_destination(raw, self.settings)
+                self.objects.copy(raw, destination.bucket, destination.key)
+            else:
+                status, destination = FileStatus.QUARANTINED, quarantine_destination(raw, self.settings)
+                self.objects.copy(raw, destination.bucket, destination.key)
+                report = error_report_destination(destination)
+                self.objects.put_json(report.bucket, report.key, self._error_report(received, outcome))
+            destination_uri: str | None = destination.uri
+        except RawObjectMissing as missing:
+            outcome = rejected(f"raw object deleted before validation: {missing}")
+            status, destination_uri = FileStatus.FAILED, None
+        validated = DataValidated(
+            process_id=received.process_id, key=raw.key, dataset=received.dataset,
+            arrived_at=received.arrived_at, status=status, quality_score=outcome.quality_score,
+            records_total=outcome.records_total, records_valid=outcome.records_valid,
+            errors=outcome.errors, destination=destination_uri,
+        )
+        self.events.publish(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail())
+        self._write_once(self._file_record(
+            raw, received.process_id, received.arrived_at, Stage.VALIDATION, status,
+            ValidationPassed=outcome.passed, QualityScore=outcome.quality_score,
+            Completeness=outcome.completeness, RecordsTotal=outcome.records_total,
+            RecordsValid=outcome.records_valid, ErrorCount=outcome.error_count, Errors=outcome.errors,
+            Destination=destination_uri, Format=received.format.value,
+        ))
+        self.logger.info("validated", extra={"key": raw.key, "status": status.value,
+                                             "quality_score": outcome.quality_score})
+        return validated
+
+    def _error_report(self, received: DataReceived, outcome: ValidationOutcome) -> dict[str, Any]:
+        return {
+            "process_id": received.process_id,
+            "raw": f"s3://{received.bucket}/{received.key}",
+            "dataset": received.dataset,
+            "format": received.format.value,
+            "contract": contract_for(received.dataset).version,
+            "quality_score": outcome.quality_score,
+            "threshold": self.settings.quality_threshold,
+            "records_total": outcome.records_total,
+            "records_valid": outcome.records_valid,
+            "error_count": outcome.error_count,
+            "errors": outcome.errors,
+            "reported_at": _now(),
+        }
+
+    # -- quality ------------------------------------------------------------------------------------------------
+
+    def assess_quality(self, validated: DataValidated) -> QualityTotals | None:
+        """Add one judged file to the pipeline's totals, publish the metrics and announce completion."""
+        self.logger.set_correlation_id(validated.process_id)
+        item = self._stage_record(
+            validated.process_id, validated.arrived_at, Stage.QUALITY,
+            RawKey=validated.key, QualityScore=validated.quality_score, ValidationPassed=validated.passed,
+            RecordsTotal=validated.records_total,
+        )
+        try:
+            totals = self.metadata.record_quality(
+                item, self.settings.project, passed=validated.passed, score=validated.quality_score,
+                records=validated.records_total,
+            )
+        except StageAlreadyRecorded:
+            self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
+            return None
+        self.metrics.publish(totals, validated.records_total)
+        self.events.publish(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
+            "process_id": validated.process_id,
+            "key": validated.key,
+            "status": validated.status.value,
+            "quality_score": validated.quality_score,
+            "validation_success_rate": round(totals.success_rate, 2),
+            "average_quality_score": round(totals.average_score, 2),
+            "files": totals.files,
+        })
+        self.logger.info("quality recorded", extra={"files": totals.files,
+                                                    "success_rate": totals.success_rate})
+        return totals

@@ -1,0 +1,160 @@
+"""One settings object: resource names, region and endpoint, resolved once.
+
+Resolution order is explicit argument, then environment, then default. Names are derived deterministically from a
+project name, account and region, so bootstrap, the functions and the CLI agree on them without sharing state.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+DEFAULT_PROJECT = "lakebox"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_QUALITY_THRESHOLD = 70.0
+_PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+
+# Environment variable names the functions receive from bootstrap.
+ENV_NAMES = {
+    "project": "LAKEBOX_PROJECT",
+    "region": "AWS_REGION",
+    "raw_bucket": "RAW_BUCKET",
+    "processed_bucket": "PROCESSED_BUCKET",
+    "quarantine_bucket": "QUARANTINE_BUCKET",
+    "metadata_table": "METADATA_TABLE",
+    "event_bus": "EVENT_BUS",
+    "quality_threshold": "QUALITY_THRESHOLD",
+    "endpoint_url": "AWS_ENDPOINT_URL",
+}
+# Optional settings; the endpoint is left to botocore, which reads AWS_ENDPOINT_URL itself.
+_OPTIONAL = {"quality_threshold", "endpoint_url"}
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Every name in the topology, derived from the project, account and region."""
+
+    project: str
+    account: str
+    region: str
+
+    def __post_init__(self) -> None:
+        if not _PROJECT_NAME.match(self.project):
+            raise ValueError(
+                f"project name {self.project!r} must be 3-32 characters of lowercase letters, digits and '-'"
+            )
+
+    def _bucket(self, role: str) -> str:
+        # Bucket names are global on AWS: account and region make them unique without a random suffix.
+        return f"{self.project}-{role}-{self.account}-{self.region}"
+
+    @property
+    def raw_bucket(self) -> str:
+        return self._bucket("raw")
+
+    @property
+    def processed_bucket(self) -> str:
+        return self._bucket("processed")
+
+    @property
+    def quarantine_bucket(self) -> str:
+        return self._bucket("quarantine")
+
+    @property
+    def metadata_table(self) -> str:
+        return f"{self.project}-metadata"
+
+    @property
+    def event_bus(self) -> str:
+        return f"{self.project}-bus"
+
+    @property
+    def layer(self) -> str:
+        return f"{self.project}-shared"
+
+    @property
+    def glue_database(self) -> str:
+        return f"{self.project.replace('-', '_')}_catalog"
+
+    @property
+    def glue_crawler(self) -> str:
+        return f"{self.project}-crawler"
+
+    @property
+    def glue_role(self) -> str:
+        return f"{self.project}-glue-role"
+
+    @property
+    def quality_events_queue(self) -> str:
+        return f"{self.project}-quality-events"
+
+    def function(self, stage: str) -> str:
+        return f"{self.project}-{stage}"
+
+    def function_role(self, stage: str) -> str:
+        return f"{self.project}-{stage}-role"
+
+    def rule(self, stage: str) -> str:
+        return f"{self.project}-{stage}-rule"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a function or the CLI needs to reach the pipeline."""
+
+    project: str
+    region: str
+    raw_bucket: str
+    processed_bucket: str
+    quarantine_bucket: str
+    metadata_table: str
+    event_bus: str
+    quality_threshold: float = DEFAULT_QUALITY_THRESHOLD
+    endpoint_url: str | None = None
+
+    @classmethod
+    def from_names(cls, names: ResourceNames, **overrides: object) -> Settings:
+        """Settings for a topology whose names are derived by :class:`ResourceNames`."""
+        settings = cls(
+            project=names.project,
+            region=names.region,
+            raw_bucket=names.raw_bucket,
+            processed_bucket=names.processed_bucket,
+            quarantine_bucket=names.quarantine_bucket,
+            metadata_table=names.metadata_table,
+            event_bus=names.event_bus,
+        )
+        return replace(settings, **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from explicit overrides, then the environment (as bootstrap sets it for a function)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        missing = []
+        for field in fields(cls):
+            if field.name in overrides:
+                values[field.name] = overrides[field.name]
+                continue
+            if field.name == "endpoint_url":
+                continue
+            raw = env.get(ENV_NAMES[field.name])
+            if field.name == "region" and raw is None:
+                raw = env.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
+            if raw is None:
+                if field.name in _OPTIONAL:
+                    continue
+                missing.append(ENV_NAMES[field.name])
+                continue
+            values[field.name] = float(raw) if field.name == "quality_threshold" else raw
+        if missing:
+            raise KeyError(f"settings incomplete: set {', '.join(missing)}")
+        return cls(**values)  # type: ignore[arg-type]
+
+    def function_environment(self) -> dict[str, str]:
+        """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
+        # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject.
+        skipped = {"region", "endpoint_url"}
+        return {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
