@@ -243,7 +243,8 @@ class Pipeline:
         except StageAlreadyRecorded:
             self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
             return None
-        self.metrics.publish(totals, validated.records_total)
+        self.metrics.publish(passed=validated.passed, quality_score=validated.quality_score,
+                             records=validated.records_total)
         self.events.publish(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
             "process_id": validated.process_id,
             "key": validated.key,

@@ -31,29 +31,36 @@ def _stage_order(record: dict[str, Any]) -> str:
     return str(record["Timestamp"]).rsplit("#", 1)[-1]
 
 
-def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
-    """One row per raw key: its latest object version, at the furthest stage recorded for it."""
+def row_of(record: dict[str, Any]) -> FileRow:
+    return FileRow(
+        key=record["RawKey"],
+        status=FileStatus(record["Status"]),
+        quality_score=record.get("QualityScore"),
+        errors=list(record.get("Errors", [])),
+        destination=record.get("Destination"),
+        process_id=record["ProcessId"],
+        records_total=record.get("RecordsTotal"),
+        records_valid=record.get("RecordsValid"),
+    )
+
+
+def rows_by_process(records: Iterable[dict[str, Any]]) -> dict[str, FileRow]:
+    """Each process (raw object version) at the furthest stage recorded for it."""
     furthest: dict[str, dict[str, Any]] = {}
     for record in records:
         current = furthest.get(record["ProcessId"])
         if current is None or _stage_order(record) > _stage_order(current):
             furthest[record["ProcessId"]] = record
-    latest: dict[str, dict[str, Any]] = {}
-    for record in furthest.values():
-        current = latest.get(record["RawKey"])
-        if current is None or str(record["Timestamp"]) > str(current["Timestamp"]):
-            latest[record["RawKey"]] = record
-    rows = [
-        FileRow(
-            key=record["RawKey"],
-            status=FileStatus(record["Status"]),
-            quality_score=record.get("QualityScore"),
-            errors=list(record.get("Errors", [])),
-            destination=record.get("Destination"),
-            process_id=record["ProcessId"],
-            records_total=record.get("RecordsTotal"),
-            records_valid=record.get("RecordsValid"),
-        )
-        for record in latest.values()
-    ]
-    return sorted(rows, key=lambda row: row.key)
+    return {process_id: row_of(record) for process_id, record in furthest.items()}
+
+
+def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
+    """One row per raw key: its latest object version, at the furthest stage recorded for it."""
+    records = list(records)
+    arrival = {record["ProcessId"]: str(record["Timestamp"]).rsplit("#", 1)[0] for record in records}
+    latest: dict[str, FileRow] = {}
+    for row in rows_by_process(records).values():
+        current = latest.get(row.key)
+        if current is None or arrival[row.process_id] > arrival[current.process_id]:
+            latest[row.key] = row
+    return sorted(latest.values(), key=lambda row: row.key)

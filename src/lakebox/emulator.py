@@ -1,0 +1,209 @@
+"""The embedded emulator: MiniStack run as a local background process on 127.0.0.1.
+
+`lakebox up` starts it and records its pid, port and log file in the state directory, so that `lakebox down` stops
+exactly that process and every other command finds the same endpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from lakebox_layer.exceptions import EmulatorError
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+HEALTH_PATH = "/_ministack/health"
+START_DEADLINE_S = 60.0
+STOP_DEADLINE_S = 15.0
+_STATE_FILE = "emulator.json"
+_LOG_FILE = "emulator.log"
+# Variables that must not leak from the caller into the emulator (and from there into its Lambda workers).
+_SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+@dataclass(frozen=True)
+class EmulatorState:
+    """What `up` records about the emulator it started."""
+
+    pid: int
+    port: int
+    log_file: str
+    region: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def wait_until(check: Callable[[], bool], *, deadline_s: float, what: str, interval_s: float = 0.1,
+               on_timeout: Callable[[], str] | None = None) -> None:
+    """Poll `check` until it is true; past the deadline raise an error that says what was awaited."""
+    deadline = time.monotonic() + deadline_s
+    while not check():
+        if time.monotonic() >= deadline:
+            detail = on_timeout() if on_timeout else ""
+            raise TimeoutError(f"gave up after {deadline_s:.0f} s waiting for {what}{detail}")
+        time.sleep(interval_s)
+
+
+def healthy(endpoint: str, timeout_s: float = 1.0) -> bool:
+    """True when an emulator answers its health endpoint at `endpoint`."""
+    for path in (HEALTH_PATH, "/_localstack/health"):
+        try:
+            with urllib.request.urlopen(f"{endpoint}{path}", timeout=timeout_s) as response:  # noqa: S310
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return False
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex((HOST, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def log_tail(path: Path | str, lines: int = 20) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:]) or "(log is empty)"
+
+
+class EmbeddedEmulator:
+    """Start, find and stop the MiniStack process recorded in `state_dir`."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.state_file = state_dir / _STATE_FILE
+
+    def state(self) -> EmulatorState | None:
+        """The recorded emulator if its process is still alive, else None (a stale record is removed)."""
+        try:
+            state = EmulatorState(**json.loads(self.state_file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        if not _alive(state.pid):
+            self.state_file.unlink(missing_ok=True)
+            return None
+        return state
+
+    def start(self, port: int | None = DEFAULT_PORT, region: str = "us-east-1",
+              extra_env: dict[str, str] | None = None) -> tuple[EmulatorState, bool]:
+        """Start MiniStack, or reuse the one already recorded and healthy. Returns the state and whether it
+        was started now. `port=None` picks a free port."""
+        current = self.state()
+        if current is not None:
+            if healthy(current.endpoint):
+                return current, False
+            raise EmulatorError(
+                f"the recorded emulator (pid {current.pid}, port {current.port}) is running but does not answer "
+                f"its health check; run `lakebox down` and try again.\n--- {current.log_file} ---\n"
+                f"{log_tail(current.log_file)}"
+            )
+        port = free_port() if port is None else port
+        if port_in_use(port):
+            raise EmulatorError(
+                f"port {port} on {HOST} is held by another process (another emulator?). Stop it, pick another "
+                "port with `lakebox up --port N` (0 for any free port), or point lakebox at it with AWS_ENDPOINT_URL."
+            )
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.state_dir / _LOG_FILE
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        env.update({
+            "GATEWAY_PORT": str(port),
+            "BIND_HOST": HOST,
+            "MINISTACK_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "LOG_LEVEL": env.get("LAKEBOX_EMULATOR_LOG_LEVEL", "WARNING"),
+            **(extra_env or {}),
+        })
+        with log_file.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "ministack"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=env, cwd=self.state_dir,
+                # Its own process group, so `down` also stops the Lambda workers it spawned.
+                start_new_session=True,
+            )
+        state = EmulatorState(pid=process.pid, port=port, log_file=str(log_file), region=region)
+        endpoint = state.endpoint
+
+        def answered() -> bool:
+            if process.poll() is not None:
+                raise EmulatorError(
+                    f"MiniStack exited with code {process.returncode} while starting on port {port}.\n"
+                    f"--- {log_file} ---\n{log_tail(log_file)}"
+                )
+            return healthy(endpoint, timeout_s=0.5)
+
+        try:
+            wait_until(answered, deadline_s=START_DEADLINE_S, what=f"MiniStack to answer {endpoint}{HEALTH_PATH}",
+                       on_timeout=lambda: f"\n--- {log_file} ---\n{log_tail(log_file)}")
+        except TimeoutError as error:
+            self._kill(process.pid)
+            raise EmulatorError(str(error)) from error
+        except EmulatorError:
+            raise
+        self.state_file.write_text(json.dumps(asdict(state)))
+        return state, True
+
+    def stop(self) -> EmulatorState | None:
+        """Stop the recorded emulator (and its workers); None when there was nothing to stop."""
+        state = self.state()
+        self.state_file.unlink(missing_ok=True)
+        if state is None:
+            return None
+        self._kill(state.pid)
+        return state
+
+    @staticmethod
+    def _kill(pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        try:
+            wait_until(lambda: not _alive(pid) or _reap(pid), deadline_s=STOP_DEADLINE_S,
+                       what=f"emulator process {pid} to exit")
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _reap(pid: int) -> bool:
+    """Collect our own exited child so it does not linger as a zombie that still looks alive."""
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return finished == pid

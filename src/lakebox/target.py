@@ -1,0 +1,87 @@
+"""Where the pipeline is: an explicit AWS_ENDPOINT_URL, else the emulator `lakebox up` recorded, else AWS."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import boto3
+
+from infra import PROJECT_ROOT
+from lakebox.emulator import EmbeddedEmulator
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.metadata import MetadataStore
+from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
+
+# Emulators accept any credentials; these are what they document.
+EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+def state_dir() -> Path:
+    """Where `up` records its emulator: LAKEBOX_STATE_DIR, else `.lakebox/` in the project checkout."""
+    configured = os.environ.get("LAKEBOX_STATE_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / ".lakebox"
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def default_project() -> str:
+    return os.environ.get("LAKEBOX_PROJECT", DEFAULT_PROJECT)
+
+
+def session_for(endpoint: str | None, region: str) -> boto3.Session:
+    """A session with real credentials when there are any; emulator credentials for an endpoint without."""
+    session = boto3.Session(region_name=region)
+    if endpoint and session.get_credentials() is None:
+        session = boto3.Session(region_name=region, **EMULATOR_CREDENTIALS)
+    return session
+
+
+@dataclass(frozen=True)
+class Target:
+    """A reachable pipeline: its endpoint (None for AWS), region, project and a session for it."""
+
+    endpoint: str | None
+    region: str
+    project: str
+    session: boto3.Session
+
+    @classmethod
+    def resolve(cls, project: str | None = None) -> Target:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+        region = default_region()
+        if endpoint is None:
+            recorded = EmbeddedEmulator(state_dir()).state()
+            if recorded is not None:
+                endpoint, region = recorded.endpoint, recorded.region
+        return cls(endpoint, region, project or default_project(), session_for(endpoint, region))
+
+    @cached_property
+    def names(self) -> ResourceNames:
+        sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint)
+        return ResourceNames(self.project, sts.get_caller_identity()["Account"], self.region)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_names(self.names, endpoint_url=self.endpoint)
+
+    @cached_property
+    def clients(self) -> AwsClients:
+        return AwsClients(self.settings, self.session)
+
+    @cached_property
+    def metadata(self) -> MetadataStore:
+        return MetadataStore(self.clients.dynamodb, self.settings.metadata_table)
+
+    @cached_property
+    def metrics(self) -> QualityMetrics:
+        return QualityMetrics(self.clients.cloudwatch, self.settings.project)
+
+    @property
+    def where(self) -> str:
+        return self.endpoint or f"AWS ({self.region})"

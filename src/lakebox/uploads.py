@@ -1,0 +1,95 @@
+"""Uploading local files to the raw bucket and waiting for their outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from lakebox.emulator import wait_until
+from lakebox.target import Target
+from lakebox_layer.adapters.metrics import QualityFigures
+from lakebox_layer.records import DEFAULT_DATASET, INPUT_PREFIX, RawObject
+from lakebox_layer.status import FileRow, rows_by_process
+
+WAIT_DEADLINE_S = 120.0
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path
+    raw: RawObject
+
+
+def raw_key(relative: str, dataset: str) -> str:
+    """`input/<relative>` for the default dataset, `input/<dataset>/<relative>` for any other."""
+    relative = relative.lstrip("/")
+    return f"{INPUT_PREFIX}{relative}" if dataset == DEFAULT_DATASET else f"{INPUT_PREFIX}{dataset}/{relative}"
+
+
+def files_to_upload(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """Each file with the name it gets under the dataset: a file by its name, a folder's files by their path
+    inside the folder. Hidden files are skipped."""
+    found: list[tuple[Path, str]] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                (file, file.relative_to(path).as_posix())
+                for file in sorted(path.rglob("*"))
+                if file.is_file() and not any(part.startswith(".") for part in file.relative_to(path).parts)
+            )
+        elif path.is_file():
+            found.append((path, path.name))
+        else:
+            raise FileNotFoundError(f"no such file or folder: {path}")
+    return found
+
+
+def upload(target: Target, files: list[tuple[Path, str]], dataset: str) -> list[Upload]:
+    """Upload each file to the raw bucket; what S3 stored (etag, version) names the process to wait for."""
+    s3 = target.clients.s3
+    bucket = target.settings.raw_bucket
+    uploads = []
+    for path, relative in files:
+        key = raw_key(relative, dataset)
+        s3.upload_file(str(path), bucket, key)
+        head = s3.head_object(Bucket=bucket, Key=key)
+        raw = RawObject(bucket, key, head["ETag"].strip('"'), head["ContentLength"], head.get("VersionId"))
+        uploads.append(Upload(path, raw))
+    return uploads
+
+
+def wait_for_outcomes(target: Target, uploads: list[Upload], deadline_s: float = WAIT_DEADLINE_S,
+                      interval_s: float = 0.2) -> dict[str, FileRow]:
+    """Poll the status index until every upload has a terminal status; rows by process id."""
+    wanted = {u.raw.process_id: u.raw.key for u in uploads}
+    rows: dict[str, FileRow] = {}
+
+    def all_terminal() -> bool:
+        nonlocal rows
+        rows = rows_by_process(target.metadata.file_records(target.settings.project))
+        return all(pid in rows and rows[pid].status.terminal for pid in wanted)
+
+    def pending() -> str:
+        waiting = [key for pid, key in wanted.items() if pid not in rows or not rows[pid].status.terminal]
+        return f"; still not terminal: {', '.join(waiting[:10])}" + (" ..." if len(waiting) > 10 else "")
+
+    wait_until(all_terminal, deadline_s=deadline_s, interval_s=interval_s,
+               what=f"a terminal status for {len(wanted)} uploaded file(s)", on_timeout=pending)
+    return {pid: rows[pid] for pid in wanted}
+
+
+def wait_for_metrics(target: Target, since: datetime, files: int, deadline_s: float = 60.0) -> QualityFigures:
+    """Poll CloudWatch until the quality stage has published a datapoint for at least `files` files."""
+    figures = target.metrics.since(since)
+
+    def published() -> bool:
+        nonlocal figures
+        figures = target.metrics.since(since)
+        return figures.files >= files
+
+    wait_until(published, deadline_s=deadline_s, interval_s=0.5,
+               what=f"quality metrics for {files} file(s) in CloudWatch",
+               on_timeout=lambda: f"; {figures.files} published so far")
+    return figures
