@@ -468,7 +468,7 @@ class Provisioner:
         events = self.client("events")
         for rule in self.topology.rules:
             self._absent(f"rule {rule.name}", lambda r=rule.name: self._delete_rule(r))
-        self._absent(f"event bus {names.event_bus}", lambda: events.delete_event_bus(Name=names.event_bus))
+        self._absent(f"event bus {names.event_bus}", self._delete_bus)
         lam = self.client("lambda")
         for function in self.topology.functions:
             self._absent(f"function {function.name}", lambda f=function.name: lam.delete_function(FunctionName=f))
@@ -502,13 +502,21 @@ class Provisioner:
         else:
             self.report.changed("deleted", resource)
 
+    # DeleteRule and DeleteEventBus succeed for names that do not exist: describe first, so a second
+    # teardown reports nothing deleted.
     def _delete_rule(self, rule: str) -> None:
         events = self.client("events")
         bus = self.names.event_bus
+        events.describe_rule(Name=rule, EventBusName=bus)
         targets = events.list_targets_by_rule(Rule=rule, EventBusName=bus).get("Targets", [])
         if targets:
             events.remove_targets(Rule=rule, EventBusName=bus, Ids=[t["Id"] for t in targets])
         events.delete_rule(Name=rule, EventBusName=bus)
+
+    def _delete_bus(self) -> None:
+        events = self.client("events")
+        events.describe_event_bus(Name=self.names.event_bus)
+        events.delete_event_bus(Name=self.names.event_bus)
 
     def _delete_layer_versions(self) -> bool:
         lam = self.client("lambda")

@@ -131,6 +131,8 @@ class EmbeddedEmulator:
                 f"{log_tail(current.log_file)}"
             )
         port = free_port() if port is None else port
+        if not 0 < port < 65536:
+            raise EmulatorError(f"port {port} is not a TCP port (1-65535)")
         if port_in_use(port):
             raise EmulatorError(
                 f"port {port} on {HOST} is held by another process (another emulator?). Stop it, pick another "

@@ -1,0 +1,74 @@
+"""Bootstrap is idempotent both ways, on a second project in the same emulator."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from infra.provision import Provisioner
+from infra.topology import Topology
+from lakebox_layer.settings import ResourceNames
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_second_apply_changes_nothing(lake) -> None:
+    report = Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+    assert report.changes == []
+    assert report.summary().startswith("no changes")
+
+
+def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
+    env = {"PATH": "", "AWS_ENDPOINT_URL": lake.target.endpoint, "AWS_ACCESS_KEY_ID": "test",
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": lake.target.region, "LAKEBOX_PROJECT": "lakebox-scratch"}
+
+    def bootstrap(*args: str) -> str:
+        done = subprocess.run([sys.executable, str(ROOT / "infra" / "bootstrap.py"), *args], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+
+    names = ResourceNames("lakebox-scratch", lake.names.account, lake.target.region)
+    s3 = lake.s3
+    lam = lake.client("lambda")
+
+    assert "changed" in bootstrap()
+    assert "no changes" in bootstrap()
+    functions = lam.get_function(FunctionName=names.function("validation"))["Configuration"]
+    assert functions["Runtime"] == "python3.12"
+    assert functions["TracingConfig"]["Mode"] == "Active"
+    assert functions["Environment"]["Variables"]["RAW_BUCKET"] == names.raw_bucket
+    assert len(functions["Layers"]) == 1
+    encryption = s3.get_bucket_encryption(Bucket=names.raw_bucket)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=names.quarantine_bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
+    policy = lake.client("iam").get_role_policy(RoleName=names.function_role("ingestion"),
+                                                PolicyName=f"{names.function_role('ingestion')}-policy")
+    document = policy["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    assert not any("s3:PutObject" in s["Action"] for s in document["Statement"])
+    crawler = lake.client("glue").get_crawler(Name=names.glue_crawler)["Crawler"]
+    assert crawler["Targets"]["S3Targets"][0]["Path"] == f"s3://{names.processed_bucket}/validated/"
+    s3.put_object(Bucket=names.raw_bucket, Key="input/left-behind.json", Body=b"{}")
+
+    assert "deleted" in bootstrap("--teardown")
+    assert "no changes" in bootstrap("--teardown")
+    for bucket in (names.raw_bucket, names.processed_bucket, names.quarantine_bucket):
+        try:
+            s3.head_bucket(Bucket=bucket)
+            raise AssertionError(f"{bucket} still exists after teardown")
+        except ClientError as error:
+            assert error.response["Error"]["Code"] in {"404", "NoSuchBucket"}
+    try:
+        lam.get_function(FunctionName=names.function("ingestion"))
+        raise AssertionError("the ingestion function still exists after teardown")
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ResourceNotFoundException"
+    # The session's own project is untouched.
+    assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
