@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import boto3
@@ -105,7 +106,7 @@ class Provisioner:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self.session.client(
+            self._clients[service] = self.session.client(  # type: ignore[call-overload]
                 service, region_name=self.names.region, endpoint_url=self.endpoint_url,
             )
         return self._clients[service]
@@ -451,7 +452,8 @@ class Provisioner:
             "Name": crawler["Name"],
             "Role": crawler.get("Role"),
             "DatabaseName": crawler.get("DatabaseName"),
-            "Targets": {"S3Targets": [{"Path": t.get("Path")} for t in crawler.get("Targets", {}).get("S3Targets", [])]},
+            "Targets": {"S3Targets": [{"Path": t.get("Path")}
+                                      for t in crawler.get("Targets", {}).get("S3Targets", [])]},
             "Schedule": schedule.get("ScheduleExpression") if isinstance(schedule, dict) else schedule,
         }
         if canonical(current) == canonical(wanted):
@@ -465,13 +467,12 @@ class Provisioner:
     def teardown(self) -> Report:
         """Remove everything apply creates, emptying buckets first; safe to run again."""
         names = self.names
-        events = self.client("events")
         for rule in self.topology.rules:
-            self._absent(f"rule {rule.name}", lambda r=rule.name: self._delete_rule(r))
+            self._absent(f"rule {rule.name}", partial(self._delete_rule, rule.name))
         self._absent(f"event bus {names.event_bus}", self._delete_bus)
         lam = self.client("lambda")
         for function in self.topology.functions:
-            self._absent(f"function {function.name}", lambda f=function.name: lam.delete_function(FunctionName=f))
+            self._absent(f"function {function.name}", partial(lam.delete_function, FunctionName=function.name))
         self._absent(f"layer {names.layer}", self._delete_layer_versions)
         sqs = self.client("sqs")
         self._absent(f"queue {names.quality_events_queue}", lambda: sqs.delete_queue(
@@ -484,9 +485,9 @@ class Provisioner:
         ddb = self.client("dynamodb")
         self._absent(f"table {names.metadata_table}", lambda: self._delete_table(ddb))
         for bucket in self.topology.buckets:
-            self._absent(f"bucket {bucket}", lambda b=bucket: self._delete_bucket(b))
+            self._absent(f"bucket {bucket}", partial(self._delete_bucket, bucket))
         for role in [f.role for f in self.topology.functions] + [names.glue_role]:
-            self._absent(f"role {role}", lambda r=role: self._delete_role(r))
+            self._absent(f"role {role}", partial(self._delete_role, role))
         return self.report
 
     def _absent(self, resource: str, delete: Callable[[], Any]) -> None:

@@ -44,7 +44,7 @@ def completeness(fields: dict[str, Any]) -> float:
 
 def record_errors(fields: dict[str, Any], contract: Contract, *, check_required: bool) -> list[str]:
     """What is wrong with one record under a contract; empty when it is valid."""
-    errors = []
+    errors: list[str] = []
     if check_required:
         errors.extend(
             f"missing required field '{name}'"

@@ -17,7 +17,7 @@ from lakebox_layer.adapters.metrics import QualityMetrics
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
 
 # Emulators accept any credentials; these are what they document.
-EMULATOR_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+EMULATOR_KEY_ID = EMULATOR_SECRET = "test"  # noqa: S105 - not a secret: emulators accept any key
 
 
 def state_dir() -> Path:
@@ -38,7 +38,8 @@ def session_for(endpoint: str | None, region: str) -> boto3.Session:
     """A session with real credentials when there are any; emulator credentials for an endpoint without."""
     session = boto3.Session(region_name=region)
     if endpoint and session.get_credentials() is None:
-        session = boto3.Session(region_name=region, **EMULATOR_CREDENTIALS)
+        session = boto3.Session(region_name=region, aws_access_key_id=EMULATOR_KEY_ID,
+                                aws_secret_access_key=EMULATOR_SECRET)
     return session
 
 

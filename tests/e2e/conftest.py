@@ -59,7 +59,8 @@ class Lake:
     def stage_records(self, process_id: str) -> list[dict[str, Any]]:
         return self.target.metadata.stage_records(process_id)
 
-    def wait_for_stages(self, process_id: str, stages: set[str], deadline_s: float = DEADLINE_S) -> list[dict[str, Any]]:
+    def wait_for_stages(self, process_id: str, stages: set[str],
+                        deadline_s: float = DEADLINE_S) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
 
         def recorded() -> bool:

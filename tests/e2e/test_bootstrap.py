@@ -25,7 +25,8 @@ def test_second_apply_changes_nothing(lake) -> None:
 
 def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
     env = {"PATH": "", "AWS_ENDPOINT_URL": lake.target.endpoint, "AWS_ACCESS_KEY_ID": "test",
-           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": lake.target.region, "LAKEBOX_PROJECT": "lakebox-scratch"}
+           "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": lake.target.region,
+           "LAKEBOX_PROJECT": "lakebox-scratch"}
 
     def bootstrap(*args: str) -> str:
         done = subprocess.run([sys.executable, str(ROOT / "infra" / "bootstrap.py"), *args], env=env,

@@ -55,7 +55,8 @@ def _marshal(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
-    return from_dynamo({k: _deserializer.deserialize(v) for k, v in item.items()})
+    return from_dynamo(  # type: ignore[no-any-return]
+        {k: _deserializer.deserialize(v) for k, v in item.items()})
 
 
 def _code(error: ClientError) -> str:
@@ -123,7 +124,7 @@ class MetadataStore:
                 ]
             )
         except ClientError as error:
-            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            reasons = error.response.get("CancellationReasons", [])
             if _code(error) == "TransactionCanceledException" and any(
                 r.get("Code") == "ConditionalCheckFailed" for r in reasons
             ):

@@ -45,7 +45,7 @@ class QualityMetrics:
         """Record one judged file."""
         # High resolution (1 s), so a window that starts mid-minute holds only its own files.
         data: list[MetricDatumTypeDef] = [
-            {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": self._dimensions,
+            {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": self._dimensions,  # type: ignore[typeddict-item]
              "StorageResolution": 1}
             for name, value, unit in (
                 (SUCCESS_RATE, 100.0 if passed else 0.0, "Percent"),
