@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from infra import packaging
 from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, Topology, canonical, trust
+from lakebox_layer.adapters.clients import session_for
 from lakebox_layer.adapters.metadata import STATUS_INDEX
 from lakebox_layer.exceptions import ProvisioningError
 from lakebox_layer.settings import ResourceNames
@@ -98,7 +99,7 @@ class Provisioner:
     @classmethod
     def connect(cls, project: str, region: str, endpoint_url: str | None,
                 session: boto3.Session | None = None, **topology_args: Any) -> Provisioner:
-        session = session or boto3.Session(region_name=region)
+        session = session or session_for(endpoint_url, region)
         sts = session.client("sts", region_name=region, endpoint_url=endpoint_url)
         account = sts.get_caller_identity()["Account"]
         names = ResourceNames(project=project, account=account, region=region)

@@ -20,7 +20,7 @@ from infra import PROJECT_ROOT
 from infra.provision import Provisioner
 from infra.topology import Topology
 from lakebox.emulator import DEFAULT_PORT, EmbeddedEmulator, healthy
-from lakebox.target import Target, default_project, default_region, session_for, state_dir
+from lakebox.target import Target, default_region, state_dir
 from lakebox.uploads import files_to_upload, upload, wait_for_metrics, wait_for_outcomes
 from lakebox_layer.adapters.metrics import (
     AVERAGE_SCORE,
@@ -68,7 +68,7 @@ def _bring_up(port: int | None) -> Target:
         endpoint, region = state.endpoint, state.region
         verb = "started" if started else "reusing"
         err.print(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
-    target = Target(endpoint, region, default_project(), session_for(endpoint, region))
+    target = Target.at(endpoint, region)
     err.print(f"provisioning {target.project} at {endpoint}")
     report = Provisioner(Topology(target.names), target.session, endpoint).apply()
     err.print(f"  {report.summary()}")

@@ -11,13 +11,10 @@ import boto3
 
 from infra import PROJECT_ROOT
 from lakebox.emulator import EmbeddedEmulator
-from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.clients import AwsClients, session_for
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.metrics import QualityMetrics
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
-
-# Emulators accept any credentials; these are what they document.
-EMULATOR_KEY_ID = EMULATOR_SECRET = "test"  # noqa: S105 - not a secret: emulators accept any key
 
 
 def state_dir() -> Path:
@@ -32,15 +29,6 @@ def default_region() -> str:
 
 def default_project() -> str:
     return os.environ.get("LAKEBOX_PROJECT", DEFAULT_PROJECT)
-
-
-def session_for(endpoint: str | None, region: str) -> boto3.Session:
-    """A session with real credentials when there are any; emulator credentials for an endpoint without."""
-    session = boto3.Session(region_name=region)
-    if endpoint and session.get_credentials() is None:
-        session = boto3.Session(region_name=region, aws_access_key_id=EMULATOR_KEY_ID,
-                                aws_secret_access_key=EMULATOR_SECRET)
-    return session
 
 
 @dataclass(frozen=True)
@@ -60,6 +48,11 @@ class Target:
             recorded = EmbeddedEmulator(state_dir()).state()
             if recorded is not None:
                 endpoint, region = recorded.endpoint, recorded.region
+        return cls.at(endpoint, region, project)
+
+    @classmethod
+    def at(cls, endpoint: str | None, region: str, project: str | None = None) -> Target:
+        """The pipeline at a known endpoint (None: AWS)."""
         return cls(endpoint, region, project or default_project(), session_for(endpoint, region))
 
     @cached_property

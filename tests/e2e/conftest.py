@@ -13,7 +13,7 @@ import pytest
 from infra.provision import Provisioner
 from infra.topology import Topology
 from lakebox.emulator import EmbeddedEmulator, wait_until
-from lakebox.target import Target, session_for
+from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import RawObject
 from lakebox_layer.status import FileRow
@@ -90,7 +90,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
     emulator = EmbeddedEmulator(state_dir)
     state, _ = emulator.start(port=None)
     try:
-        target = Target(state.endpoint, state.region, "lakebox", session_for(state.endpoint, state.region))
+        target = Target.at(state.endpoint, state.region, "lakebox")
         Provisioner(Topology(target.names), target.session, state.endpoint).apply()
         yield Lake(target, state_dir)
         Provisioner(Topology(target.names), target.session, state.endpoint).teardown()
