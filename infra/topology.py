@@ -171,9 +171,15 @@ class Topology:
             allow(["events:PutEvents"], [self.bus_arn]),
         ]
 
-    def _read_raw(self) -> dict[str, Any]:
-        return allow(["s3:GetObject", "s3:GetObjectVersion"],
-                     [self.bucket_arn(self.names.raw_bucket, f"{INPUT_PREFIX}*")])
+    def _read_raw(self) -> list[dict[str, Any]]:
+        raw = self.names.raw_bucket
+        return [
+            allow(["s3:GetObject", "s3:GetObjectVersion"], [self.bucket_arn(raw, f"{INPUT_PREFIX}*")]),
+            # Without ListBucket S3 answers 403 instead of 404 for a deleted key, and a deleted raw file could
+            # not be told from a denied one.
+            allow(["s3:ListBucket", "s3:ListBucketVersions"], [self.bucket_arn(raw)],
+                  Condition={"StringLike": {"s3:prefix": [f"{INPUT_PREFIX}*"]}}),
+        ]
 
     @property
     def functions(self) -> list[FunctionSpec]:
@@ -185,7 +191,7 @@ class Topology:
                 description="lakebox ingestion: S3 notification to Data Received",
                 policy=policy(
                     *self._function_basics(Stage.INGESTION),
-                    self._read_raw(),
+                    *self._read_raw(),
                     allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
                 ),
             ),
@@ -195,7 +201,7 @@ class Topology:
                 description="lakebox validation: Data Received to processed or quarantine",
                 policy=policy(
                     *self._function_basics(Stage.VALIDATION),
-                    self._read_raw(),
+                    *self._read_raw(),
                     allow(["s3:PutObject"], [
                         self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
                         self.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),

@@ -35,7 +35,8 @@ def _decode_head(head: bytes, truncated: bool) -> str | None:
     try:
         return head.decode("utf-8")
     except UnicodeDecodeError as error:
-        if truncated and error.start >= len(head) - 3:
+        # Only a character cut short by the sniff window is forgiven, never an invalid byte.
+        if truncated and error.reason == "unexpected end of data":
             return head[: error.start].decode("utf-8", errors="strict")
         return None
 

@@ -19,7 +19,9 @@ class ObjectCreated:
 
 def objects_created(event: dict[str, Any]) -> list[ObjectCreated]:
     """The raw objects an S3 notification names, in order; a test event without records gives none."""
-    created = []
+    created: list[ObjectCreated] = []
+    if "Records" not in event:
+        return created
     for record in S3Event(event).records:
         obj = record.s3.get_object
         raw = RawObject(

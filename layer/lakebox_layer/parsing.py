@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lakebox_layer.exceptions import ContentRejected
+from lakebox_layer.formats import UTF8_BOM
 from lakebox_layer.records import FileFormat
 
 CHUNK_BYTES = 1024 * 1024
@@ -33,17 +34,21 @@ class ParsedRecord:
 
 def iter_text_lines(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
     """Decode a UTF-8 stream (an optional BOM dropped) into lines that keep their '\\n'."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    decoder = codecs.getincrementaldecoder("utf-8")()
     pending = ""
-    offset = 0
+    at_start = True
+    offset = 0  # bytes read so far; the decoder may hold the start of a character cut by a chunk boundary
     while True:
         chunk = stream.read(chunk_bytes)
+        held = len(decoder.getstate()[0])
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as error:
             raise ContentRejected(
-                f"cannot decode: invalid UTF-8 near byte {offset + error.start}"
+                f"cannot decode: invalid UTF-8 near byte {offset - held + error.start}"
             ) from error
+        if at_start and text:
+            text, at_start = text.removeprefix("\ufeff"), False
         offset += len(chunk)
         pending += text
         *lines, pending = pending.split("\n")
@@ -63,10 +68,11 @@ def _json_records(stream: BinaryStream) -> Iterator[ParsedRecord]:
         raise ContentRejected(
             f"JSON document larger than {MAX_JSON_DOCUMENT_BYTES} bytes: send large data as JSON Lines"
         )
+    bom = len(UTF8_BOM) if document.startswith(UTF8_BOM) else 0
     try:
-        value = json.loads(document.decode("utf-8-sig"))
+        value = json.loads(document[bom:].decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise ContentRejected(f"cannot decode: invalid UTF-8 near byte {error.start}") from error
+        raise ContentRejected(f"cannot decode: invalid UTF-8 near byte {bom + error.start}") from error
     except ValueError as error:
         raise ContentRejected(f"invalid JSON: {error}") from error
     if isinstance(value, dict):

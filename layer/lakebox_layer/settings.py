@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 DEFAULT_PROJECT = "lakebox"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_QUALITY_THRESHOLD = 70.0
+_MAX_BUCKET_NAME = 63
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 
 # Environment variable names the functions receive from bootstrap.
@@ -41,9 +42,16 @@ class ResourceNames:
     region: str
 
     def __post_init__(self) -> None:
-        if not _PROJECT_NAME.match(self.project):
+        if not _PROJECT_NAME.match(self.project) or self.project.startswith("xn--"):
             raise ValueError(
-                f"project name {self.project!r} must be 3-32 characters of lowercase letters, digits and '-'"
+                f"project name {self.project!r} must be 3-32 characters of lowercase letters, digits and '-', "
+                "not starting with 'xn--'"
+            )
+        longest = max((self.raw_bucket, self.processed_bucket, self.quarantine_bucket), key=len)
+        if len(longest) > _MAX_BUCKET_NAME:
+            raise ValueError(
+                f"project name {self.project!r} is too long for {self.region}: bucket {longest!r} would have "
+                f"{len(longest)} characters, S3 allows {_MAX_BUCKET_NAME}"
             )
 
     def _bucket(self, role: str) -> str:

@@ -93,13 +93,12 @@ class OutcomeBuilder:
         mean_completeness = self.completeness_sum / total if total else 0.0
         score = round(mean_completeness * (self.records_valid / total if total else 0.0), 2)
         passed = total > 0 and self.records_valid == total and score >= self.contract.quality_threshold
-        errors = list(self.errors)
-        if self.error_count > len(errors):
-            errors.append(f"... and {self.error_count - len(errors)} more errors")
-        if total and not self.error_count and score < self.contract.quality_threshold:
-            errors.append(
-                f"quality score {score:.2f} is below the threshold {self.contract.quality_threshold:g}"
-            )
+        errors, error_count = list(self.errors), self.error_count
+        if total and not error_count and score < self.contract.quality_threshold:
+            errors.append(f"quality score {score:.2f} is below the threshold {self.contract.quality_threshold:g}")
+            error_count = 1
+        if error_count > len(errors):
+            errors.append(f"... and {error_count - len(errors)} more errors")
         return ValidationOutcome(
             passed=passed,
             quality_score=score,
@@ -107,7 +106,7 @@ class OutcomeBuilder:
             records_valid=self.records_valid,
             completeness=round(mean_completeness, 2),
             errors=errors,
-            error_count=self.error_count,
+            error_count=error_count,
         )
 
 

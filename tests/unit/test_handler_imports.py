@@ -1,0 +1,112 @@
+"""Import guard: each handler imports with nothing but the standard library, boto3, its zip and the layer.
+
+The handler runs as on Lambda: a fresh interpreter without site-packages, whose path holds the function's unpacked
+zip, the unpacked layer's `python/` directory and a directory with only what the Lambda runtime provides (boto3 and
+its dependencies). Importing the handler also builds the pipeline (settings from the environment, lazy clients);
+every socket is refused in that interpreter, so an import that reaches for the network fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from infra.packaging import build_function, build_layer
+
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
+
+FUNCTION_ENV = {
+    "RAW_BUCKET": "lakebox-raw-000000000000-us-east-1",
+    "PROCESSED_BUCKET": "lakebox-processed-000000000000-us-east-1",
+    "QUARANTINE_BUCKET": "lakebox-quarantine-000000000000-us-east-1",
+    "METADATA_TABLE": "lakebox-metadata",
+    "EVENT_BUS": "lakebox-bus",
+    "LAKEBOX_PROJECT": "lakebox",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "x",
+    "AWS_SECRET_ACCESS_KEY": "x",
+}
+
+# Runs in the isolated interpreter: argv[1] is a JSON list of directories to put before the standard library.
+PROBE = r"""
+import json, socket, sys
+
+def refuse(*args, **kwargs):
+    raise OSError("network use during import")
+
+class NoSocket(socket.socket):
+    def connect(self, *args, **kwargs):
+        refuse()
+    def connect_ex(self, *args, **kwargs):
+        refuse()
+
+socket.socket = NoSocket
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+
+stdlib = list(sys.path)
+assert not any("site-packages" in entry for entry in stdlib), stdlib
+sys.path[:0] = json.loads(sys.argv[1])
+
+import handler
+import lakebox_layer
+
+assert callable(handler.handler)
+third_party = sorted({
+    name.partition(".")[0] for name in sys.modules
+    if name.partition(".")[0] not in sys.stdlib_module_names
+})
+print(json.dumps({"handler": handler.__file__, "layer": lakebox_layer.__file__, "modules": third_party}))
+"""
+
+
+def _runtime_dir(root: Path) -> Path:
+    """A directory holding only the packages the Lambda runtime provides, linked from this environment."""
+    runtime = root / "runtime"
+    runtime.mkdir()
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None, f"{name} is not installed"
+        if spec.submodule_search_locations:
+            source = Path(next(iter(spec.submodule_search_locations)))
+        else:
+            assert spec.origin is not None
+            source = Path(spec.origin)
+        (runtime / source.name).symlink_to(source, target_is_directory=source.is_dir())
+    return runtime
+
+
+@pytest.fixture(scope="module")
+def unpacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("lambda")
+    layer = root / "opt"
+    zipfile.ZipFile(io.BytesIO(build_layer())).extractall(layer)
+    return {"layer": layer / "python", "runtime": _runtime_dir(root), "root": root}
+
+
+@pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
+def test_handler_imports_with_only_runtime_packages_and_the_layer(stage: str, unpacked: dict[str, Path]) -> None:
+    task = unpacked["root"] / f"task-{stage}"
+    zipfile.ZipFile(io.BytesIO(build_function(stage))).extractall(task)
+    # Lambda's order: the function's code, then the layer, then the runtime's packages.
+    path = [str(task), str(unpacked["layer"]), str(unpacked["runtime"])]
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", PROBE, json.dumps(path)],
+        env=FUNCTION_ENV, cwd=task, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(report["handler"]).resolve() == (task / "handler.py").resolve()
+    assert Path(report["layer"]).resolve() == (unpacked["layer"] / "lakebox_layer" / "__init__.py").resolve()
+    allowed = {*RUNTIME_PACKAGES, "handler", "lakebox_layer", "aws_lambda_powertools", "typing_extensions",
+               "__main__", "__mp_main__"}
+    assert set(report["modules"]) <= allowed
+    assert "lakebox_layer" in report["modules"]

@@ -1,0 +1,97 @@
+"""Deterministic zips of the layer and the functions."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import zipfile
+
+import pytest
+
+from infra import PROJECT_ROOT
+from infra.packaging import build_function, build_layer, code_sha256
+
+
+@pytest.fixture(scope="module")
+def layer_zip() -> bytes:
+    return build_layer()
+
+
+def names_in(archive: bytes) -> list[str]:
+    return zipfile.ZipFile(io.BytesIO(archive)).namelist()
+
+
+def test_layer_is_byte_for_byte_deterministic(layer_zip: bytes) -> None:
+    assert build_layer() == layer_zip
+    assert code_sha256(build_layer()) == code_sha256(layer_zip)
+
+
+def test_layer_entries_have_fixed_metadata(layer_zip: bytes) -> None:
+    infos = zipfile.ZipFile(io.BytesIO(layer_zip)).infolist()
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert [info.filename for info in infos] == sorted(info.filename for info in infos)
+
+
+def test_layer_holds_the_library_and_its_vendored_dependencies_under_python(layer_zip: bytes) -> None:
+    names = names_in(layer_zip)
+    assert all(name.startswith("python/") for name in names)
+    assert "python/lakebox_layer/pipeline.py" in names
+    assert "python/lakebox_layer/adapters/objects.py" in names
+    assert "python/aws_lambda_powertools/__init__.py" in names
+    assert "python/jmespath/__init__.py" in names
+    assert len(names) == len(set(names))
+
+
+def test_layer_holds_no_bytecode_metadata_or_boto3(layer_zip: bytes) -> None:
+    names = names_in(layer_zip)
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
+    assert not [n for n in names if ".dist-info/" in n or ".egg-info/" in n]
+    # The Lambda runtime provides boto3; a vendored copy would shadow it.
+    assert not [n for n in names if n.startswith(("python/boto3/", "python/botocore/"))]
+
+
+def test_layer_round_trips_the_library_sources(layer_zip: bytes) -> None:
+    import lakebox_layer.pipeline as pipeline_module
+
+    with zipfile.ZipFile(io.BytesIO(layer_zip)) as archive:
+        packaged = archive.read("python/lakebox_layer/pipeline.py")
+    assert pipeline_module.__file__ is not None
+    with open(pipeline_module.__file__, "rb") as source:
+        assert packaged == source.read()
+
+
+@pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
+def test_function_zip_has_its_handler_at_the_root(stage: str) -> None:
+    archive = build_function(stage)
+    names = names_in(archive)
+    assert "handler.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert build_function(stage) == archive
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        assert opened.read("handler.py") == (PROJECT_ROOT / "lambdas" / stage / "handler.py").read_bytes()
+
+
+def test_function_zips_differ_per_stage() -> None:
+    assert len({build_function(stage) for stage in ("ingestion", "validation", "quality")}) == 3
+
+
+def test_unknown_function_is_an_error() -> None:
+    with pytest.raises(FileNotFoundError, match="no-such-stage"):
+        build_function("no-such-stage")
+
+
+@pytest.mark.parametrize(
+    ("archive", "expected"),
+    [
+        # Known SHA-256 digests, base64-encoded as Lambda reports CodeSha256.
+        (b"", "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
+        (b"abc", "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="),
+    ],
+)
+def test_code_sha256_is_base64_of_sha256(archive: bytes, expected: str) -> None:
+    assert code_sha256(archive) == expected
+
+
+def test_code_sha256_of_the_layer(layer_zip: bytes) -> None:
+    assert base64.b64decode(code_sha256(layer_zip)) == hashlib.sha256(layer_zip).digest()

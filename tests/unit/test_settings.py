@@ -1,0 +1,185 @@
+"""Settings and derived resource names."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import replace
+
+import pytest
+
+from lakebox_layer.settings import DEFAULT_QUALITY_THRESHOLD, ResourceNames, Settings
+
+ACCOUNT = "000000000000"
+FUNCTION_ENV = {
+    "LAKEBOX_PROJECT": "lakebox",
+    "AWS_REGION": "eu-west-1",
+    "RAW_BUCKET": "raw-b",
+    "PROCESSED_BUCKET": "processed-b",
+    "QUARANTINE_BUCKET": "quarantine-b",
+    "METADATA_TABLE": "lakebox-metadata",
+    "EVENT_BUS": "lakebox-bus",
+}
+
+
+def s3_bucket_name_problems(name: str) -> list[str]:
+    """The S3 general purpose bucket naming rules a derived name could break."""
+    problems = []
+    if not 3 <= len(name) <= 63:
+        problems.append(f"length {len(name)} not in 3..63")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", name):
+        problems.append("characters or first/last character")
+    if ".." in name:
+        problems.append("adjacent periods")
+    try:
+        ipaddress.IPv4Address(name)
+        problems.append("formatted as an IP address")
+    except ValueError:
+        pass
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")):
+        problems.append("reserved prefix")
+    if name.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
+        problems.append("reserved suffix")
+    return problems
+
+
+def buckets(names: ResourceNames) -> list[str]:
+    return [names.raw_bucket, names.processed_bucket, names.quarantine_bucket]
+
+
+def test_bucket_names_carry_project_account_and_region_and_are_distinct() -> None:
+    names = ResourceNames("lakebox", ACCOUNT, "us-east-1")
+    for bucket in buckets(names):
+        assert bucket.startswith("lakebox-")
+        assert ACCOUNT in bucket
+        assert bucket.endswith("us-east-1")
+        assert bucket == bucket.lower()
+        assert s3_bucket_name_problems(bucket) == []
+    assert len(set(buckets(names))) == 3
+    assert "raw" in names.raw_bucket
+    assert "processed" in names.processed_bucket
+    assert "quarantine" in names.quarantine_bucket
+
+
+def test_names_differ_per_account_and_region() -> None:
+    here = ResourceNames("lakebox", ACCOUNT, "us-east-1")
+    assert set(buckets(here)).isdisjoint(buckets(ResourceNames("lakebox", "111111111111", "us-east-1")))
+    assert set(buckets(here)).isdisjoint(buckets(ResourceNames("lakebox", ACCOUNT, "eu-west-1")))
+
+
+def test_other_names() -> None:
+    names = ResourceNames("data-lake", ACCOUNT, "us-east-1")
+    assert names.metadata_table == "data-lake-metadata"
+    assert names.event_bus == "data-lake-bus"
+    assert names.function("ingestion") == "data-lake-ingestion"
+    assert names.function_role("quality") == "data-lake-quality-role"
+    assert names.rule("validation") == "data-lake-validation-rule"
+    # Glue database names allow no '-'.
+    assert names.glue_database == "data_lake_catalog"
+
+
+@pytest.mark.parametrize(
+    ("project", "region"),
+    [
+        ("lakebox", "us-east-1"),
+        ("lakebox", "ap-southeast-2"),
+        ("abc", "us-gov-west-1"),
+        pytest.param("a" * 24, "ap-southeast-2", id="24-chars-longest-region"),
+        # The longest project name the validator accepts.
+        pytest.param("a" * 32, "us-east-1", id="32-chars"),
+        # Accepted by the validator, but S3 reserves the "xn--" prefix for bucket names.
+        pytest.param("xn--lake", "us-east-1", id="xn-prefix"),
+    ],
+)
+def test_every_accepted_project_name_gives_valid_bucket_names(project: str, region: str) -> None:
+    try:
+        names = ResourceNames(project, ACCOUNT, region)
+    except ValueError:
+        return  # rejecting the project is as good as deriving valid names
+    assert {bucket: s3_bucket_name_problems(bucket) for bucket in buckets(names)} == {
+        bucket: [] for bucket in buckets(names)
+    }
+
+
+@pytest.mark.parametrize(
+    "project",
+    ["", "ab", "a" * 33, "Lakebox", "1lake", "-lake", "lake-", "lake_box", "lake.box", "lake box", "läke"],
+)
+def test_invalid_project_names_are_rejected(project: str) -> None:
+    with pytest.raises(ValueError, match="project name"):
+        ResourceNames(project, ACCOUNT, "us-east-1")
+
+
+def test_from_env_reads_every_setting() -> None:
+    settings = Settings.from_env({**FUNCTION_ENV, "QUALITY_THRESHOLD": "85.5"})
+    assert settings == Settings(
+        project="lakebox", region="eu-west-1", raw_bucket="raw-b", processed_bucket="processed-b",
+        quarantine_bucket="quarantine-b", metadata_table="lakebox-metadata", event_bus="lakebox-bus",
+        quality_threshold=85.5, endpoint_url=None,
+    )
+
+
+def test_from_env_defaults() -> None:
+    env = {k: v for k, v in FUNCTION_ENV.items() if k != "AWS_REGION"}
+    settings = Settings.from_env(env)
+    assert settings.quality_threshold == DEFAULT_QUALITY_THRESHOLD
+    assert settings.region == "us-east-1"
+    assert Settings.from_env({**env, "AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-central-1"
+    # AWS_REGION wins over AWS_DEFAULT_REGION.
+    assert Settings.from_env({**FUNCTION_ENV, "AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-west-1"
+
+
+def test_from_env_overrides_win() -> None:
+    settings = Settings.from_env(FUNCTION_ENV, raw_bucket="explicit", endpoint_url="http://localhost:4566")
+    assert settings.raw_bucket == "explicit"
+    assert settings.endpoint_url == "http://localhost:4566"
+
+
+def test_from_env_missing_variables_are_all_named() -> None:
+    env = {k: v for k, v in FUNCTION_ENV.items() if k not in {"RAW_BUCKET", "EVENT_BUS"}}
+    with pytest.raises(KeyError) as caught:
+        Settings.from_env(env)
+    message = str(caught.value)
+    assert "RAW_BUCKET" in message
+    assert "EVENT_BUS" in message
+    assert "PROCESSED_BUCKET" not in message
+
+
+def test_from_env_missing_variable_can_be_supplied_as_override() -> None:
+    env = {k: v for k, v in FUNCTION_ENV.items() if k != "RAW_BUCKET"}
+    assert Settings.from_env(env, raw_bucket="given").raw_bucket == "given"
+
+
+def test_from_env_does_not_read_the_process_environment_when_given_a_mapping(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RAW_BUCKET", "from-os-environ")
+    assert Settings.from_env(FUNCTION_ENV).raw_bucket == "raw-b"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings.from_names(ResourceNames("lakebox", ACCOUNT, "us-east-1")),
+        Settings.from_names(ResourceNames("lakebox", ACCOUNT, "eu-west-1"), quality_threshold=82.5,
+                            endpoint_url="http://127.0.0.1:4566"),
+    ],
+    ids=["defaults", "threshold-and-endpoint"],
+)
+def test_function_environment_round_trips_through_from_env(settings: Settings) -> None:
+    environment = settings.function_environment()
+    assert "AWS_REGION" not in environment
+    assert "AWS_ENDPOINT_URL" not in environment
+    assert all(isinstance(value, str) for value in environment.values())
+    # Lambda sets AWS_REGION itself; the endpoint is injected by whoever runs the function, not by bootstrap.
+    rebuilt = Settings.from_env({**environment, "AWS_REGION": settings.region})
+    assert rebuilt == replace(settings, endpoint_url=None)
+
+
+def test_from_names_uses_the_derived_names() -> None:
+    names = ResourceNames("lakebox", ACCOUNT, "us-east-1")
+    settings = Settings.from_names(names)
+    assert (settings.raw_bucket, settings.processed_bucket, settings.quarantine_bucket) == tuple(buckets(names))
+    assert settings.metadata_table == names.metadata_table
+    assert settings.event_bus == names.event_bus
+    assert settings.region == "us-east-1"

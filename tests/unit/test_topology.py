@@ -1,0 +1,194 @@
+"""The topology as data: least-privilege policies, the event chain, the trigger and the table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra.topology import FunctionSpec, Topology, canonical
+from lakebox_layer.records import Stage
+from lakebox_layer.settings import ResourceNames
+
+NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def topology() -> Topology:
+    return Topology(NAMES)
+
+
+def as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def all_policies(topology: Topology) -> Iterator[tuple[str, dict[str, Any]]]:
+    for function in topology.functions:
+        yield function.name, function.policy
+    yield "glue", topology.glue_policy
+    yield "quality-queue", topology.quality_queue_policy
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(policy["Statement"])
+
+
+def function(topology: Topology, stage: Stage) -> FunctionSpec:
+    [spec] = [f for f in topology.functions if f.stage is stage]
+    return spec
+
+
+def actions_of(policy: dict[str, Any]) -> set[str]:
+    return {action for statement in statements(policy) for action in as_list(statement["Action"])}
+
+
+def resources_for(policy: dict[str, Any], action: str) -> set[str]:
+    return {
+        resource
+        for statement in statements(policy)
+        if action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+
+
+def test_there_is_one_function_per_stage(topology: Topology) -> None:
+    assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY]
+    assert len({f.role for f in topology.functions}) == 3
+
+
+def test_every_statement_allows_and_no_action_is_a_wildcard(topology: Topology) -> None:
+    for owner, policy in all_policies(topology):
+        assert policy["Version"] == "2012-10-17", owner
+        for statement in statements(policy):
+            assert statement["Effect"] == "Allow", owner
+            for action in as_list(statement["Action"]):
+                assert "*" not in action, (owner, action)
+                assert ":" in action, (owner, action)
+
+
+def test_wildcard_resources_only_where_aws_has_no_resource_level_permissions(topology: Topology) -> None:
+    for owner, policy in all_policies(topology):
+        for statement in statements(policy):
+            if "*" not in as_list(statement["Resource"]):
+                continue
+            assert as_list(statement["Resource"]) == ["*"], owner
+            actions = set(as_list(statement["Action"]))
+            if actions == {"cloudwatch:PutMetricData"}:
+                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "DataLake/Quality"}}
+            else:
+                assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (owner, actions)
+
+
+def test_ingestion_reads_raw_input_and_writes_no_object(topology: Topology) -> None:
+    policy = function(topology, Stage.INGESTION).policy
+    s3_actions = {a for a in actions_of(policy) if a.startswith("s3:")}
+    assert s3_actions == {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions"}
+    assert resources_for(policy, "s3:GetObject") == {f"arn:aws:s3:::{NAMES.raw_bucket}/input/*"}
+    # Listing (so a deleted key answers 404, not 403) is limited to the raw bucket's input/ prefix.
+    assert resources_for(policy, "s3:ListBucket") == {f"arn:aws:s3:::{NAMES.raw_bucket}"}
+    listing = next(s for s in policy["Statement"] if "s3:ListBucket" in as_list(s["Action"]))
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["input/*"]}}
+    assert "s3:PutObject" not in actions_of(policy)
+
+
+def test_validation_writes_only_the_validated_and_quarantine_prefixes(topology: Topology) -> None:
+    policy = function(topology, Stage.VALIDATION).policy
+    assert resources_for(policy, "s3:PutObject") == {
+        f"arn:aws:s3:::{NAMES.processed_bucket}/validated/*",
+        f"arn:aws:s3:::{NAMES.quarantine_bucket}/quarantine/*",
+    }
+    assert resources_for(policy, "s3:GetObject") == {f"arn:aws:s3:::{NAMES.raw_bucket}/input/*"}
+    assert not {a for a in actions_of(policy) if a.startswith("s3:Delete")}
+
+
+def test_quality_touches_no_s3(topology: Topology) -> None:
+    policy = function(topology, Stage.QUALITY).policy
+    assert not {a for a in actions_of(policy) if a.startswith("s3:")}
+    assert "cloudwatch:PutMetricData" in actions_of(policy)
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_functions_publish_only_to_their_bus_and_use_only_their_table(topology: Topology, stage: Stage) -> None:
+    policy = function(topology, stage).policy
+    assert resources_for(policy, "events:PutEvents") == {
+        "arn:aws:events:us-east-1:000000000000:event-bus/lakebox-bus"
+    }
+    dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
+    assert dynamodb
+    for action in dynamodb:
+        assert resources_for(policy, action) == {"arn:aws:dynamodb:us-east-1:000000000000:table/lakebox-metadata"}
+    # Logs only in the function's own log group.
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        for resource in resources_for(policy, action):
+            assert f"log-group:/aws/lambda/lakebox-{stage.value}:" in resource
+
+
+def test_rules_chain_ingestion_to_validation_to_quality_to_queue(topology: Topology) -> None:
+    ingestion, validation, quality = topology.rules
+    assert ingestion.pattern == {"source": ["datalake.ingestion"], "detail-type": ["Data Received"]}
+    assert ingestion.target_function == NAMES.function("validation")
+    assert ingestion.target_arn == "arn:aws:lambda:us-east-1:000000000000:function:lakebox-validation"
+    assert validation.pattern == {"source": ["datalake.validation"], "detail-type": ["Data Validated"]}
+    assert validation.target_function == NAMES.function("quality")
+    assert quality.pattern == {"source": ["datalake.quality"], "detail-type": ["Quality Check Complete"]}
+    assert quality.target_function is None
+    assert quality.target_arn == topology.queue_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-quality-events"
+
+
+def test_queue_accepts_only_the_quality_rule(topology: Topology) -> None:
+    [statement] = statements(topology.quality_queue_policy)
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Resource"] == topology.queue_arn
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": "arn:aws:events:us-east-1:000000000000:rule/lakebox-bus/lakebox-quality-rule"}
+    }
+
+
+def test_raw_notification_triggers_ingestion_for_input_prefix_only(topology: Topology) -> None:
+    [config] = topology.raw_notification["LambdaFunctionConfigurations"]
+    assert config["LambdaFunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:lakebox-ingestion"
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": "input/"}]}}
+
+
+def test_table_has_status_index_and_stream(topology: Topology) -> None:
+    table = topology.table
+    assert table["TableName"] == "lakebox-metadata"
+    assert table["KeySchema"] == [
+        {"AttributeName": "ProcessId", "KeyType": "HASH"},
+        {"AttributeName": "Timestamp", "KeyType": "RANGE"},
+    ]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "StatusIndex"
+    assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == {"Pipeline": "HASH", "RawKey": "RANGE"}
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # Every key attribute (table and index) is declared, and nothing else (DynamoDB rejects extras).
+    declared = {a["AttributeName"] for a in table["AttributeDefinitions"]}
+    keyed = {k["AttributeName"] for k in table["KeySchema"] + index["KeySchema"]}
+    assert declared == keyed
+
+
+def test_only_the_raw_bucket_is_versioned(topology: Topology) -> None:
+    assert topology.versioned_buckets == [NAMES.raw_bucket]
+    assert set(topology.buckets) == {NAMES.raw_bucket, NAMES.processed_bucket, NAMES.quarantine_bucket}
+
+
+def test_functions_receive_the_pipeline_settings() -> None:
+    topology = Topology(NAMES, quality_threshold=80.0)
+    assert topology.settings.quality_threshold == 80.0
+    assert topology.settings.raw_bucket == NAMES.raw_bucket
+
+
+@pytest.mark.parametrize(
+    ("region", "prefix"),
+    [("us-east-1", "arn:aws:"), ("cn-north-1", "arn:aws-cn:"), ("us-gov-west-1", "arn:aws-us-gov:")],
+)
+def test_arns_use_the_region_partition(region: str, prefix: str) -> None:
+    topology = Topology(ResourceNames("lakebox", "000000000000", region))
+    assert topology.table_arn.startswith(prefix)
+    assert topology.bucket_arn("b", "k/*") == f"{prefix}s3:::b/k/*"
+
+
+def test_canonical_ignores_key_order_and_accepts_text() -> None:
+    assert canonical({"b": [1], "a": {"y": 1, "x": 2}}) == canonical('{"a": {"x": 2, "y": 1}, "b": [1]}')
