@@ -264,7 +264,7 @@ class Provisioner:
             "Description": spec.description,
             "Timeout": spec.timeout,
             "MemorySize": spec.memory,
-            "Environment": {"Variables": self.topology.settings.function_environment()},
+            "Environment": {"Variables": self.topology.function_environment(spec.stage)},
             "TracingConfig": {"Mode": "Active"},
             "Layers": [layer_arn],
         }

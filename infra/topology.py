@@ -119,6 +119,11 @@ class Topology:
     def settings(self) -> Settings:
         return Settings.from_names(self.names, quality_threshold=self.quality_threshold)
 
+    def function_environment(self, stage: Stage) -> dict[str, str]:
+        """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it."""
+        return {**self.settings.function_environment(), "POWERTOOLS_LOG_LEVEL": "INFO",
+                "POWERTOOLS_SERVICE_NAME": f"lakebox-{stage.value}"}
+
     # -- storage ------------------------------------------------------------------------------------------------
 
     @property

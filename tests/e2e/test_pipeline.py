@@ -164,3 +164,27 @@ def test_quality_metrics_have_datapoints(lake) -> None:
         lake.wait(lambda m=metric: bool(datapoints(m)), f"a {metric} datapoint")
     assert max(p["Maximum"] for p in datapoints("ValidationSuccessRate")) == 100.0
     assert max(p["Maximum"] for p in datapoints("ProcessedRecords")) >= 1.0
+
+
+def test_function_logs_are_json_with_the_process_id_as_correlation_id(lake) -> None:
+    raw = lake.put_raw(f"input/{unique('logged.json')}", json.dumps(VALID_RECORD).encode())
+    lake.outcome(raw)
+    logs = lake.client("logs")
+    group = f"/aws/lambda/{lake.names.function('validation')}"
+    found: list[dict] = []
+
+    def logged() -> bool:
+        found.clear()
+        for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
+            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
+                if event["message"].startswith("{"):
+                    entry = json.loads(event["message"])
+                    if entry.get("correlation_id") == raw.process_id:
+                        found.append(entry)
+        return bool(found)
+
+    lake.wait(logged, f"a JSON log line of {group} with correlation_id {raw.process_id}")
+    entry = found[0]
+    assert entry["service"] == "lakebox-validation"
+    assert entry["key"] == raw.key
+    assert entry["level"] == "INFO"
