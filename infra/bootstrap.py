@@ -11,6 +11,8 @@ import logging
 import os
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from infra.provision import Provisioner
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION
@@ -35,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         provisioner = Provisioner.connect(args.project, args.region, endpoint)
         report = provisioner.teardown() if args.teardown else provisioner.apply()
-    except LakeboxError as error:
-        log.error("bootstrap failed: %s", error)
+    except (LakeboxError, BotoCoreError, ClientError) as error:
+        log.error("bootstrap failed at %s: %s", target, error)
         return 1
     log.info(report.summary())
     return 0
