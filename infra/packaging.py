@@ -67,11 +67,16 @@ def build_layer() -> bytes:
     return _zip(layer_entries())
 
 
-def build_function(stage: str) -> bytes:
+def build_function(stage: str, *, bundle_layer: bool = False) -> bytes:
+    """A function's zip; with `bundle_layer`, the layer's files too, at the zip's root, for emulators that create
+    layers but do not apply them."""
     source = FUNCTIONS_SOURCE / stage
     if not (source / "handler.py").is_file():
         raise FileNotFoundError(f"no handler for function {stage!r} at {source}/handler.py")
-    return _zip(_tree(source, ""))
+    entries = _tree(source, "")
+    if bundle_layer:
+        entries.extend((name.removeprefix("python/"), path) for name, path in layer_entries())
+    return _zip(entries)
 
 
 def code_sha256(archive: bytes) -> str:

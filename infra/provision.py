@@ -18,6 +18,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from infra import packaging
+from infra.capabilities import Capabilities, detect
 from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, Topology, canonical, trust
 from lakebox_layer.adapters.clients import session_for
 from lakebox_layer.adapters.metadata import STATUS_INDEX
@@ -88,10 +89,12 @@ def retry(call: Callable[[], T], *, retry_on: set[str], what: str, deadline_s: f
 class Provisioner:
     """Applies or tears down a topology through one boto3 session."""
 
-    def __init__(self, topology: Topology, session: boto3.Session, endpoint_url: str | None = None) -> None:
+    def __init__(self, topology: Topology, session: boto3.Session, endpoint_url: str | None = None,
+                 capabilities: Capabilities | None = None) -> None:
         self.topology = topology
         self.names = topology.names
         self.endpoint_url = endpoint_url
+        self.capabilities = capabilities or detect(endpoint_url)
         self.session = session
         self.report = Report()
         self._clients: dict[str, Any] = {}
@@ -115,6 +118,11 @@ class Provisioner:
     # -- apply --------------------------------------------------------------------------------------------------
 
     def apply(self) -> Report:
+        if self.capabilities.bundle_layer:
+            self.report.warn(
+                f"{self.capabilities.emulator} does not apply Lambda layers at invoke time: the layer is still "
+                "published and attached, and its files are also bundled into each function's zip"
+            )
         for bucket in self.topology.buckets:
             self._bucket(bucket)
         self._table()
@@ -271,7 +279,7 @@ class Provisioner:
 
     def _function(self, spec: FunctionSpec, layer_arn: str) -> None:
         lam = self.client("lambda")
-        archive = packaging.build_function(spec.stage.value)
+        archive = packaging.build_function(spec.stage.value, bundle_layer=self.capabilities.bundle_layer)
         wanted = self._function_config(spec, layer_arn)
         try:
             current = lam.get_function(FunctionName=spec.name)["Configuration"]

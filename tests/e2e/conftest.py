@@ -12,18 +12,19 @@ import pytest
 
 from infra.provision import Provisioner
 from infra.topology import Topology
-from lakebox.emulator import EmbeddedEmulator, wait_until
+from lakebox.emulator import wait_until
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import RawObject
 from lakebox_layer.status import FileRow
+from tests.emulators import Emulator
 
 DEADLINE_S = 60.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "/e2e/" in str(item.fspath):
+        if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
 
 
@@ -32,7 +33,7 @@ class Lake:
     """The running pipeline and the helpers tests use to drive it through boto3."""
 
     target: Target
-    state_dir: Path
+    emulator: Emulator
 
     @property
     def names(self) -> Any:
@@ -41,6 +42,12 @@ class Lake:
     @property
     def s3(self) -> Any:
         return self.target.clients.s3
+
+    def cli_environment(self) -> dict[str, str]:
+        """What the CLI needs to find this emulator: the state `up` records, or else the endpoint."""
+        if self.emulator.state_dir is not None:
+            return {"LAKEBOX_STATE_DIR": str(self.emulator.state_dir)}
+        return {"AWS_ENDPOINT_URL": self.emulator.endpoint}
 
     def client(self, service: str) -> Any:
         return self.target.session.client(service, region_name=self.target.region,
@@ -81,23 +88,16 @@ class Lake:
 
 
 @pytest.fixture(scope="session")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lake]:
-    """Start MiniStack on a free port, provision the topology, yield; then tear down and stop, whatever happened."""
-    state_dir = tmp_path_factory.mktemp("lakebox-state")
-    saved = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "LAKEBOX_STATE_DIR")}
+def lake(emulator: Emulator) -> Iterator[Lake]:
+    """The product's topology provisioned on the session's emulator; torn down afterwards, whatever happened."""
+    saved = os.environ.get("AWS_ENDPOINT_URL")
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["LAKEBOX_STATE_DIR"] = str(state_dir)
-    emulator = EmbeddedEmulator(state_dir)
-    state, _ = emulator.start(port=None)
+    target = Target.at(emulator.endpoint, emulator.region, "lakebox")
+    provisioner = Provisioner(Topology(target.names), target.session, emulator.endpoint)
     try:
-        target = Target.at(state.endpoint, state.region, "lakebox")
-        Provisioner(Topology(target.names), target.session, state.endpoint).apply()
-        yield Lake(target, state_dir)
-        Provisioner(Topology(target.names), target.session, state.endpoint).teardown()
+        provisioner.apply()
+        yield Lake(target, emulator)
     finally:
-        emulator.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        provisioner.teardown()
+        if saved is not None:
+            os.environ["AWS_ENDPOINT_URL"] = saved

@@ -16,7 +16,8 @@ STATUS_FIELDS = {"key", "status", "quality_score", "errors", "destination", "pro
 @pytest.fixture
 def run(lake, monkeypatch):
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("LAKEBOX_STATE_DIR", str(lake.state_dir))
+    for name, value in lake.cli_environment().items():
+        monkeypatch.setenv(name, value)
     runner = CliRunner()
 
     def invoke(*args: str) -> str:
@@ -61,7 +62,8 @@ def test_ingest_wait_then_status(lake, run, tmp_path) -> None:
 
 
 def test_ingest_of_a_missing_path_is_a_clear_error(lake, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("LAKEBOX_STATE_DIR", str(lake.state_dir))
+    for name, value in lake.cli_environment().items():
+        monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["ingest", str(tmp_path / "nope.csv")])
 
     assert result.exit_code == 1

@@ -110,3 +110,17 @@ def test_handler_imports_with_only_runtime_packages_and_the_layer(stage: str, un
                "__main__", "__mp_main__"}
     assert set(report["modules"]) <= allowed
     assert "lakebox_layer" in report["modules"]
+
+
+@pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
+def test_a_bundled_function_imports_without_any_layer(stage: str, unpacked: dict[str, Path]) -> None:
+    """Where an emulator does not apply layers, the bundled zip alone must be enough."""
+    task = unpacked["root"] / f"bundled-{stage}"
+    zipfile.ZipFile(io.BytesIO(build_function(stage, bundle_layer=True))).extractall(task)
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", PROBE, json.dumps([str(task), str(unpacked["runtime"])])],
+        env=FUNCTION_ENV, cwd=task, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(report["layer"]).resolve() == (task / "lakebox_layer" / "__init__.py").resolve()

@@ -95,3 +95,17 @@ def test_code_sha256_is_base64_of_sha256(archive: bytes, expected: str) -> None:
 
 def test_code_sha256_of_the_layer(layer_zip: bytes) -> None:
     assert base64.b64decode(code_sha256(layer_zip)) == hashlib.sha256(layer_zip).digest()
+
+
+def test_bundled_function_holds_the_handler_and_the_layer_at_its_root() -> None:
+    import io
+    import zipfile
+
+    from infra.packaging import build_function
+
+    names = set(zipfile.ZipFile(io.BytesIO(build_function("validation", bundle_layer=True))).namelist())
+
+    assert "handler.py" in names
+    assert "lakebox_layer/pipeline.py" in names
+    assert "aws_lambda_powertools/__init__.py" in names
+    assert not any(name.startswith("python/") for name in names)

@@ -1,0 +1,54 @@
+"""What the target endpoint can do, decided before provisioning so bootstrap can adapt instead of failing silently.
+
+AWS and MiniStack apply Lambda layers at invoke time; LocalStack Community creates layers but does not apply them,
+so there the layer's files are bundled into each function's zip as well. Glue's absence is detected separately,
+from the API's answer (see :mod:`infra.provision`).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+# LocalStack editions that apply layers; Community ("community") and unknown emulators do not, or may not.
+_LAYER_EDITIONS = {"pro", "enterprise", "ultimate", "team", "base"}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the endpoint does with Lambda layers, and what it is."""
+
+    emulator: str
+    layers_applied: bool
+
+    @property
+    def bundle_layer(self) -> bool:
+        return not self.layers_applied
+
+
+AWS = Capabilities("AWS", layers_applied=True)
+
+
+def _get_json(url: str) -> dict[str, object] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the configured endpoint
+            document = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def detect(endpoint: str | None) -> Capabilities:
+    """Capabilities of AWS (no endpoint) or of the emulator at `endpoint`, from its health document."""
+    if endpoint is None:
+        return AWS
+    base = endpoint.rstrip("/")
+    if (ministack := _get_json(f"{base}/_ministack/health")) is not None:
+        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True)
+    if (localstack := _get_json(f"{base}/_localstack/health")) is not None:
+        edition = str(localstack.get("edition", "unknown"))
+        name = f"LocalStack {localstack.get('version', '')} ({edition})"
+        return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS)
+    return Capabilities(f"an unknown emulator at {base}", layers_applied=False)

@@ -1,0 +1,59 @@
+"""Feature detection of the target endpoint, from the health documents emulators serve (no network here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import capabilities
+from infra.capabilities import AWS, detect
+
+ENDPOINT = "http://127.0.0.1:4566"
+
+
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch):
+    """Answer health URLs from a table instead of the network."""
+
+    def install(documents: dict[str, dict[str, object]]) -> None:
+        monkeypatch.setattr(capabilities, "_get_json", lambda url: documents.get(url))
+
+    return install
+
+
+def test_aws_applies_layers() -> None:
+    assert detect(None) is AWS
+    assert not AWS.bundle_layer
+
+
+def test_ministack_applies_layers(serve) -> None:
+    serve({f"{ENDPOINT}/_ministack/health": {"version": "1.5.33", "edition": "light"},
+           f"{ENDPOINT}/_localstack/health": {"edition": "light"}})
+
+    found = detect(ENDPOINT + "/")
+
+    assert found.layers_applied
+    assert found.emulator == "MiniStack 1.5.33"
+
+
+def test_localstack_community_gets_the_layer_bundled(serve) -> None:
+    serve({f"{ENDPOINT}/_localstack/health": {"version": "4.14.0", "edition": "community"}})
+
+    found = detect(ENDPOINT)
+
+    assert found.bundle_layer
+    assert "LocalStack 4.14.0 (community)" in found.emulator
+
+
+def test_localstack_pro_applies_layers(serve) -> None:
+    serve({f"{ENDPOINT}/_localstack/health": {"version": "2026.3.0", "edition": "pro"}})
+
+    assert detect(ENDPOINT).layers_applied
+
+
+def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve) -> None:
+    serve({})
+
+    found = detect(ENDPOINT)
+
+    assert found.bundle_layer
+    assert ENDPOINT in found.emulator
