@@ -21,8 +21,9 @@ from infra import packaging
 from infra.capabilities import Capabilities, detect
 from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, Topology, canonical, trust
 from lakebox_layer.adapters.clients import session_for
+from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.adapters.metadata import STATUS_INDEX
-from lakebox_layer.exceptions import ProvisioningError
+from lakebox_layer.exceptions import ContractInvalid, ProvisioningError
 from lakebox_layer.settings import ResourceNames
 
 log = logging.getLogger("lakebox.bootstrap")
@@ -126,6 +127,7 @@ class Provisioner:
         for bucket in self.topology.buckets:
             self._bucket(bucket)
         self._table()
+        self._contracts()
         for function in self.topology.functions:
             self._role(function.role, "lambda.amazonaws.com", function.policy)
         layer_arn = self._layer()
@@ -216,6 +218,24 @@ class Provisioner:
                 "run `python infra/bootstrap.py --teardown` and provision again"
             )
         self.report.same(f"table {spec['TableName']}")
+
+    def _contracts(self) -> None:
+        """Publish contracts/*.json where the functions read them; withdraw those whose file is gone."""
+        store = ContractStore(self.client("dynamodb"), self.names.metadata_table)
+        try:
+            wanted = {contract.dataset: contract for contract in packaging.contracts()}
+        except ContractInvalid as error:
+            raise ProvisioningError(f"contract refused, nothing published: {error}") from error
+        for dataset, contract in sorted(wanted.items()):
+            if store.published_version(dataset) == contract.version:
+                self.report.same(f"contract {dataset} {contract.version}")
+                continue
+            store.publish(contract)
+            self.report.changed("published", f"contract {dataset} {contract.version} ({contract.mode.value} mode)")
+        for dataset in store.published_datasets():
+            if dataset not in wanted:
+                store.withdraw(dataset)
+                self.report.changed("withdrew", f"contract {dataset} (its file is gone)")
 
     def _role(self, role: str, service: str, inline_policy: dict[str, Any]) -> None:
         iam = self.client("iam")

@@ -72,7 +72,6 @@ class Topology:
     """Everything bootstrap creates, derived from the resource names."""
 
     names: ResourceNames
-    quality_threshold: float = 70.0
     tags: dict[str, str] = field(default_factory=dict)
 
     # -- ARNs ---------------------------------------------------------------------------------------------------
@@ -117,7 +116,7 @@ class Topology:
 
     @property
     def settings(self) -> Settings:
-        return Settings.from_names(self.names, quality_threshold=self.quality_threshold)
+        return Settings.from_names(self.names)
 
     def function_environment(self, stage: Stage) -> dict[str, str]:
         """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it."""

@@ -1,39 +1,160 @@
-"""Dataset contracts: what a dataset's records must satisfy and how its files are judged.
+"""Dataset contracts: data, one document per dataset, read by the functions at run time.
 
-A dataset without a contract of its own gets the recipe's rules, which stay the rules of the `default` dataset.
+A contract document (`contracts/<dataset>.json`, published by bootstrap into the metadata table) holds:
+
+- `schema`: an optional JSON Schema (draft 2020-12) for one record, applied to JSON and JSON Lines records;
+- `fields`: lakebox rules per field, applied to every format: `required`, `type` (string, integer, number,
+  boolean, date, datetime), `format` (email, phone, date, datetime), `pattern` (a regular expression), `enum`,
+  `minimum` / `maximum`, `unique` (within a file) and `pii` (values masked in reports and logs);
+- `policy`: the quality `threshold` (0-100) and the `mode`: `file` routes the whole file, `record` sends good
+  records to processed and bad ones to quarantine.
+
+A dataset without a contract gets structural checks only (the file must parse; CSV rows must match the header).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import hashlib
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
-from lakebox_layer.settings import DEFAULT_QUALITY_THRESHOLD
+from lakebox_layer.exceptions import ContractInvalid
+from lakebox_layer.schema import check_document, compile_schema
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
+FIELD_FORMATS = ("email", "phone", "date", "datetime")
+STRUCTURAL_VERSION = "structural"
+
+
+class Mode(StrEnum):
+    FILE = "file"
+    RECORD = "record"
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """The lakebox rules of one field."""
+
+    name: str
+    required: bool = False
+    type: str | None = None
+    format: str | None = None
+    pattern: str | None = None
+    enum: tuple[Any, ...] | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    unique: bool = False
+    pii: bool = False
 
 
 @dataclass(frozen=True)
 class Contract:
-    """Rules for one dataset's records and the threshold its files must reach."""
+    """One dataset's contract, as the validation stage applies it."""
 
-    name: str
+    dataset: str
     version: str
-    required_fields: tuple[str, ...] = ()
-    email_fields: tuple[str, ...] = ("email",)
-    phone_fields: tuple[str, ...] = ("phone",)
-    quality_threshold: float = DEFAULT_QUALITY_THRESHOLD
-    # Required fields apply to JSON records; CSV has a header instead, checked structurally (the recipe's choice).
-    required_in_csv: bool = False
-    notes: list[str] = field(default_factory=list)
+    fields: tuple[FieldRules, ...] = ()
+    schema: dict[str, Any] | None = None
+    threshold: float = 0.0
+    mode: Mode = Mode.FILE
+    description: str = ""
+    document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def pii_fields(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.fields if f.pii)
+
+    @property
+    def structural(self) -> bool:
+        return self.version == STRUCTURAL_VERSION
 
 
-RECIPE_CONTRACT = Contract(
-    name="default",
-    version="recipe-1",
-    required_fields=("id", "timestamp", "data"),
-)
+def structural_contract(dataset: str) -> Contract:
+    """What a dataset without a contract gets: the file must parse, nothing more."""
+    return Contract(dataset=dataset, version=STRUCTURAL_VERSION)
 
 
-def contract_for(dataset: str, threshold: float | None = None) -> Contract:
-    """The contract of a dataset: every dataset has the recipe's until per-dataset contracts are published."""
-    if threshold is None:
-        return RECIPE_CONTRACT
-    return replace(RECIPE_CONTRACT, quality_threshold=threshold)
+# The shape of a contract document, checked before a contract is published or used.
+CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["dataset", "version"],
+    "additionalProperties": False,
+    "properties": {
+        "dataset": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "version": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "schema": {"type": "object"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "required": {"type": "boolean"},
+                    "type": {"enum": list(FIELD_TYPES)},
+                    "format": {"enum": list(FIELD_FORMATS)},
+                    "pattern": {"type": "string"},
+                    "enum": {"type": "array", "minItems": 1},
+                    "minimum": {"type": "number"},
+                    "maximum": {"type": "number"},
+                    "unique": {"type": "boolean"},
+                    "pii": {"type": "boolean"},
+                },
+            },
+        },
+        "policy": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "threshold": {"type": "number", "minimum": 0, "maximum": 100},
+                "mode": {"enum": [m.value for m in Mode]},
+            },
+        },
+    },
+}
+
+
+def content_version(document: dict[str, Any]) -> str:
+    """The declared version plus a digest of the content, so an edit without a version bump is still visible."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return f"{document['version']}+{hashlib.sha256(canonical).hexdigest()[:8]}"
+
+
+def parse_contract(document: dict[str, Any]) -> Contract:
+    """A contract from its document; a malformed document raises :class:`ContractInvalid` saying what is wrong."""
+    check_document(CONTRACT_DOCUMENT_SCHEMA, document, f"contract {document.get('dataset', '?')!r}")
+    schema = document.get("schema")
+    if schema is not None:
+        compile_schema(schema)  # a schema that does not compile is a broken contract, found at publish time
+    fields = tuple(
+        FieldRules(
+            name=name,
+            required=bool(rules.get("required", False)),
+            type=rules.get("type"),
+            format=rules.get("format"),
+            pattern=rules.get("pattern"),
+            enum=tuple(rules["enum"]) if "enum" in rules else None,
+            minimum=rules.get("minimum"),
+            maximum=rules.get("maximum"),
+            unique=bool(rules.get("unique", False)),
+            pii=bool(rules.get("pii", False)),
+        )
+        for name, rules in document.get("fields", {}).items()
+    )
+    for rules in fields:
+        if rules.minimum is not None and rules.maximum is not None and rules.minimum > rules.maximum:
+            raise ContractInvalid(f"field {rules.name!r}: minimum {rules.minimum} is above maximum {rules.maximum}")
+    policy = document.get("policy", {})
+    return Contract(
+        dataset=document["dataset"],
+        version=content_version(document),
+        fields=fields,
+        schema=schema,
+        threshold=float(policy.get("threshold", 0.0)),
+        mode=Mode(policy.get("mode", Mode.FILE.value)),
+        description=document.get("description", ""),
+        document=document,
+    )

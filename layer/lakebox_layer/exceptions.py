@@ -15,6 +15,10 @@ class ContentRejected(LakeboxError):
         self.reason = reason
 
 
+class ContractInvalid(LakeboxError):
+    """A contract document is malformed; it is refused at publish time and never applied."""
+
+
 class RawObjectMissing(LakeboxError):
     """The raw object named by an event no longer exists."""
 

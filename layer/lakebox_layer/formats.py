@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from lakebox_layer.records import FileFormat
 
 SNIFF_BYTES = 64 * 1024
 UTF8_BOM = b"\xef\xbb\xbf"
+GZIP_MAGIC = b"\x1f\x8b"
 _EXTENSIONS = {
     ".json": FileFormat.JSON,
     ".jsonl": FileFormat.JSON_LINES,
@@ -24,6 +26,7 @@ class Detection:
 
     format: FileFormat
     reason: str | None = None
+    compression: str | None = None
 
 
 def _unsupported(reason: str) -> Detection:
@@ -52,10 +55,30 @@ def _looks_like_json_lines(text: str) -> bool:
         return False
 
 
+def _detect_gzip(key: str, head: bytes, size: int) -> Detection:
+    """The format inside a gzip file, from the start of its decompressed content."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        inner = inflater.decompress(head, SNIFF_BYTES)
+    except zlib.error as error:
+        return _unsupported(f"corrupt gzip: {error}")
+    complete = inflater.eof and size <= len(head)
+    inner_key = key[:-3] if key.lower().endswith(".gz") else key
+    if not inner and complete:
+        return _unsupported("empty file: the gzip holds no content")
+    detected = detect_format(inner_key, inner, len(inner) if complete else len(inner) + 1)
+    if detected.compression is not None:
+        return _unsupported("nested compression: a gzip inside a gzip")
+    return replace(detected, compression="gzip")
+
+
 def detect_format(key: str, head: bytes, size: int) -> Detection:
-    """Decide the format of a raw object from its key and its first :data:`SNIFF_BYTES` bytes."""
+    """Decide the format of a raw object from its key and its first :data:`SNIFF_BYTES` bytes (gzip is looked
+    into: `orders.csv.gz` is CSV, compressed)."""
     if size == 0:
         return _unsupported("empty file: the object has no content")
+    if head.startswith(GZIP_MAGIC):
+        return _detect_gzip(key, head, size)
     truncated = size > len(head)
     if b"\x00" in head:
         return _unsupported("binary content: the file contains NUL bytes, expected UTF-8 text")

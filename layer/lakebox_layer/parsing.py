@@ -1,22 +1,35 @@
-"""Streaming parsers: a binary stream in, numbered records out, in constant memory for line-based formats."""
+"""Streaming parsers: a raw object's byte stream in, numbered records out, in memory that does not grow with the
+file. JSON Lines and CSV are read line by line; a JSON array element by element; gzip is decompressed on the fly
+(with a limit, so a gzip bomb is refused rather than expanded). A single JSON object is one record, read whole up to
+a limit.
+"""
 
 from __future__ import annotations
 
 import codecs
 import csv
+import gzip
+import itertools
 import json
+import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lakebox_layer.exceptions import ContentRejected
-from lakebox_layer.formats import UTF8_BOM
 from lakebox_layer.records import FileFormat
 
 CHUNK_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 16 * 1024 * 1024
-# A JSON document is parsed whole; larger documents belong in JSON Lines.
-MAX_JSON_DOCUMENT_BYTES = 64 * 1024 * 1024
+MAX_RECORD_CHARS = 16 * 1024 * 1024
+# A lone JSON object is one record, parsed whole; large data belongs in JSON Lines or a JSON array.
+MAX_JSON_DOCUMENT_CHARS = 64 * 1024 * 1024
+# Decompressed bytes a gzip file may expand to before it is refused as a bomb.
+MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
+CSV_SNIFF_CHARS = 64 * 1024
+CSV_DELIMITERS = ",;\t|"
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
 
 
 class BinaryStream(Protocol):
@@ -25,68 +38,152 @@ class BinaryStream(Protocol):
 
 @dataclass(frozen=True)
 class ParsedRecord:
-    """One record (1-based number) with its fields, or the reason it could not be read as a record."""
+    """One record (1-based number): its fields, or why it could not be read as a record, and its source (the CSV
+    row, the JSON Lines line or the JSON array element), which record mode writes out as it came."""
 
     number: int
     fields: dict[str, Any] | None
     error: str | None = None
+    source: Any = None
 
 
-def iter_text_lines(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
-    """Decode a UTF-8 stream (an optional BOM dropped) into lines that keep their '\\n'."""
+class _Limited:
+    """A decompressed stream that refuses to grow past a limit (a gzip bomb), and reports corrupt input clearly."""
+
+    def __init__(self, stream: BinaryStream, limit: int) -> None:
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[call-overload]
+        self._limit = limit
+        self.total = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            data: bytes = self._gzip.read(size)
+        except (OSError, EOFError, zlib.error) as error:
+            raise ContentRejected(f"corrupt gzip: {error}") from error
+        self.total += len(data)
+        if self.total > self._limit:
+            raise ContentRejected(
+                f"gzip expands beyond {self._limit // (1024 * 1024)} MiB: refused as a possible gzip bomb"
+            )
+        return data
+
+
+def decompressed(stream: BinaryStream, compression: str | None, limit: int = MAX_DECOMPRESSED_BYTES) -> BinaryStream:
+    if compression is None:
+        return stream
+    if compression == "gzip":
+        return _Limited(stream, limit)
+    raise ContentRejected(f"unsupported compression: {compression}")
+
+
+def iter_text(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+    """Decode a UTF-8 stream (an optional BOM dropped) in chunks; an invalid byte names its offset."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    pending = ""
-    at_start = True
     offset = 0  # bytes read so far; the decoder may hold the start of a character cut by a chunk boundary
+    at_start = True
     while True:
         chunk = stream.read(chunk_bytes)
         held = len(decoder.getstate()[0])
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as error:
-            raise ContentRejected(
-                f"cannot decode: invalid UTF-8 near byte {offset - held + error.start}"
-            ) from error
+            raise ContentRejected(f"cannot decode: invalid UTF-8 near byte {offset - held + error.start}") from error
         if at_start and text:
             text, at_start = text.removeprefix("\ufeff"), False
         offset += len(chunk)
+        if text:
+            yield text
+        if not chunk:
+            return
+
+
+def iter_text_lines(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:
+    """Decode a UTF-8 stream into lines that keep their '\\n'; a line longer than MAX_LINE_CHARS is refused."""
+    pending = ""
+    for text in iter_text(stream, chunk_bytes):
         pending += text
         *lines, pending = pending.split("\n")
         for line in lines:
             yield line + "\n"
         if len(pending) > MAX_LINE_CHARS:
             raise ContentRejected(f"line too long: more than {MAX_LINE_CHARS} characters without a newline")
-        if not chunk:
-            break
     if pending:
         yield pending
 
 
-def _json_records(stream: BinaryStream) -> Iterator[ParsedRecord]:
-    document = stream.read(MAX_JSON_DOCUMENT_BYTES + 1)
-    if len(document) > MAX_JSON_DOCUMENT_BYTES:
-        raise ContentRejected(
-            f"JSON document larger than {MAX_JSON_DOCUMENT_BYTES} bytes: send large data as JSON Lines"
-        )
-    bom = len(UTF8_BOM) if document.startswith(UTF8_BOM) else 0
+class RecordReader:
+    """The records of one raw file. For CSV, `header` and `delimiter` are known once iteration has begun."""
+
+    def __init__(self, stream: BinaryStream, file_format: FileFormat, compression: str | None = None,
+                 chunk_bytes: int = CHUNK_BYTES) -> None:
+        self.file_format = file_format
+        self._stream = decompressed(stream, compression)
+        self._chunk_bytes = chunk_bytes
+        self.header: list[str] | None = None
+        self.delimiter = ","
+
+    def __iter__(self) -> Iterator[ParsedRecord]:
+        if self.file_format is FileFormat.JSON:
+            return _json_records(iter_text(self._stream, self._chunk_bytes))
+        if self.file_format is FileFormat.JSON_LINES:
+            return _json_lines_records(iter_text_lines(self._stream, self._chunk_bytes))
+        if self.file_format is FileFormat.CSV:
+            return self._csv_records(iter_text_lines(self._stream, self._chunk_bytes))
+        raise ContentRejected(f"unsupported format: {self.file_format}")
+
+    def _csv_records(self, lines: Iterator[str]) -> Iterator[ParsedRecord]:
+        sample: list[str] = []
+        size = 0
+        for line in lines:
+            sample.append(line)
+            size += len(line)
+            if size >= CSV_SNIFF_CHARS:
+                break
+        self.delimiter = sniff_delimiter("".join(sample))
+        reader = csv.reader(itertools.chain(sample, lines), delimiter=self.delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ContentRejected("CSV file must have a header and data rows: the file is empty") from None
+        except csv.Error as error:
+            raise ContentRejected(f"malformed CSV header: {error}") from error
+        header = [name.strip() for name in header]
+        if not any(header):
+            raise ContentRejected("CSV file must have a header: the first line is blank")
+        if len(set(header)) != len(header):
+            raise ContentRejected("CSV header repeats a column name")
+        self.header = header
+        width = len(header)
+        number = 0
+        try:
+            for row in reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                number += 1
+                if len(row) != width:
+                    yield ParsedRecord(number, None, f"record {number}: {len(row)} values for {width} columns", row)
+                else:
+                    yield ParsedRecord(number, dict(zip(header, row, strict=True)), None, row)
+        except csv.Error as error:
+            raise ContentRejected(f"malformed CSV near record {number + 1}: {error}") from error
+        if number == 0:
+            raise ContentRejected("CSV file must have a header and data rows: it has a header only")
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV sample among `, ; TAB |`; a comma when the sample does not say."""
+    if not sample.strip():
+        return ","
     try:
-        value = json.loads(document[bom:].decode("utf-8"))
-    except UnicodeDecodeError as error:
-        raise ContentRejected(f"cannot decode: invalid UTF-8 near byte {bom + error.start}") from error
-    except ValueError as error:
-        raise ContentRejected(f"invalid JSON: {error}") from error
-    if isinstance(value, dict):
-        yield ParsedRecord(1, value)
-    elif isinstance(value, list):
-        if not value:
-            raise ContentRejected("empty JSON array: no records")
-        for number, item in enumerate(value, start=1):
-            if isinstance(item, dict):
-                yield ParsedRecord(number, item)
-            else:
-                yield ParsedRecord(number, None, f"record {number}: expected a JSON object")
-    else:
-        raise ContentRejected("invalid JSON: expected an object or an array of objects")
+        return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def iter_records(stream: BinaryStream, file_format: FileFormat,
+                 compression: str | None = None) -> Iterator[ParsedRecord]:
+    """Records of a raw file; content that cannot be read raises :class:`ContentRejected` with the reason."""
+    return iter(RecordReader(stream, file_format, compression))
 
 
 def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
@@ -95,56 +192,126 @@ def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
         if not line.strip():
             continue
         number += 1
+        text = line.rstrip("\r\n")
         try:
             value = json.loads(line)
         except ValueError:
-            yield ParsedRecord(number, None, f"record {number} (line {line_number}): invalid JSON")
+            yield ParsedRecord(number, None, f"record {number} (line {line_number}): invalid JSON", text)
             continue
         if isinstance(value, dict):
-            yield ParsedRecord(number, value)
+            yield ParsedRecord(number, value, None, text)
         else:
-            yield ParsedRecord(number, None, f"record {number} (line {line_number}): expected a JSON object")
+            yield ParsedRecord(number, None, f"record {number} (line {line_number}): expected a JSON object", text)
     if number == 0:
         raise ContentRejected("empty file: no JSON Lines records")
 
 
-def _csv_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
-    reader = csv.reader(lines)
+class _JsonText:
+    """A window on a decoded text stream for element-by-element JSON parsing."""
+
+    def __init__(self, chunks: Iterator[str]) -> None:
+        self._chunks = chunks
+        self.buffer = ""
+        self.pos = 0
+        self.eof = False
+
+    def more(self) -> bool:
+        """Read the next chunk, dropping what has been consumed; False at the end of the stream."""
+        if self.eof:
+            return False
+        chunk = next(self._chunks, None)
+        if chunk is None:
+            self.eof = True
+            return False
+        self.buffer = self.buffer[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def skip_whitespace(self) -> str | None:
+        """The next significant character (not consumed), or None at the end of the stream."""
+        while True:
+            match = _WHITESPACE.match(self.buffer, self.pos)
+            self.pos = match.end() if match else self.pos
+            if self.pos < len(self.buffer):
+                return self.buffer[self.pos]
+            if not self.more():
+                return None
+
+
+def _json_records(chunks: Iterator[str]) -> Iterator[ParsedRecord]:
+    text = _JsonText(chunks)
+    first = text.skip_whitespace()
+    if first is None:
+        raise ContentRejected("empty file: no JSON content")
+    if first == "[":
+        text.pos += 1
+        return _json_array_records(text)
+    return _json_document_record(text)
+
+
+def _json_document_record(text: _JsonText) -> Iterator[ParsedRecord]:
+    while text.more():
+        if len(text.buffer) > MAX_JSON_DOCUMENT_CHARS:
+            raise ContentRejected(
+                f"JSON document larger than {MAX_JSON_DOCUMENT_CHARS} characters: send large data as a JSON array "
+                "or JSON Lines"
+            )
     try:
-        header = next(reader)
-    except StopIteration:
-        raise ContentRejected("CSV file must have a header and data rows: the file is empty") from None
-    except csv.Error as error:
-        raise ContentRejected(f"malformed CSV header: {error}") from error
-    header = [name.strip() for name in header]
-    if not any(header):
-        raise ContentRejected("CSV file must have a header: the first line is blank")
-    if len(set(header)) != len(header):
-        raise ContentRejected("CSV header repeats a column name")
+        value = json.loads(text.buffer[text.pos:])
+    except ValueError as error:
+        raise ContentRejected(f"invalid JSON: {error}") from error
+    if not isinstance(value, dict):
+        raise ContentRejected("invalid JSON: expected an object or an array of objects")
+    yield ParsedRecord(1, value, None, value)
+
+
+def _maybe_truncated(error: json.JSONDecodeError, text: _JsonText) -> bool:
+    """Whether a decoding error may only mean the element continues in the next chunk: an unterminated string, or
+    an error within the last few characters (a cut escape such as \\u00e9, a cut literal)."""
+    return error.pos >= len(text.buffer) - 8 or error.msg.startswith("Unterminated string")
+
+
+def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
+    decoder = json.JSONDecoder()
     number = 0
-    try:
-        for row in reader:
-            if not row or not any(cell.strip() for cell in row):
+    while True:
+        following = text.skip_whitespace()
+        if following is None:
+            raise ContentRejected("invalid JSON: the array is not closed")
+        if following == "]" and number == 0:
+            raise ContentRejected("empty JSON array: no records")
+        if following == "]":
+            break
+        while True:
+            try:
+                value, end = decoder.raw_decode(text.buffer, text.pos)
+            except json.JSONDecodeError as error:
+                if not _maybe_truncated(error, text):
+                    raise ContentRejected(f"invalid JSON in array element {number + 1}: {error.msg}") from error
+                if len(text.buffer) - text.pos > MAX_RECORD_CHARS:
+                    raise ContentRejected(
+                        f"array element {number + 1} is larger than {MAX_RECORD_CHARS} characters"
+                    ) from error
+                if not text.more():
+                    raise ContentRejected(f"invalid JSON in array element {number + 1}: {error.msg}") from error
                 continue
-            number += 1
-            if len(row) != len(header):
-                yield ParsedRecord(
-                    number, None, f"record {number}: {len(row)} values for {len(header)} columns"
-                )
-            else:
-                yield ParsedRecord(number, dict(zip(header, row, strict=True)))
-    except csv.Error as error:
-        raise ContentRejected(f"malformed CSV near record {number + 1}: {error}") from error
-    if number == 0:
-        raise ContentRejected("CSV file must have a header and data rows: it has a header only")
-
-
-def iter_records(stream: BinaryStream, file_format: FileFormat) -> Iterator[ParsedRecord]:
-    """Records of a raw file; unreadable content raises :class:`ContentRejected` with the reason."""
-    if file_format is FileFormat.JSON:
-        return _json_records(stream)
-    if file_format is FileFormat.JSON_LINES:
-        return _json_lines_records(iter_text_lines(stream))
-    if file_format is FileFormat.CSV:
-        return _csv_records(iter_text_lines(stream))
-    raise ContentRejected(f"unsupported format: {file_format}")
+            # A number or literal that ends exactly at the end of the buffer may continue in the next chunk.
+            if end == len(text.buffer) and text.more():
+                continue
+            break
+        text.pos = end
+        number += 1
+        if isinstance(value, dict):
+            yield ParsedRecord(number, value, None, value)
+        else:
+            yield ParsedRecord(number, None, f"record {number}: expected a JSON object", value)
+        separator = text.skip_whitespace()
+        if separator == ",":
+            text.pos += 1
+        elif separator == "]":
+            break
+        else:
+            raise ContentRejected(f"invalid JSON after array element {number}: expected ',' or ']'")
+    text.pos += 1
+    if text.skip_whitespace() is not None:
+        raise ContentRejected("invalid JSON: content after the end of the array")

@@ -14,20 +14,23 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore, stage_sort_key
 from lakebox_layer.adapters.metrics import QualityMetrics
 from lakebox_layer.adapters.objects import ObjectStore
-from lakebox_layer.contracts import contract_for
+from lakebox_layer.contracts import Contract, Mode, structural_contract
 from lakebox_layer.exceptions import (
     ContentRejected,
+    ContractInvalid,
     IngestionFailed,
     RawObjectMissing,
     StageAlreadyRecorded,
 )
 from lakebox_layer.formats import SNIFF_BYTES, detect_format
 from lakebox_layer.notifications import ObjectCreated
-from lakebox_layer.parsing import iter_records
+from lakebox_layer.outputs import RecordOutput, RecordSplit
+from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import (
     DETAIL_DATA_RECEIVED,
     DETAIL_DATA_VALIDATED,
@@ -45,12 +48,16 @@ from lakebox_layer.records import (
     ValidationOutcome,
 )
 from lakebox_layer.routing import (
+    Destination,
     error_report_destination,
     processed_destination,
     quarantine_destination,
 )
 from lakebox_layer.settings import Settings
 from lakebox_layer.validation import rejected, validate_records
+
+_CONTENT_TYPES = {FileFormat.CSV: "text/csv", FileFormat.JSON: "application/x-ndjson",
+                  FileFormat.JSON_LINES: "application/x-ndjson"}
 
 
 def _now() -> str:
@@ -66,6 +73,7 @@ class Pipeline:
     metadata: MetadataStore
     events: EventPublisher
     metrics: QualityMetrics
+    contracts: ContractStore
     logger: Logger
 
     @classmethod
@@ -77,6 +85,7 @@ class Pipeline:
             metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
             events=EventPublisher(clients.events, settings.event_bus),
             metrics=QualityMetrics(clients.cloudwatch, settings.project),
+            contracts=ContractStore(clients.dynamodb, settings.metadata_table),
             logger=logger,
         )
 
@@ -129,12 +138,13 @@ class Pipeline:
         received = DataReceived(
             process_id=process_id, bucket=raw.bucket, key=raw.key, etag=raw.etag, size=raw.size,
             dataset=raw.dataset, format=detection.format, arrived_at=arrived_at, version_id=raw.version_id,
-            reason=detection.reason,
+            reason=detection.reason, compression=detection.compression,
         )
         self.events.publish(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail())
         self._write_once(self._file_record(
             raw, process_id, arrived_at, Stage.INGESTION, FileStatus.IN_PROGRESS,
-            Format=detection.format.value, Size=raw.size, ETag=raw.etag, VersionId=raw.version_id,
+            Format=detection.format.value, Compression=detection.compression, Size=raw.size, ETag=raw.etag,
+            VersionId=raw.version_id,
         ))
         self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
         return received
@@ -157,40 +167,79 @@ class Pipeline:
 
     # -- validation ---------------------------------------------------------------------------------------------
 
-    def _judge(self, received: DataReceived) -> ValidationOutcome:
+    def _judge(self, received: DataReceived, contract: Contract) -> tuple[ValidationOutcome, RecordSplit | None]:
+        """Read and judge the file as a stream; in record mode also write its good and bad records as they come."""
         if received.format is FileFormat.UNSUPPORTED:
-            return rejected(received.reason or "unsupported format")
-        contract = contract_for(received.dataset, self.settings.quality_threshold)
-        body = self.objects.open(received.raw_object)
+            return rejected(received.reason or "unsupported format", contract), None
+        raw = received.raw_object
+        body = self.objects.open(raw)
+        reader = RecordReader(body, received.format, received.compression)
+        split = None
+        if contract.mode is Mode.RECORD:
+            split = RecordSplit(*(
+                RecordOutput(self.objects.writer(d.bucket, d.key, _CONTENT_TYPES[received.format]),
+                             received.format, lambda: reader.header, lambda: reader.delimiter)
+                for d in (processed_destination(raw, self.settings, received.format),
+                          quarantine_destination(raw, self.settings, received.format))
+            ))
         try:
-            records = iter_records(body, received.format)
-            return validate_records(records, contract, check_required=received.format is not FileFormat.CSV)
+            outcome = validate_records(reader, contract, received.format, split.route if split else None)
         except ContentRejected as rejection:
-            return rejected(rejection.reason)
+            if split is not None:
+                split.abort()
+            return rejected(rejection.reason, contract), None
         finally:
             body.close()
+        return outcome, split
+
+    def _deliver(self, received: DataReceived, contract: Contract, outcome: ValidationOutcome,
+                 split: RecordSplit | None) -> tuple[FileStatus, str, str | None]:
+        """Put the file (or its records) where the outcome says: status, destination, quarantined records."""
+        raw = received.raw_object
+        if outcome.passed and split is not None:
+            split.good.commit()
+            if not split.bad.count:
+                split.bad.abort()
+                return FileStatus.PROCESSED, split.good.uri, None
+            split.bad.commit()
+            report = error_report_destination(Destination.of(split.bad.uri))
+            self.objects.put_json(report.bucket, report.key, self._error_report(received, contract, outcome))
+            return FileStatus.PROCESSED, split.good.uri, split.bad.uri
+        if split is not None:
+            split.abort()
+        if outcome.passed:
+            destination = processed_destination(raw, self.settings)
+            self.objects.copy(raw, destination.bucket, destination.key)
+            return FileStatus.PROCESSED, destination.uri, None
+        destination = quarantine_destination(raw, self.settings)
+        self.objects.copy(raw, destination.bucket, destination.key)
+        report = error_report_destination(destination)
+        self.objects.put_json(report.bucket, report.key, self._error_report(received, contract, outcome))
+        return FileStatus.QUARANTINED, destination.uri, destination.uri
 
     def validate(self, received: DataReceived) -> DataValidated | None:
-        """Judge a file, put it in the processed or quarantine bucket and announce the outcome."""
+        """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""
         self.logger.set_correlation_id(received.process_id)
         raw = received.raw_object
         if self.metadata.has_stage(received.process_id, stage_sort_key(received.arrived_at, Stage.VALIDATION)):
             self.logger.info("duplicate delivery: validation already recorded", extra={"key": raw.key})
             return None
+        quarantined: str | None = None
+        destination_uri: str | None = None
         try:
-            outcome = self._judge(received)
-            if outcome.passed:
-                status, destination = FileStatus.PROCESSED, processed_destination(raw, self.settings)
-                self.objects.copy(raw, destination.bucket, destination.key)
-            else:
-                status, destination = FileStatus.QUARANTINED, quarantine_destination(raw, self.settings)
-                self.objects.copy(raw, destination.bucket, destination.key)
-                report = error_report_destination(destination)
-                self.objects.put_json(report.bucket, report.key, self._error_report(received, outcome))
-            destination_uri: str | None = destination.uri
-        except RawObjectMissing as missing:
-            outcome = rejected(f"raw object deleted before validation: {missing}")
-            status, destination_uri = FileStatus.FAILED, None
+            contract = self.contracts.contract_for(received.dataset)
+        except ContractInvalid as invalid:
+            # Bootstrap refuses malformed contracts; one written by other means fails the file, loudly.
+            contract = structural_contract(received.dataset)
+            outcome, status = rejected(f"the published contract of {received.dataset!r} is invalid: {invalid}"), \
+                FileStatus.FAILED
+        else:
+            try:
+                outcome, split = self._judge(received, contract)
+                status, destination_uri, quarantined = self._deliver(received, contract, outcome, split)
+            except RawObjectMissing as missing:
+                outcome = rejected(f"raw object deleted before validation: {missing}", contract)
+                status = FileStatus.FAILED
         validated = DataValidated(
             process_id=received.process_id, key=raw.key, dataset=received.dataset,
             arrived_at=received.arrived_at, status=status, quality_score=outcome.quality_score,
@@ -201,26 +250,36 @@ class Pipeline:
         self._write_once(self._file_record(
             raw, received.process_id, received.arrived_at, Stage.VALIDATION, status,
             ValidationPassed=outcome.passed, QualityScore=outcome.quality_score,
-            Completeness=outcome.completeness, RecordsTotal=outcome.records_total,
-            RecordsValid=outcome.records_valid, ErrorCount=outcome.error_count, Errors=outcome.errors,
-            Destination=destination_uri, Format=received.format.value,
+            Completeness=outcome.completeness, Validity=outcome.validity, RecordsTotal=outcome.records_total,
+            RecordsValid=outcome.records_valid, RecordsInvalid=outcome.records_invalid,
+            ErrorCount=outcome.error_count, Errors=outcome.errors, RuleCounts=outcome.rule_counts,
+            Destination=destination_uri, QuarantineDestination=quarantined, Format=received.format.value,
+            Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
         ))
-        self.logger.info("validated", extra={"key": raw.key, "status": status.value,
-                                             "quality_score": outcome.quality_score})
+        self.logger.info("validated", extra={
+            "key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
+            "records_total": outcome.records_total, "records_valid": outcome.records_valid,
+            "contract_version": contract.version, "rule_counts": outcome.rule_counts,
+        })
         return validated
 
-    def _error_report(self, received: DataReceived, outcome: ValidationOutcome) -> dict[str, Any]:
+    def _error_report(self, received: DataReceived, contract: Contract, outcome: ValidationOutcome) -> dict[str, Any]:
+        """The JSON report beside every quarantined file or set of records. PII values are already masked."""
         return {
             "process_id": received.process_id,
             "raw": f"s3://{received.bucket}/{received.key}",
+            "version_id": received.version_id,
             "dataset": received.dataset,
             "format": received.format.value,
-            "contract": contract_for(received.dataset).version,
-            "quality_score": outcome.quality_score,
-            "threshold": self.settings.quality_threshold,
-            "records_total": outcome.records_total,
-            "records_valid": outcome.records_valid,
-            "error_count": outcome.error_count,
+            "compression": received.compression,
+            "contract": {"dataset": contract.dataset, "version": contract.version, "mode": contract.mode.value,
+                         "threshold": contract.threshold},
+            "quality": {"score": outcome.quality_score, "completeness": outcome.completeness,
+                        "validity": outcome.validity, "passed": outcome.passed},
+            "records": {"total": outcome.records_total, "valid": outcome.records_valid,
+                        "invalid": outcome.records_invalid},
+            "rules": {rule: {"count": count, "first": outcome.samples.get(rule, [])}
+                      for rule, count in sorted(outcome.rule_counts.items())},
             "errors": outcome.errors,
             "reported_at": _now(),
         }

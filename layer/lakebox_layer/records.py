@@ -100,6 +100,7 @@ class DataReceived:
     arrived_at: str
     version_id: str | None = None
     reason: str | None = None
+    compression: str | None = None
 
     @property
     def raw_object(self) -> RawObject:
@@ -122,8 +123,13 @@ class ValidationOutcome:
     records_total: int
     records_valid: int
     completeness: float
+    validity: float = 0.0
     errors: list[str] = field(default_factory=list)
     error_count: int = 0
+    rule_counts: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    contract_version: str | None = None
+    mode: str | None = None
 
     @property
     def records_invalid(self) -> int:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, fields, replace
 
 DEFAULT_PROJECT = "lakebox"
 DEFAULT_REGION = "us-east-1"
-DEFAULT_QUALITY_THRESHOLD = 70.0
 _MAX_BUCKET_NAME = 63
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 
@@ -26,11 +25,8 @@ ENV_NAMES = {
     "quarantine_bucket": "QUARANTINE_BUCKET",
     "metadata_table": "METADATA_TABLE",
     "event_bus": "EVENT_BUS",
-    "quality_threshold": "QUALITY_THRESHOLD",
     "endpoint_url": "AWS_ENDPOINT_URL",
 }
-# Optional settings; the endpoint is left to botocore, which reads AWS_ENDPOINT_URL itself.
-_OPTIONAL = {"quality_threshold", "endpoint_url"}
 
 
 @dataclass(frozen=True)
@@ -119,7 +115,6 @@ class Settings:
     quarantine_bucket: str
     metadata_table: str
     event_bus: str
-    quality_threshold: float = DEFAULT_QUALITY_THRESHOLD
     endpoint_url: str | None = None
 
     @classmethod
@@ -147,16 +142,14 @@ class Settings:
                 values[field.name] = overrides[field.name]
                 continue
             if field.name == "endpoint_url":
-                continue
+                continue  # left to botocore, which reads AWS_ENDPOINT_URL itself
             raw = env.get(ENV_NAMES[field.name])
             if field.name == "region" and raw is None:
                 raw = env.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
             if raw is None:
-                if field.name in _OPTIONAL:
-                    continue
                 missing.append(ENV_NAMES[field.name])
                 continue
-            values[field.name] = float(raw) if field.name == "quality_threshold" else raw
+            values[field.name] = raw
         if missing:
             raise KeyError(f"settings incomplete: set {', '.join(missing)}")
         return cls(**values)  # type: ignore[arg-type]

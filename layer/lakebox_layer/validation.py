@@ -1,102 +1,100 @@
-"""The recipe's rules, corrected: per-record checks, a completeness score and a file verdict.
+"""Judging a file from its records: per-record verdicts, per-rule counts, the quality score and the decision.
 
-A record is valid when it has every required field and each email or phone it carries is well formed. A file's
-quality score is its mean record completeness (non-empty fields over all fields, the recipe's measure) scaled by the
-share of valid records, so an invalid email or phone counts against the file instead of passing it silently.
-A file passes when every record is valid and the score reaches the contract's threshold.
+Quality score = completeness x validity / 100, where
+- completeness is the mean, over readable records, of the share of a record's fields that hold a value (the
+  recipe's measure), in percent;
+- validity is the share of records that break no rule, in percent.
+In `file` mode a file passes when every record is valid and the score reaches the contract's threshold; in
+`record` mode when at least one record is valid and the score reaches the threshold (the bad records go to
+quarantine beside it). Below the threshold the whole file is quarantined in either mode.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from lakebox_layer.contracts import Contract
+from lakebox_layer.contracts import Contract, Mode
 from lakebox_layer.parsing import ParsedRecord
-from lakebox_layer.records import MAX_ERRORS_KEPT, ValidationOutcome
+from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat, ValidationOutcome
+from lakebox_layer.rules import RecordJudge, Violation
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-# E.164-like after removing separators; the recipe's pattern rejected its own sample "+1-555-123-4567".
-_PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
-_PHONE_SEPARATORS = str.maketrans("", "", " -.()")
+SAMPLES_PER_RULE = 10
+MASK = "***"
+_SHOWN_VALUE_CHARS = 80
 
-
-def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+RecordRoute = Callable[[ParsedRecord, list[Violation]], None]
 
 
-def is_valid_email(value: Any) -> bool:
-    return isinstance(value, str) and _EMAIL.match(value.strip()) is not None
+def shown_value(value: Any, pii: bool) -> Any:
+    """A value as a report may show it: masked for PII fields, shortened otherwise."""
+    if value is None:
+        return None
+    if pii:
+        return MASK
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _SHOWN_VALUE_CHARS else text[:_SHOWN_VALUE_CHARS] + "..."
 
 
-def is_valid_phone(value: Any) -> bool:
-    return isinstance(value, str) and _PHONE.match(value.strip().translate(_PHONE_SEPARATORS)) is not None
-
-
-def completeness(fields: dict[str, Any]) -> float:
-    """Percent of a record's fields that hold a value (the recipe's completeness measure)."""
-    if not fields:
-        return 0.0
-    filled = sum(1 for value in fields.values() if not is_blank(value))
-    return 100.0 * filled / len(fields)
-
-
-def record_errors(fields: dict[str, Any], contract: Contract, *, check_required: bool) -> list[str]:
-    """What is wrong with one record under a contract; empty when it is valid."""
-    errors: list[str] = []
-    if check_required:
-        errors.extend(
-            f"missing required field '{name}'"
-            for name in contract.required_fields
-            if name not in fields or is_blank(fields[name])
-        )
-    for name in contract.email_fields:
-        if name in fields and not is_blank(fields[name]) and not is_valid_email(fields[name]):
-            errors.append(f"invalid email in '{name}'")
-    for name in contract.phone_fields:
-        if name in fields and not is_blank(fields[name]) and not is_valid_phone(fields[name]):
-            errors.append(f"invalid phone in '{name}'")
-    return errors
-
-
-class OutcomeBuilder:
-    """Accumulates per-record results in O(1) memory (only the first errors are kept)."""
+class Tally:
+    """Accumulates verdicts in memory that does not grow with the file (only the first errors are kept)."""
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
+        self.pii = contract.pii_fields
         self.records_total = 0
         self.records_valid = 0
+        self.readable = 0
         self.completeness_sum = 0.0
+        self.rule_counts: dict[str, int] = {}
+        self.samples: dict[str, list[dict[str, Any]]] = {}
         self.errors: list[str] = []
         self.error_count = 0
 
-    def _error(self, message: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(message)
-
-    def add(self, record: ParsedRecord, *, check_required: bool) -> None:
+    def add(self, record: ParsedRecord, found: list[Violation]) -> None:
         self.records_total += 1
-        if record.fields is None:
-            self._error(record.error or f"record {record.number}: unreadable")
-            return
-        self.completeness_sum += completeness(record.fields)
-        problems = record_errors(record.fields, self.contract, check_required=check_required)
-        for problem in problems:
-            self._error(f"record {record.number}: {problem}")
-        if not problems:
+        fields = record.fields
+        if fields is not None:
+            self.readable += 1
+            if fields:
+                blank = sum(1 for v in fields.values() if v is None or (v.__class__ is str and (not v or v.isspace())))
+                self.completeness_sum += 100.0 * (len(fields) - blank) / len(fields)
+        if not found:
             self.records_valid += 1
+            return
+        for violation in found:
+            self._count(record.number, violation)
+
+    def _count(self, number: int, violation: Violation) -> None:
+        rule = violation.rule
+        self.rule_counts[rule] = self.rule_counts.get(rule, 0) + 1
+        self.error_count += 1
+        samples = self.samples.setdefault(rule, [])
+        if len(samples) < SAMPLES_PER_RULE:
+            samples.append({
+                "record": number,
+                "field": violation.field,
+                "message": violation.message,
+                "value": shown_value(violation.value, violation.field in self.pii),
+            })
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            where = "" if violation.field in ("", "$") else f"{violation.field}: "
+            self.errors.append(f"record {number}: {where}{violation.message}")
 
     def outcome(self) -> ValidationOutcome:
         total = self.records_total
-        mean_completeness = self.completeness_sum / total if total else 0.0
-        score = round(mean_completeness * (self.records_valid / total if total else 0.0), 2)
-        passed = total > 0 and self.records_valid == total and score >= self.contract.quality_threshold
+        completeness = self.completeness_sum / self.readable if self.readable else 0.0
+        validity = 100.0 * self.records_valid / total if total else 0.0
+        score = round(completeness * validity / 100.0, 2)
+        threshold = self.contract.threshold
+        if self.contract.mode is Mode.RECORD:
+            passed = self.records_valid > 0 and score >= threshold
+        else:
+            passed = total > 0 and self.records_valid == total and score >= threshold
         errors, error_count = list(self.errors), self.error_count
-        if total and not error_count and score < self.contract.quality_threshold:
-            errors.append(f"quality score {score:.2f} is below the threshold {self.contract.quality_threshold:g}")
-            error_count = 1
+        if total and score < threshold:
+            errors.insert(0, f"quality score {score:.2f} is below the threshold {threshold:g}")
+            error_count += 1
         if error_count > len(errors):
             errors.append(f"... and {error_count - len(errors)} more errors")
         return ValidationOutcome(
@@ -104,23 +102,40 @@ class OutcomeBuilder:
             quality_score=score,
             records_total=total,
             records_valid=self.records_valid,
-            completeness=round(mean_completeness, 2),
+            completeness=round(completeness, 2),
+            validity=round(validity, 2),
             errors=errors,
             error_count=error_count,
+            rule_counts=dict(self.rule_counts),
+            samples={rule: list(samples) for rule, samples in self.samples.items()},
+            contract_version=self.contract.version,
+            mode=self.contract.mode.value,
         )
 
 
-def validate_records(records: Iterable[ParsedRecord], contract: Contract, *, check_required: bool) -> ValidationOutcome:
-    """Judge a file from its records; consumes the iterator once."""
-    builder = OutcomeBuilder(contract)
+def parse_violation(record: ParsedRecord) -> Violation:
+    return Violation("parse", "$", record.error or "unreadable record")
+
+
+def validate_records(records: Iterable[ParsedRecord], contract: Contract, file_format: FileFormat,
+                     route: RecordRoute | None = None) -> ValidationOutcome:
+    """Judge a file from its records, consuming them once; `route` sees each record with its violations."""
+    judge = RecordJudge(contract, file_format)
+    tally = Tally(contract)
     for record in records:
-        builder.add(record, check_required=check_required)
-    return builder.outcome()
+        found = judge.judge(record.fields) if record.fields is not None else [parse_violation(record)]
+        tally.add(record, found)
+        if route is not None:
+            route(record, found)
+    return tally.outcome()
 
 
-def rejected(reason: str) -> ValidationOutcome:
+def rejected(reason: str, contract: Contract | None = None) -> ValidationOutcome:
     """The outcome of a file whose content could not be read at all."""
     return ValidationOutcome(
-        passed=False, quality_score=0.0, records_total=0, records_valid=0, completeness=0.0,
-        errors=[reason], error_count=1,
+        passed=False, quality_score=0.0, records_total=0, records_valid=0, completeness=0.0, validity=0.0,
+        errors=[reason], error_count=1, rule_counts={"content": 1},
+        samples={"content": [{"record": None, "field": "$", "message": reason, "value": None}]},
+        contract_version=contract.version if contract else None,
+        mode=contract.mode.value if contract else None,
     )

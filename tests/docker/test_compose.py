@@ -78,7 +78,7 @@ def test_compose_up_alone_ends_with_a_ready_pipeline(compose_stack: str) -> None
     target = Target.at(endpoint, "us-east-1", "lakebox")
     uploads = []
     for name, body in (("good.json", b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'),
-                       ("bad.json", b'{"id": "2", "email": "nope"}')):
+                       ("bad.json", b'{"id": "2", "email": ')):
         key = f"input/smoke/{name}"
         response = target.clients.s3.put_object(Bucket=target.settings.raw_bucket, Key=key, Body=body)
         raw = RawObject(target.settings.raw_bucket, key, response["ETag"].strip('"'), len(body),

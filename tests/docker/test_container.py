@@ -54,5 +54,5 @@ def test_valid_and_invalid_files_reach_their_outcomes(container: Emulator) -> No
     assert invalid.status is FileStatus.QUARANTINED
     report_key = "quarantine/default/sensor-invalid.json.error.json"
     document = target.clients.s3.get_object(Bucket=target.settings.quarantine_bucket, Key=report_key)
-    assert "missing required field 'timestamp'" in " ".join(json.loads(document["Body"].read())["errors"])
+    assert "timestamp: missing required field" in " ".join(json.loads(document["Body"].read())["errors"])
     assert Provisioner(Topology(target.names), target.session, container.endpoint).apply().changes == []

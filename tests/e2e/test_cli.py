@@ -43,7 +43,7 @@ def test_ingest_wait_then_status(lake, run, tmp_path) -> None:
     (folder / "nested").mkdir(parents=True)
     dataset = f"cli{uuid.uuid4().hex[:6]}"
     (folder / "good one.csv").write_text("id,email\n1,a@example.com\n")
-    (folder / "nested" / "bad.json").write_text('{"id": 1}')
+    (folder / "nested" / "bad.json").write_text('{"id": 1, ')
     (folder / ".hidden").write_text("skipped")
 
     ingested = json.loads(run("ingest", str(folder), "--dataset", dataset, "--wait", "--json"))

@@ -84,21 +84,26 @@ def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake) -> None:
 def test_invalid_json_is_quarantined_with_an_error_report(lake) -> None:
     name = unique("bad.json")
     body = {"id": "2", "data": {}, "email": "not-an-email", "phone": "12"}
-    raw = lake.put_raw(f"input/sales/{name}", json.dumps(body).encode())
+    raw = lake.put_raw(f"input/{name}", json.dumps(body).encode())
 
     row = lake.outcome(raw)
 
     assert row.status is FileStatus.QUARANTINED
-    assert_only_in(lake, row.status, "sales", name)
-    report_key = f"quarantine/sales/{name}.error.json"
+    assert_only_in(lake, row.status, "default", name)
+    report_key = f"quarantine/default/{name}.error.json"
     report = json.loads(lake.s3.get_object(Bucket=lake.names.quarantine_bucket, Key=report_key)["Body"].read())
     assert report["process_id"] == raw.process_id
-    assert report["dataset"] == "sales"
+    assert report["dataset"] == "default"
+    assert report["contract"]["version"].startswith("1.0.0+")
+    assert report["records"] == {"total": 1, "valid": 0, "invalid": 1}
+    assert report["rules"]["schema:required"]["count"] == 1
+    assert report["rules"]["schema:required"]["first"][0]["field"] == "timestamp"
+    assert report["rules"]["format"]["count"] == 2
     joined = " ".join(report["errors"])
-    assert "missing required field 'timestamp'" in joined
-    assert "invalid email" in joined
-    assert "invalid phone" in joined
-    assert row.destination == f"s3://{lake.names.quarantine_bucket}/quarantine/sales/{name}"
+    assert "timestamp: missing required field" in joined
+    assert "email: invalid email" in joined
+    assert "phone: invalid phone" in joined
+    assert row.destination == f"s3://{lake.names.quarantine_bucket}/quarantine/default/{name}"
 
 
 def test_invalid_email_alone_fails_the_file(lake) -> None:

@@ -82,6 +82,66 @@ class ObjectStore:
                 raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
             raise
 
+    def writer(self, bucket: str, key: str, content_type: str) -> ObjectWriter:
+        """A streaming writer of a new object (see :class:`ObjectWriter`)."""
+        return ObjectWriter(self._s3, bucket, key, content_type)
+
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+PART_BYTES = 8 * 1024 * 1024
+
+
+class ObjectWriter:
+    """An S3 object written as it is produced: parts of PART_BYTES go up as a multipart upload, a small object as
+    one PUT. Nothing is visible until :meth:`commit`; :meth:`abort` leaves no trace."""
+
+    def __init__(self, s3: S3Client, bucket: str, key: str, content_type: str, part_bytes: int = PART_BYTES) -> None:
+        self._s3 = s3
+        self.bucket = bucket
+        self.key = key
+        self._content_type = content_type
+        self._part_bytes = part_bytes
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self.bytes_written = 0
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.bytes_written += len(data)
+        if len(self._buffer) >= self._part_bytes:
+            self._upload_part()
+
+    def _upload_part(self) -> None:
+        if self._upload_id is None:
+            self._upload_id = self._s3.create_multipart_upload(
+                Bucket=self.bucket, Key=self.key, ContentType=self._content_type)["UploadId"]
+        number = len(self._parts) + 1
+        response = self._s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                                        PartNumber=number, Body=bytes(self._buffer))
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        self._buffer.clear()
+
+    def commit(self) -> None:
+        if self._upload_id is None:
+            self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
+                                ContentType=self._content_type)
+        else:
+            if self._buffer:
+                self._upload_part()
+            self._s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                                               MultipartUpload={"Parts": self._parts})  # type: ignore[typeddict-item]
+        self._buffer.clear()
+
+    def abort(self) -> None:
+        if self._upload_id is not None:
+            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            self._upload_id = None
+        self._buffer.clear()

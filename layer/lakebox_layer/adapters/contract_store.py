@@ -1,0 +1,67 @@
+"""Contracts at run time: one item per dataset in the metadata table, published by bootstrap, read per file.
+
+A contract edited and published again takes effect for the next file, with no code deployed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from lakebox_layer.contracts import Contract, parse_contract, structural_contract
+from lakebox_layer.exceptions import MetadataError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_SORT_KEY = "current"
+_INDEX_KEY: dict[str, Any] = {"ProcessId": {"S": "contract#"}, "Timestamp": {"S": "index"}}
+
+
+def _key(dataset: str) -> dict[str, Any]:
+    return {"ProcessId": {"S": f"contract#{dataset}"}, "Timestamp": {"S": _SORT_KEY}}
+
+
+class ContractStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._db = dynamodb
+        self.table = table
+
+    def _get(self, dataset: str) -> dict[str, Any] | None:
+        try:
+            item = self._db.get_item(TableName=self.table, Key=_key(dataset)).get("Item")
+        except ClientError as error:
+            raise MetadataError(f"reading the contract of {dataset!r}: {error.response['Error']['Code']}") from error
+        return item
+
+    def contract_for(self, dataset: str) -> Contract:
+        """The dataset's published contract, or structural checks only when it has none."""
+        item = self._get(dataset)
+        if item is None:
+            return structural_contract(dataset)
+        return parse_contract(json.loads(item["Document"]["S"]))
+
+    def published_version(self, dataset: str) -> str | None:
+        item = self._get(dataset)
+        return item["Version"]["S"] if item else None
+
+    def published_datasets(self) -> list[str]:
+        """Datasets with a published contract, from the index item publish and withdraw maintain (no scan)."""
+        item = self._db.get_item(TableName=self.table, Key=_INDEX_KEY, ConsistentRead=True).get("Item", {})
+        return sorted(item.get("Datasets", {}).get("SS", []))
+
+    def publish(self, contract: Contract) -> None:
+        self._db.put_item(TableName=self.table, Item={
+            **_key(contract.dataset),
+            "Document": {"S": json.dumps(contract.document, sort_keys=True)},
+            "Version": {"S": contract.version},
+        })
+        self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="ADD Datasets :d",
+                             ExpressionAttributeValues={":d": {"SS": [contract.dataset]}})
+
+    def withdraw(self, dataset: str) -> None:
+        self._db.delete_item(TableName=self.table, Key=_key(dataset))
+        self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="DELETE Datasets :d",
+                             ExpressionAttributeValues={":d": {"SS": [dataset]}})

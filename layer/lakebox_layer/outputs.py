@@ -1,0 +1,88 @@
+"""Record mode's outputs: good records to processed, bad ones to quarantine, serialised as they come.
+
+CSV stays CSV under the file's header (bad rows are written as they were read, ragged or not); JSON, JSON arrays
+and JSON Lines become JSON Lines (a line that was not JSON is kept as its text).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from lakebox_layer.parsing import ParsedRecord
+from lakebox_layer.records import FileFormat
+from lakebox_layer.rules import Violation
+
+FLUSH_CHARS = 1024 * 1024
+
+
+class Writer(Protocol):
+    @property
+    def uri(self) -> str: ...
+
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class RecordOutput:
+    """Records appended to one object; the object appears only on :meth:`commit`."""
+
+    def __init__(self, writer: Writer, file_format: FileFormat, header: Callable[[], list[str] | None],
+                 delimiter: Callable[[], str]) -> None:
+        self.writer = writer
+        self._csv = file_format is FileFormat.CSV
+        self._header = header
+        self._delimiter = delimiter
+        self._text = io.StringIO()
+        self._rows: Any = None
+        self.count = 0
+
+    @property
+    def uri(self) -> str:
+        return self.writer.uri
+
+    def add(self, record: ParsedRecord) -> None:
+        if self._csv:
+            if self._rows is None:
+                self._rows = csv.writer(self._text, delimiter=self._delimiter(), lineterminator="\n")
+                self._rows.writerow(self._header() or [])
+            self._rows.writerow(record.source if record.source is not None else list((record.fields or {}).values()))
+        else:
+            source = record.fields if record.fields is not None else record.source
+            line = source if isinstance(source, str) else json.dumps(source, ensure_ascii=False, default=str)
+            self._text.write(line)
+            self._text.write("\n")
+        self.count += 1
+        if self._text.tell() >= FLUSH_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.writer.write(self._text.getvalue().encode())
+        self._text.seek(0)
+        self._text.truncate()
+
+    def commit(self) -> None:
+        self._flush()
+        self.writer.commit()
+
+    def abort(self) -> None:
+        self.writer.abort()
+
+
+class RecordSplit:
+    """Routes each judged record to the good or the bad output."""
+
+    def __init__(self, good: RecordOutput, bad: RecordOutput) -> None:
+        self.good = good
+        self.bad = bad
+
+    def route(self, record: ParsedRecord, found: list[Violation]) -> None:
+        (self.bad if found else self.good).add(record)
+
+    def abort(self) -> None:
+        self.good.abort()
+        self.bad.abort()
