@@ -20,9 +20,17 @@ class FileRow:
     records_total: int | None = None
     records_valid: int | None = None
 
+    @property
+    def records_invalid(self) -> int | None:
+        """Always records_total - records_valid, so valid + invalid == total holds by construction."""
+        if self.records_total is None or self.records_valid is None:
+            return None
+        return self.records_total - self.records_valid
+
     def to_json(self) -> dict[str, Any]:
         row = asdict(self)
         row["status"] = self.status.value
+        row["records_invalid"] = self.records_invalid
         return row
 
 
