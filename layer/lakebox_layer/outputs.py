@@ -1,7 +1,8 @@
 """Record mode's outputs: good records to processed, bad ones to quarantine, serialised as they come.
 
 CSV stays CSV under the file's header (bad rows are written as they were read, ragged or not); JSON, JSON arrays
-and JSON Lines become JSON Lines (a line that was not JSON is kept as its text).
+and JSON Lines become JSON Lines (a line that was not JSON is kept as its text; a JSON array element that is not an
+object, as its JSON text).
 """
 
 from __future__ import annotations

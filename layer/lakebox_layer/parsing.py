@@ -38,7 +38,8 @@ class BinaryStream(Protocol):
 
 @dataclass(frozen=True)
 class ParsedRecord:
-    """One record (1-based number): its fields, or why it could not be read as a record, and its source (the CSV
+    """One record (1-based number): its fields, or why it could not be read as a record (without the number), and
+    its source (the CSV
     row, the JSON Lines line or the JSON array element), which record mode writes out as it came."""
 
     number: int
@@ -161,7 +162,7 @@ class RecordReader:
                     continue
                 number += 1
                 if len(row) != width:
-                    yield ParsedRecord(number, None, f"record {number}: {len(row)} values for {width} columns", row)
+                    yield ParsedRecord(number, None, f"{len(row)} values for {width} columns", row)
                 else:
                     yield ParsedRecord(number, dict(zip(header, row, strict=True)), None, row)
         except csv.Error as error:
@@ -196,12 +197,12 @@ def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
         try:
             value = json.loads(line)
         except ValueError:
-            yield ParsedRecord(number, None, f"record {number} (line {line_number}): invalid JSON", text)
+            yield ParsedRecord(number, None, f"invalid JSON (line {line_number})", text)
             continue
         if isinstance(value, dict):
             yield ParsedRecord(number, value, None, text)
         else:
-            yield ParsedRecord(number, None, f"record {number} (line {line_number}): expected a JSON object", text)
+            yield ParsedRecord(number, None, f"expected a JSON object (line {line_number})", text)
     if number == 0:
         raise ContentRejected("empty file: no JSON Lines records")
 
@@ -304,7 +305,8 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
         if isinstance(value, dict):
             yield ParsedRecord(number, value, None, value)
         else:
-            yield ParsedRecord(number, None, f"record {number}: expected a JSON object", value)
+            # Kept as one line of JSON text, which is how record mode writes a bad element out.
+            yield ParsedRecord(number, None, "expected a JSON object", json.dumps(value, ensure_ascii=False))
         separator = text.skip_whitespace()
         if separator == ",":
             text.pos += 1

@@ -23,15 +23,16 @@ def unique(name: str) -> str:
     return f"{uuid.uuid4().hex[:8]}-{name}"
 
 
-def assert_only_in(lake, status: FileStatus, dataset: str, name: str) -> None:
+def assert_only_in(lake, status: FileStatus, dataset: str, name: str, *, some_records_quarantined: bool = False) -> None:
+    """Where a file (or, in record mode, its good and bad records) must be, and nowhere else."""
     processed = lake.keys(lake.names.processed_bucket)
     quarantined = lake.keys(lake.names.quarantine_bucket)
     processed_key = f"validated/{dataset}/{name}"
     quarantine_key = f"quarantine/{dataset}/{name}"
     if status is FileStatus.PROCESSED:
         assert processed_key in processed
-        assert quarantine_key not in quarantined
-        assert f"{quarantine_key}.error.json" not in quarantined
+        assert (quarantine_key in quarantined) is some_records_quarantined
+        assert (f"{quarantine_key}.error.json" in quarantined) is some_records_quarantined
     else:
         assert quarantine_key in quarantined
         assert f"{quarantine_key}.error.json" in quarantined
@@ -40,17 +41,22 @@ def assert_only_in(lake, status: FileStatus, dataset: str, name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_sample_file_reaches_its_expected_status(lake, name: str) -> None:
-    key_name = unique(name)
-    raw = lake.put_raw(f"input/{key_name}", (SAMPLE_DATA / name).read_bytes())
+    folder, _, base = name.rpartition("/")
+    dataset = folder or "default"
+    key_name = unique(base)
+    key = f"input/{folder}/{key_name}" if folder else f"input/{key_name}"
+    raw = lake.put_raw(key, (SAMPLE_DATA / name).read_bytes())
 
     row = lake.outcome(raw)
 
     assert row.status.value == EXPECTED[name], row.errors
-    assert_only_in(lake, row.status, "default", key_name)
-    if row.status is FileStatus.QUARANTINED:
-        assert row.errors, "a quarantined file must say why"
+    assert row.records_valid + row.records_invalid == row.records_total
+    assert_only_in(lake, row.status, dataset, key_name,
+                   some_records_quarantined=row.status is FileStatus.PROCESSED and row.records_invalid > 0)
+    if row.status is FileStatus.QUARANTINED or row.records_invalid:
+        assert row.errors, "a quarantined file or record must say why"
     # The raw file is never lost or moved.
-    assert f"input/{key_name}" in lake.keys(lake.names.raw_bucket, "input/")
+    assert key in lake.keys(lake.names.raw_bucket, "input/")
 
 
 def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake) -> None:
