@@ -39,8 +39,7 @@ class BinaryStream(Protocol):
 @dataclass(frozen=True)
 class ParsedRecord:
     """One record (1-based number): its fields, or why it could not be read as a record (without the number), and
-    its source (the CSV
-    row, the JSON Lines line or the JSON array element), which record mode writes out as it came."""
+    its source (the CSV row, the JSON Lines line or the JSON array element), which record mode writes out."""
 
     number: int
     fields: dict[str, Any] | None

@@ -23,7 +23,8 @@ def unique(name: str) -> str:
     return f"{uuid.uuid4().hex[:8]}-{name}"
 
 
-def assert_only_in(lake, status: FileStatus, dataset: str, name: str, *, some_records_quarantined: bool = False) -> None:
+def assert_only_in(lake, status: FileStatus, dataset: str, name: str, *,
+                   some_records_quarantined: bool = False) -> None:
     """Where a file (or, in record mode, its good and bad records) must be, and nowhere else."""
     processed = lake.keys(lake.names.processed_bucket)
     quarantined = lake.keys(lake.names.quarantine_bucket)
