@@ -93,7 +93,7 @@ class Tally:
             passed = total > 0 and self.records_valid == total and score >= threshold
         errors, error_count = list(self.errors), self.error_count
         if total and score < threshold:
-            errors.insert(0, f"quality score {score:.2f} is below the threshold {threshold:g}")
+            errors.append(f"quality score {score:.2f} is below the threshold {threshold:g}")
             error_count += 1
         if error_count > len(errors):
             errors.append(f"... and {error_count - len(errors)} more errors")

@@ -79,7 +79,8 @@ def test_record_mode_below_the_threshold_quarantines_the_whole_file(lake) -> Non
     row = lake.outcome(raw)
 
     assert row.status is FileStatus.QUARANTINED
-    assert row.errors[0].startswith("quality score 20.00 is below the threshold 50")
+    assert "quality score 20.00 is below the threshold 50" in row.errors
+    assert row.errors[0] == "record 2: customer_email: invalid email"
     assert f"validated/orders/{name}" not in lake.keys(lake.names.processed_bucket, "validated/orders/")
     whole = lake.s3.get_object(Bucket=lake.names.quarantine_bucket, Key=f"quarantine/orders/{name}")["Body"].read()
     assert whole == orders_csv(rows), "below the threshold the raw file is quarantined as it came"
