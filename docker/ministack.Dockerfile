@@ -6,10 +6,10 @@ ARG MINISTACK_VERSION=1.5.33
 
 COPY wheels /tmp/wheels
 # boto3 plays the part of the Lambda runtime's boto3 for the functions MiniStack runs in this container;
-# Powertools lets the ready.d hook build the lakebox layer here.
+# Powertools and fastjsonschema let the ready.d hook build the lakebox layer here.
 RUN python3 -m venv /opt/ministack \
  && /opt/ministack/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
-      "ministack==${MINISTACK_VERSION}" boto3 aws-lambda-powertools \
+      "ministack==${MINISTACK_VERSION}" boto3 aws-lambda-powertools fastjsonschema \
  && rm -rf /tmp/wheels
 
 ENV PATH=/opt/ministack/bin:$PATH \

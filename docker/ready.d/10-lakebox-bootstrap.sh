@@ -5,9 +5,9 @@ set -eu
 export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" PYTHONDONTWRITEBYTECODE=1
-if ! python3 -c "import boto3, aws_lambda_powertools" 2>/dev/null; then
+if ! python3 -c "import boto3, aws_lambda_powertools, fastjsonschema" 2>/dev/null; then
   # Images that lack them (the official ones); the image from scripts/build-emulator-image.sh has both.
-  python3 -m pip install --quiet boto3 aws-lambda-powertools
+  python3 -m pip install --quiet boto3 aws-lambda-powertools fastjsonschema
 fi
 cd /lakebox
 PYTHONPATH=/lakebox:/lakebox/layer python3 infra/bootstrap.py 2>&1

@@ -186,6 +186,17 @@ class RecordJudge:
         # JSON Schema describes JSON values; CSV cells are text, so CSV gets the field rules only.
         self.schema = compile_schema(contract.schema) if contract.schema and not text_values else None
 
+    def _check_unique(self, fields: dict[str, Any], found: list[Violation]) -> None:
+        for name, seen in self.unique.items():
+            value = fields.get(name)
+            if is_blank(value):
+                continue
+            key = hash(value if value.__class__ is str else json.dumps(value, sort_keys=True, default=str))
+            if key in seen:
+                found.append(Violation("unique", name, "duplicate value within the file", value))
+            else:
+                seen.add(key)
+
     def judge(self, fields: dict[str, Any]) -> list[Violation]:
         """Every rule the record breaks; empty when it is valid."""
         found: list[Violation] = []
@@ -199,15 +210,8 @@ class RecordJudge:
             message = check(value)
             if message is not None:
                 found.append(Violation(rule, name, message, value))
-        for name, seen in self.unique.items():
-            value = fields.get(name)
-            if is_blank(value):
-                continue
-            key = hash(value if value.__class__ is str else json.dumps(value, sort_keys=True, default=str))
-            if key in seen:
-                found.append(Violation("unique", name, "duplicate value within the file", value))
-            else:
-                seen.add(key)
+        if self.unique:
+            self._check_unique(fields, found)
         if self.schema is not None:
             found.extend(Violation(f"schema:{v.keyword}", v.path, v.message) for v in violations(self.schema, fields))
         return found

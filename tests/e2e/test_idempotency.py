@@ -33,7 +33,6 @@ def invoke(lake, function: str, payload: dict) -> dict:
 def test_same_s3_event_twice_yields_one_outcome(lake) -> None:
     raw = lake.put_raw(f"input/dup {uuid.uuid4().hex[:6]}+1.json", json.dumps(RECORD).encode())
     lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
-    totals_before = lake.target.metadata.totals(lake.names.project)
 
     # The notification already delivered once; deliver the very same event twice more.
     first = invoke(lake, lake.names.function("ingestion"), s3_event(raw))
@@ -43,7 +42,6 @@ def test_same_s3_event_twice_yields_one_outcome(lake) -> None:
     assert second == {"ingested": []}
     records = lake.stage_records(raw.process_id)
     assert sorted(r["Stage"] for r in records) == ["ingestion", "quality", "validation"]
-    assert lake.target.metadata.totals(lake.names.project).files == totals_before.files
     name = raw.key.removeprefix("input/")
     processed = [k for k in lake.keys(lake.names.processed_bucket) if k == f"validated/default/{name}"]
     assert processed == [f"validated/default/{name}"]
@@ -67,7 +65,6 @@ def test_duplicate_data_received_event_is_dropped(lake) -> None:
     raw = lake.put_raw(f"input/redelivered-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
     records = lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
     ingestion = next(r for r in records if r["Stage"] == "ingestion")
-    totals_before = lake.target.metadata.totals(lake.names.project)
     detail = {
         "process_id": raw.process_id, "bucket": raw.bucket, "key": raw.key, "etag": raw.etag, "size": raw.size,
         "dataset": "default", "format": "json", "arrived_at": ingestion["Timestamp"].rsplit("#", 1)[0],
@@ -81,7 +78,26 @@ def test_duplicate_data_received_event_is_dropped(lake) -> None:
 
     assert result == {"status": "duplicate"}
     assert len(lake.stage_records(raw.process_id)) == 3
-    assert lake.target.metadata.totals(lake.names.project).files == totals_before.files
+
+
+def test_duplicate_data_validated_event_is_not_counted_twice(lake) -> None:
+    """The quality stage records a file in one transaction with the totals; a second delivery changes nothing."""
+    raw = lake.put_raw(f"input/counted-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
+    records = lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
+    validation = next(r for r in records if r["Stage"] == "validation")
+    detail = {
+        "process_id": raw.process_id, "key": raw.key, "dataset": "default",
+        "arrived_at": validation["Timestamp"].rsplit("#", 1)[0], "status": "processed", "quality_score": 100.0,
+        "records_total": 1, "records_valid": 1, "errors": [], "destination": validation["Destination"],
+    }
+    event = {"version": "0", "id": str(uuid.uuid4()), "source": "datalake.validation",
+             "detail-type": "Data Validated", "account": lake.names.account, "region": lake.names.region,
+             "time": "2026-01-01T00:00:00Z", "resources": [], "detail": detail}
+
+    results = [invoke(lake, lake.names.function("quality"), event) for _ in range(2)]
+
+    assert results == [{"files": None}, {"files": None}], "a recorded file is never added to the totals again"
+    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == ["ingestion", "quality", "validation"]
 
 
 def test_overwritten_key_is_a_new_version_with_its_own_outcome(lake) -> None:
