@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -97,7 +98,8 @@ CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
                     "type": {"enum": list(FIELD_TYPES)},
                     "format": {"enum": list(FIELD_FORMATS)},
                     "pattern": {"type": "string"},
-                    "enum": {"type": "array", "minItems": 1},
+                    "enum": {"type": "array", "minItems": 1,
+                             "items": {"type": ["string", "number", "boolean", "null"]}},
                     "minimum": {"type": "number"},
                     "maximum": {"type": "number"},
                     "unique": {"type": "boolean"},
@@ -125,6 +127,8 @@ def content_version(document: dict[str, Any]) -> str:
 
 def parse_contract(document: dict[str, Any]) -> Contract:
     """A contract from its document; a malformed document raises :class:`ContractInvalid` saying what is wrong."""
+    if not isinstance(document, dict):
+        raise ContractInvalid(f"a contract must be a JSON object, not {type(document).__name__}")
     check_document(CONTRACT_DOCUMENT_SCHEMA, document, f"contract {document.get('dataset', '?')!r}")
     schema = document.get("schema")
     if schema is not None:
@@ -147,6 +151,11 @@ def parse_contract(document: dict[str, Any]) -> Contract:
     for rules in fields:
         if rules.minimum is not None and rules.maximum is not None and rules.minimum > rules.maximum:
             raise ContractInvalid(f"field {rules.name!r}: minimum {rules.minimum} is above maximum {rules.maximum}")
+        if rules.pattern is not None:
+            try:
+                re.compile(rules.pattern)
+            except re.error as error:
+                raise ContractInvalid(f"field {rules.name!r}: pattern does not compile: {error}") from error
     policy = document.get("policy", {})
     return Contract(
         dataset=document["dataset"],

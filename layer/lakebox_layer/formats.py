@@ -57,12 +57,18 @@ def _looks_like_json_lines(text: str) -> bool:
 
 def _detect_gzip(key: str, head: bytes, size: int) -> Detection:
     """The format inside a gzip file, from the start of its decompressed content."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inner = b""
+    pending = head
     try:
-        inner = inflater.decompress(head, SNIFF_BYTES)
+        while True:  # a gzip may hold several members, one after the other
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            inner += inflater.decompress(pending, SNIFF_BYTES - len(inner))
+            pending = inflater.unused_data
+            if not (inflater.eof and pending and len(inner) < SNIFF_BYTES):
+                break
     except zlib.error as error:
         return _unsupported(f"corrupt gzip: {error}")
-    complete = inflater.eof and size <= len(head)
+    complete = inflater.eof and not pending and size <= len(head)
     inner_key = key[:-3] if key.lower().endswith(".gz") else key
     if not inner and complete:
         return _unsupported("empty file: the gzip holds no content")

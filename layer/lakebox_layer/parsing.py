@@ -31,6 +31,8 @@ MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
 CSV_SNIFF_CHARS = 8 * 1024
 CSV_DELIMITERS = ",;\t|"
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
+# What may follow a complete array element: a number decoded at a chunk boundary may not be complete without it.
+_ELEMENT_END = re.compile(r"[ \t\r\n]*[,\]]")
 
 
 class BinaryStream(Protocol):
@@ -63,9 +65,7 @@ class _Limited:
             raise ContentRejected(f"corrupt gzip: {error}") from error
         self.total += len(data)
         if self.total > self._limit:
-            raise ContentRejected(
-                f"gzip expands beyond {self._limit // (1024 * 1024)} MiB: refused as a possible gzip bomb"
-            )
+            raise ContentRejected(f"gzip expands beyond {self._limit:,} bytes: refused as a possible gzip bomb")
         return data
 
 
@@ -171,15 +171,33 @@ class RecordReader:
             raise ContentRejected("CSV file must have a header and data rows: it has a header only")
 
 
+def _agreement(sample_lines: list[str], delimiter: str) -> tuple[float, int]:
+    """How well a delimiter fits the sample: the share of rows as wide as the header, and the header's width."""
+    rows: list[list[str]] = []
+    try:
+        for row in csv.reader(sample_lines, delimiter=delimiter):
+            if row:
+                rows.append(row)
+    except csv.Error:
+        pass
+    if len(rows) > 2:
+        rows = rows[:-1]  # the sample may end inside a row
+    if not rows or len(rows[0]) < 2:
+        return 0.0, 0
+    width = len(rows[0])
+    return sum(len(row) == width for row in rows) / len(rows), width
+
+
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter of a CSV sample among `, ; TAB |`: the only one the header holds, else csv.Sniffer's choice,
-    else a comma."""
+    """The delimiter of a CSV sample among `, ; TAB |`: the one under which most rows are as wide as the header
+    (the wider header on a tie), else csv.Sniffer's choice, else a comma."""
     if not sample.strip():
         return ","
-    header = sample.split("\n", 1)[0]
-    in_header = [d for d in CSV_DELIMITERS if d in header]
-    if len(in_header) == 1 and '"' not in header:
-        return in_header[0]
+    lines = sample.splitlines(keepends=True)
+    fits = {d: _agreement(lines, d) for d in CSV_DELIMITERS if d in lines[0]}
+    best, (share, _) = max(fits.items(), key=lambda item: item[1], default=(",", (0.0, 0)))
+    if share >= 0.5:
+        return best
     try:
         return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
     except csv.Error:
@@ -301,8 +319,11 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
                 if not text.more():
                     raise ContentRejected(f"invalid JSON in array element {number + 1}: {error.msg}") from error
                 continue
-            # A number or literal that ends exactly at the end of the buffer may continue in the next chunk.
-            if end == len(text.buffer) and text.more():
+            # A number cut by a chunk boundary ("12." of "12.25") decodes as a shorter number: unless a separator
+            # follows it in the buffer, read on and decode again.
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if (end == len(text.buffer) or (is_number and not _ELEMENT_END.match(text.buffer, end))) \
+                    and text.more():
                 continue
             break
         text.pos = end
@@ -315,6 +336,8 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
         separator = text.skip_whitespace()
         if separator == ",":
             text.pos += 1
+            if text.skip_whitespace() == "]":
+                raise ContentRejected(f"invalid JSON: a trailing comma after array element {number}")
         elif separator == "]":
             break
         else:

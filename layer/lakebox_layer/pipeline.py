@@ -188,6 +188,11 @@ class Pipeline:
             if split is not None:
                 split.abort()
             return rejected(rejection.reason, contract), None
+        except Exception:
+            # Anything else is retried with the event: leave no half-written multipart upload behind.
+            if split is not None:
+                split.abort()
+            raise
         finally:
             body.close()
         return outcome, split
@@ -239,6 +244,9 @@ class Pipeline:
                 status, destination_uri, quarantined = self._deliver(received, contract, outcome, split)
             except RawObjectMissing as missing:
                 outcome = rejected(f"raw object deleted before validation: {missing}", contract)
+                status = FileStatus.FAILED
+            except ContractInvalid as invalid:
+                outcome = rejected(f"the published contract of {received.dataset!r} is invalid: {invalid}")
                 status = FileStatus.FAILED
         validated = DataValidated(
             process_id=received.process_id, key=raw.key, dataset=received.dataset,

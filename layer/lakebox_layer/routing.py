@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from lakebox_layer.records import FileFormat, RawObject, relative_name
 from lakebox_layer.settings import Settings
@@ -30,17 +29,13 @@ class Destination:
 
 def output_name(raw: RawObject, file_format: FileFormat | None = None) -> str:
     """The name a file's records get below their dataset folder. A whole file keeps its name; records written
-    out in record mode are CSV (gzip removed) or JSON Lines (`.jsonl`)."""
+    out in record mode (CSV, or JSON Lines for every JSON input, uncompressed) keep it too when it already says so,
+    else get the output's suffix added (`a.json` -> `a.json.jsonl`), so two raw files never share an output."""
     name = relative_name(raw.key)
     if file_format is None:
         return name
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    if file_format is FileFormat.CSV:
-        return name
-    path = PurePosixPath(name)
-    stem = path.with_suffix("") if path.suffix.lower() in (".json", ".jsonl", ".ndjson") else path
-    return f"{stem}.jsonl"
+    suffix = ".csv" if file_format is FileFormat.CSV else ".jsonl"
+    return name if name.lower().endswith(suffix) else f"{name}{suffix}"
 
 
 def processed_destination(raw: RawObject, settings: Settings, file_format: FileFormat | None = None) -> Destination:

@@ -26,6 +26,8 @@ EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+# Decimal notation only: float() would also take "1_000", "nan" and "infinity", which no CSV reader means.
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _TRUTH = {"true", "false", "1", "0", "yes", "no", "t", "f", "y", "n"}
 
 
@@ -67,17 +69,13 @@ def _is_datetime(value: Any) -> bool:
     return True
 
 
-def _number(value: Any) -> float | None:
-    """The value as a finite number, or None (booleans are not numbers)."""
+def _number(value: Any, text_values: bool) -> float | None:
+    """The value as a finite number, or None. JSON numbers count as they are (booleans do not); text is parsed
+    only where values are text (CSV)."""
     if value.__class__ is bool:
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, int | float) or (text_values and isinstance(value, str) and _DECIMAL.match(value.strip())):
         number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return None
     else:
         return None
     return number if math.isfinite(number) else None
@@ -90,9 +88,7 @@ def _type_check(kind: str, text_values: bool) -> Check:
         return "not an integer"
 
     def number(value: Any) -> str | None:
-        if value.__class__ is str and not text_values:
-            return "not a number"
-        return None if _number(value) is not None else "not a number"
+        return None if _number(value, text_values) is not None else "not a number"
 
     def boolean(value: Any) -> str | None:
         if value.__class__ is bool or (text_values and value.__class__ is str and value.strip().lower() in _TRUTH):
@@ -130,24 +126,35 @@ def _pattern_check(rules: FieldRules) -> Check:
     return lambda v: None if pattern.search(v if v.__class__ is str else str(v)) else "does not match the pattern"
 
 
+def _typed(value: Any) -> tuple[str, Any]:
+    """A value with its JSON type, so that `true` and `1`, or `1` and `"1"`, never compare equal."""
+    if value is None or isinstance(value, bool | str):
+        return type(value).__name__, value
+    if isinstance(value, int | float):
+        return "number", value
+    return "json", json.dumps(value, sort_keys=True, default=str)
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 def _enum_check(rules: FieldRules, text_values: bool) -> Check:
     assert rules.enum is not None
-    allowed = set(rules.enum) | ({str(e) for e in rules.enum} if text_values else set())
-    message = f"not one of: {', '.join(map(str, rules.enum[:10]))}"
-
-    def allowed_value(value: Any) -> str | None:
-        if isinstance(value, list | dict):  # unhashable, and never an enum member here
-            return message
-        return None if value in allowed else message
-
-    return allowed_value
+    message = f"not one of: {', '.join(map(_as_text, rules.enum[:10]))}"
+    if text_values:
+        # CSV cells are text: an enum member matches as it would be written (1 as "1", true as "true").
+        texts = {_as_text(e) for e in rules.enum}
+        return lambda v: None if v in texts else message
+    members = {_typed(e) for e in rules.enum}
+    return lambda v: None if _typed(v) in members else message
 
 
-def _range_check(rules: FieldRules) -> Check:
+def _range_check(rules: FieldRules, text_values: bool) -> Check:
     low, high = rules.minimum, rules.maximum
 
     def in_range(value: Any) -> str | None:
-        number = _number(value)
+        number = _number(value, text_values)
         if number is None:
             return "not a number"
         if low is not None and number < low:
@@ -167,7 +174,7 @@ def compile_field(rules: FieldRules, text_values: bool) -> list[tuple[str, Check
     if rules.enum is not None:
         checks.append(("enum", _enum_check(rules, text_values)))
     if rules.minimum is not None or rules.maximum is not None:
-        checks.append(("range", _range_check(rules)))
+        checks.append(("range", _range_check(rules, text_values)))
     if rules.format is not None:
         checks.append(("format", _FORMATS[rules.format]))
     if rules.pattern is not None:
@@ -191,7 +198,7 @@ class RecordJudge:
             value = fields.get(name)
             if is_blank(value):
                 continue
-            key = hash(value if value.__class__ is str else json.dumps(value, sort_keys=True, default=str))
+            key = hash(_typed(value))
             if key in seen:
                 found.append(Violation("unique", name, "duplicate value within the file", value))
             else:

@@ -101,11 +101,12 @@ def test_record_mode_json_array_becomes_json_lines(lake) -> None:
 
     assert row.status is FileStatus.PROCESSED
     assert (row.records_total, row.records_valid) == (5, 3)
-    good = read_text(lake, lake.names.processed_bucket, f"validated/orders/{stem}.jsonl").splitlines()
+    good = read_text(lake, lake.names.processed_bucket, f"validated/orders/{stem}.json.jsonl").splitlines()
     assert [json.loads(line)["order_id"] for line in good] == [1, 3, 4]
-    bad = read_text(lake, lake.names.quarantine_bucket, f"quarantine/orders/{stem}.jsonl").splitlines()
+    bad = read_text(lake, lake.names.quarantine_bucket, f"quarantine/orders/{stem}.json.jsonl").splitlines()
     assert [json.loads(line) for line in bad][1] == "not an object"
-    report = json.loads(read_text(lake, lake.names.quarantine_bucket, f"quarantine/orders/{stem}.jsonl.error.json"))
+    report_key = f"quarantine/orders/{stem}.json.jsonl.error.json"
+    report = json.loads(read_text(lake, lake.names.quarantine_bucket, report_key))
     assert report["rules"]["schema:required"]["first"][0]["field"] == "items[0].sku"
 
 

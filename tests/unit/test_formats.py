@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 
 import pytest
 
-from lakebox_layer.formats import SNIFF_BYTES, UTF8_BOM, detect_format
+from lakebox_layer.formats import GZIP_MAGIC, SNIFF_BYTES, UTF8_BOM, Detection, detect_format
 from lakebox_layer.records import FileFormat
 
 
-def detect(key: str, content: bytes, size: int | None = None):
+def detect(key: str, content: bytes, size: int | None = None) -> Detection:
     """Detect as the pipeline does: the head is at most SNIFF_BYTES, the size is the whole object's."""
     return detect_format(key, content[:SNIFF_BYTES], len(content) if size is None else size)
 
@@ -134,3 +136,77 @@ def test_json_lines_whose_first_line_is_not_an_object_is_json() -> None:
 def test_extension_decides_over_content_for_csv() -> None:
     # A .csv file is parsed as CSV even when its first line looks like JSON.
     assert detect("input/a.csv", b'{"a": 1}\n{"a": 2}\n').format is FileFormat.CSV
+
+
+# -- gzip ---------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "content", "expected"),
+    [
+        ("input/orders.csv.gz", CSV, FileFormat.CSV),
+        ("input/orders.CSV.GZ", CSV, FileFormat.CSV),
+        ("input/a.jsonl.gz", JSON_LINES, FileFormat.JSON_LINES),
+        ("input/a.json.gz", JSON_ARRAY, FileFormat.JSON),
+        ("input/a.json.gz", JSON_LINES, FileFormat.JSON_LINES),
+        ("input/a.gz", JSON_OBJECT, FileFormat.JSON),
+        # The magic bytes decide, whatever the key says.
+        ("input/orders.csv", CSV, FileFormat.CSV),
+        ("input/a.ndjson", JSON_LINES, FileFormat.JSON_LINES),
+        ("input/a.json.gz", UTF8_BOM + JSON_OBJECT, FileFormat.JSON),
+    ],
+)
+def test_gzip_is_looked_into(key: str, content: bytes, expected: FileFormat) -> None:
+    detection = detect(key, gzip.compress(content))
+    assert detection.format is expected
+    assert detection.compression == "gzip"
+    assert detection.reason is None
+
+
+def test_plain_files_have_no_compression() -> None:
+    assert detect("input/a.csv", CSV).compression is None
+    assert detect("input/a.json", JSON_OBJECT).compression is None
+
+
+def test_a_large_gzip_is_detected_from_its_first_bytes() -> None:
+    rows = b"".join(b"%d,%s\n" % (n, hashlib.sha256(b"%d" % n).hexdigest().encode()) for n in range(20_000))
+    compressed = gzip.compress(b"id,digest\n" + rows)
+    assert len(compressed) > SNIFF_BYTES  # only the head is looked at, cut inside the deflate stream
+    detection = detect("input/big.csv.gz", compressed)
+    assert (detection.format, detection.compression) == (FileFormat.CSV, "gzip")
+
+
+@pytest.mark.parametrize(
+    ("key", "content", "reason_part"),
+    [
+        ("input/a.csv.gz", gzip.compress(b""), "the gzip holds no content"),
+        ("input/a.csv.gz", gzip.compress(gzip.compress(CSV)), "nested compression"),
+        ("input/a.csv.gz", GZIP_MAGIC + b"\x08\x00garbage that is not deflate", "corrupt gzip"),
+        ("input/a.csv.gz", gzip.compress(b"id,name\n1,\xff\xfe\n"), "cannot decode"),
+        ("input/a.csv.gz", gzip.compress(b"id,name\n1,\x00\x01\n"), "binary"),
+        ("input/a.xml.gz", gzip.compress(b"<rows/>\n"), ".xml"),
+        ("input/a.json.gz", gzip.compress(b"  \n"), "empty"),
+    ],
+    ids=["empty", "nested", "corrupt", "not-utf8", "binary", "unknown-inner-extension", "whitespace"],
+)
+def test_unsupported_gzip_content(key: str, content: bytes, reason_part: str) -> None:
+    detection = detect(key, content)
+    assert detection.format is FileFormat.UNSUPPORTED
+    assert detection.reason is not None
+    assert reason_part in detection.reason
+
+
+def test_a_gz_key_that_is_not_gzip_is_judged_by_its_content() -> None:
+    detection = detect("input/a.csv.gz", CSV)
+    assert detection.format is FileFormat.UNSUPPORTED
+    assert detection.reason is not None
+    assert ".gz" in detection.reason
+
+
+def test_a_multi_member_gzip_is_detected_from_its_whole_content() -> None:
+    # `cat day1.jsonl.gz day2.jsonl.gz > days.json.gz`, or a shipper appending one gzip member per batch: the parser
+    # reads every member, so detection must not judge the content by the first member alone (which holds one line
+    # here, so the file would be taken for a single JSON document and refused).
+    content = gzip.compress(b'{"id": 1}\n') + gzip.compress(b'{"id": 2}\n') + gzip.compress(b'{"id": 3}\n')
+    detection = detect("input/days.json.gz", content)
+    assert (detection.format, detection.compression) == (FileFormat.JSON_LINES, "gzip")

@@ -64,7 +64,9 @@ third_party = sorted({
     name.partition(".")[0] for name in sys.modules
     if name.partition(".")[0] not in sys.stdlib_module_names
 })
-print(json.dumps({"handler": handler.__file__, "layer": lakebox_layer.__file__, "modules": third_party}))
+origins = {name: getattr(sys.modules[name], "__file__", None) for name in third_party}
+print(json.dumps({"handler": handler.__file__, "layer": lakebox_layer.__file__, "modules": third_party,
+                  "origins": origins}))
 """
 
 
@@ -107,9 +109,16 @@ def test_handler_imports_with_only_runtime_packages_and_the_layer(stage: str, un
     assert Path(report["handler"]).resolve() == (task / "handler.py").resolve()
     assert Path(report["layer"]).resolve() == (unpacked["layer"] / "lakebox_layer" / "__init__.py").resolve()
     allowed = {*RUNTIME_PACKAGES, "handler", "lakebox_layer", "aws_lambda_powertools", "typing_extensions",
-               "__main__", "__mp_main__"}
+               "fastjsonschema", "__main__", "__mp_main__"}
     assert set(report["modules"]) <= allowed
     assert "lakebox_layer" in report["modules"]
+    if stage == "validation":
+        assert "fastjsonschema" in report["modules"]  # contracts' JSON Schemas are compiled with it
+    # Vendored third-party code is imported from the layer, never from somewhere else on the path.
+    for vendored in ("aws_lambda_powertools", "fastjsonschema"):
+        if vendored in report["modules"]:
+            origin = Path(report["origins"][vendored]).resolve()
+            assert origin.is_relative_to(unpacked["layer"].resolve()), (vendored, origin)
 
 
 @pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
@@ -124,3 +133,6 @@ def test_a_bundled_function_imports_without_any_layer(stage: str, unpacked: dict
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(report["layer"]).resolve() == (task / "lakebox_layer" / "__init__.py").resolve()
+    if stage == "validation":
+        # The bundled copy of the layer's vendored fastjsonschema is the one imported.
+        assert Path(report["origins"]["fastjsonschema"]).resolve().is_relative_to(task.resolve())

@@ -5,12 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from infra import PROJECT_ROOT
-from infra.packaging import build_function, build_layer, code_sha256
+from infra.packaging import VENDORED_DISTRIBUTIONS, build_function, build_layer, code_sha256, contracts
+from lakebox_layer.contracts import Mode, parse_contract
+from lakebox_layer.exceptions import ContractInvalid
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +44,13 @@ def test_layer_holds_the_library_and_its_vendored_dependencies_under_python(laye
     assert "python/lakebox_layer/adapters/objects.py" in names
     assert "python/aws_lambda_powertools/__init__.py" in names
     assert "python/jmespath/__init__.py" in names
+    assert "python/fastjsonschema/__init__.py" in names
     assert len(names) == len(set(names))
+
+
+def test_fastjsonschema_is_vendored_and_boto3_is_not() -> None:
+    assert "fastjsonschema" in VENDORED_DISTRIBUTIONS
+    assert not {"boto3", "botocore"} & set(VENDORED_DISTRIBUTIONS)
 
 
 def test_layer_holds_no_bytecode_metadata_or_boto3(layer_zip: bytes) -> None:
@@ -108,4 +118,72 @@ def test_bundled_function_holds_the_handler_and_the_layer_at_its_root() -> None:
     assert "handler.py" in names
     assert "lakebox_layer/pipeline.py" in names
     assert "aws_lambda_powertools/__init__.py" in names
+    assert "fastjsonschema/__init__.py" in names
     assert not any(name.startswith("python/") for name in names)
+
+
+# -- contracts/*.json ---------------------------------------------------------------------------------------------
+
+
+def test_the_shipped_contracts_load_and_are_named_after_their_files() -> None:
+    found = {contract.dataset: contract for contract in contracts()}
+    files = sorted(path.stem for path in (PROJECT_ROOT / "contracts").glob("*.json"))
+    assert sorted(found) == files
+    assert {"default", "orders"} <= set(found)
+    for dataset, contract in found.items():
+        document = json.loads((PROJECT_ROOT / "contracts" / f"{dataset}.json").read_text())
+        assert contract == parse_contract(document)
+        assert contract.version.startswith(document["version"] + "+")
+
+
+def test_the_shipped_default_contract_keeps_the_recipe_rules() -> None:
+    default = {c.dataset: c for c in contracts()}["default"]
+    assert default.mode is Mode.FILE
+    assert default.threshold == 70.0
+    assert default.schema is not None
+    assert default.schema["required"] == ["id", "timestamp", "data"]
+    assert {f.name: f.format for f in default.fields} == {"email": "email", "phone": "phone"}
+
+
+def test_the_shipped_orders_contract_is_record_mode_with_pii() -> None:
+    orders = {c.dataset: c for c in contracts()}["orders"]
+    assert orders.mode is Mode.RECORD
+    assert orders.threshold == 50.0
+    assert orders.pii_fields == {"customer_email", "phone"}
+
+
+def write(directory: Path, name: str, content: str) -> None:
+    (directory / name).write_text(content)
+
+
+def test_contracts_of_an_empty_directory_are_none(tmp_path: Path) -> None:
+    assert contracts(tmp_path) == []
+
+
+def test_contracts_are_loaded_in_file_order_and_other_files_are_ignored(tmp_path: Path) -> None:
+    write(tmp_path, "b.json", json.dumps({"dataset": "b", "version": "1"}))
+    write(tmp_path, "a.json", json.dumps({"dataset": "a", "version": "2"}))
+    write(tmp_path, "notes.txt", "not a contract")
+    assert [(c.dataset, c.version.split("+")[0]) for c in contracts(tmp_path)] == [("a", "2"), ("b", "1")]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason_part"),
+    [
+        ('{"dataset": "other", "version": "1"}', "'dataset' must be 'sales'"),
+        ('{"version": "1"}', "'dataset' must be 'sales'"),
+        ('["sales"]', "'dataset' must be 'sales'"),
+        ("{not json", "not JSON"),
+        ('{"dataset": "sales", "version": "1", "policy": {"threshold": 150}}', "threshold"),
+        ('{"dataset": "sales", "version": "1", "fields": {"n": {"minimum": 5, "maximum": 1}}}', "minimum"),
+    ],
+    ids=["other-dataset", "no-dataset", "not-an-object", "not-json", "bad-threshold", "min-above-max"],
+)
+def test_a_malformed_contract_file_is_refused_naming_the_file(tmp_path: Path, content: str,
+                                                               reason_part: str) -> None:
+    write(tmp_path, "a-good.json", json.dumps({"dataset": "a-good", "version": "1"}))
+    write(tmp_path, "sales.json", content)
+    with pytest.raises(ContractInvalid) as caught:
+        contracts(tmp_path)
+    assert str(caught.value).startswith("sales.json: ")
+    assert reason_part in str(caught.value)

@@ -17,6 +17,7 @@ from lakebox_layer.records import (
     QualityTotals,
     RawObject,
     Stage,
+    ValidationOutcome,
     dataset_of,
     relative_name,
 )
@@ -90,8 +91,9 @@ def received(**changes: Any) -> DataReceived:
 
 @pytest.mark.parametrize(
     "event",
-    [received(), received(format=FileFormat.UNSUPPORTED, reason="empty file", version_id=None)],
-    ids=["csv", "unsupported"],
+    [received(), received(format=FileFormat.UNSUPPORTED, reason="empty file", version_id=None),
+     received(key="input/sales/a.csv.gz", compression="gzip")],
+    ids=["csv", "unsupported", "gzip"],
 )
 def test_data_received_round_trips_through_json(event: DataReceived) -> None:
     detail = json.loads(json.dumps(event.to_detail()))
@@ -132,6 +134,12 @@ def test_details_from_eventbridge_fixtures(load_event: Callable[[str], dict[str,
     assert got.dataset == "sales"
     assert got.raw_object.key == "input/sales/2026/orders.jsonl"
     assert got.reason is None
+    # Events published before gzip support carry no compression: plain.
+    assert got.compression is None
+
+    gzipped = DataReceived.from_detail(EventBridgeEvent(load_event("eventbridge_data_received_gzip.json")).detail)
+    assert (gzipped.format, gzipped.compression, gzipped.dataset) == (FileFormat.CSV, "gzip", "orders")
+    assert gzipped.raw_object.key == "input/orders/2026/orders.csv.gz"
 
     judged = DataValidated.from_detail(EventBridgeEvent(load_event("eventbridge_data_validated.json")).detail)
     assert judged.status is FileStatus.QUARANTINED
@@ -157,3 +165,11 @@ def test_stage_order_follows_the_pipeline() -> None:
 
 def test_only_in_progress_is_not_terminal() -> None:
     assert [s for s in FileStatus if not s.terminal] == [FileStatus.IN_PROGRESS]
+
+
+@pytest.mark.parametrize(("total", "valid"), [(0, 0), (4, 3), (5, 5), (3, 0)])
+def test_validation_outcome_records_invalid_is_total_minus_valid(total: int, valid: int) -> None:
+    outcome = ValidationOutcome(passed=False, quality_score=0.0, records_total=total, records_valid=valid,
+                                completeness=0.0)
+    assert outcome.records_invalid == total - valid
+    assert outcome.records_valid + outcome.records_invalid == outcome.records_total

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from lakebox_layer.settings import DEFAULT_QUALITY_THRESHOLD, ResourceNames, Settings
+from lakebox_layer.settings import ENV_NAMES, ResourceNames, Settings
 
 ACCOUNT = "000000000000"
 FUNCTION_ENV = {
@@ -111,19 +111,30 @@ def test_invalid_project_names_are_rejected(project: str) -> None:
 
 
 def test_from_env_reads_every_setting() -> None:
-    settings = Settings.from_env({**FUNCTION_ENV, "QUALITY_THRESHOLD": "85.5"})
+    settings = Settings.from_env(FUNCTION_ENV)
     assert settings == Settings(
         project="lakebox", region="eu-west-1", raw_bucket="raw-b", processed_bucket="processed-b",
         quarantine_bucket="quarantine-b", metadata_table="lakebox-metadata", event_bus="lakebox-bus",
-        quality_threshold=85.5, endpoint_url=None,
+        endpoint_url=None,
     )
+
+
+def test_quality_threshold_is_no_longer_a_setting() -> None:
+    # Thresholds come from each dataset's contract; a stale QUALITY_THRESHOLD in the environment changes nothing.
+    assert not hasattr(Settings.from_env(FUNCTION_ENV), "quality_threshold")
+    assert "quality_threshold" not in ENV_NAMES
+    assert Settings.from_env({**FUNCTION_ENV, "QUALITY_THRESHOLD": "85.5"}) == Settings.from_env(FUNCTION_ENV)
+    names = ResourceNames("lakebox", ACCOUNT, "us-east-1")
+    assert "QUALITY_THRESHOLD" not in Settings.from_names(names).function_environment()
+    with pytest.raises(TypeError):
+        Settings.from_names(names, quality_threshold=80.0)
 
 
 def test_from_env_defaults() -> None:
     env = {k: v for k, v in FUNCTION_ENV.items() if k != "AWS_REGION"}
     settings = Settings.from_env(env)
-    assert settings.quality_threshold == DEFAULT_QUALITY_THRESHOLD
     assert settings.region == "us-east-1"
+    assert settings.endpoint_url is None
     assert Settings.from_env({**env, "AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-central-1"
     # AWS_REGION wins over AWS_DEFAULT_REGION.
     assert Settings.from_env({**FUNCTION_ENV, "AWS_DEFAULT_REGION": "eu-central-1"}).region == "eu-west-1"
@@ -161,10 +172,9 @@ def test_from_env_does_not_read_the_process_environment_when_given_a_mapping(
     "settings",
     [
         Settings.from_names(ResourceNames("lakebox", ACCOUNT, "us-east-1")),
-        Settings.from_names(ResourceNames("lakebox", ACCOUNT, "eu-west-1"), quality_threshold=82.5,
-                            endpoint_url="http://127.0.0.1:4566"),
+        Settings.from_names(ResourceNames("lakebox", ACCOUNT, "eu-west-1"), endpoint_url="http://127.0.0.1:4566"),
     ],
-    ids=["defaults", "threshold-and-endpoint"],
+    ids=["defaults", "endpoint"],
 )
 def test_function_environment_round_trips_through_from_env(settings: Settings) -> None:
     environment = settings.function_environment()

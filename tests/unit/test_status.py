@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -84,6 +85,32 @@ def test_row_json_uses_the_status_value() -> None:
     assert as_json["status"] == "quarantined"
     assert as_json["key"] == "input/a.json"
     assert as_json["records_valid"] == 3
+    assert as_json["records_invalid"] == 1
+    assert as_json["records_valid"] + as_json["records_invalid"] == as_json["records_total"]
+
+
+@pytest.mark.parametrize(("total", "valid"), [(4, 3), (0, 0), (10, 10), (7, 0)])
+def test_records_invalid_is_total_minus_valid(total: int, valid: int) -> None:
+    [row] = fold_status([validation("p1", "input/a.json", "quarantined", RecordsTotal=total, RecordsValid=valid)])
+    assert row.records_invalid == total - valid
+    assert row.records_valid + row.records_invalid == row.records_total
+    assert row.to_json()["records_invalid"] == total - valid
+
+
+def test_records_invalid_is_unknown_before_validation() -> None:
+    # An ingested file has no record counts yet: unknown, not zero.
+    [row] = fold_status([ingestion("p1", "input/a.json")])
+    assert row.records_invalid is None
+    as_json = row.to_json()
+    assert as_json["records_total"] is None
+    assert as_json["records_invalid"] is None
+
+
+def test_row_json_is_serialisable_and_complete() -> None:
+    [row] = fold_status([validation("p1", "input/a.json", "processed", Errors=[])])
+    as_json = json.loads(json.dumps(row.to_json()))
+    assert set(as_json) == {"key", "status", "quality_score", "errors", "destination", "process_id",
+                            "records_total", "records_valid", "records_invalid"}
 
 
 def test_rows_by_process_keeps_every_version_at_its_furthest_stage() -> None:

@@ -174,10 +174,22 @@ def test_only_the_raw_bucket_is_versioned(topology: Topology) -> None:
     assert set(topology.buckets) == {NAMES.raw_bucket, NAMES.processed_bucket, NAMES.quarantine_bucket}
 
 
-def test_functions_receive_the_pipeline_settings() -> None:
-    topology = Topology(NAMES, quality_threshold=80.0)
-    assert topology.settings.quality_threshold == 80.0
+def test_functions_receive_the_pipeline_settings(topology: Topology) -> None:
     assert topology.settings.raw_bucket == NAMES.raw_bucket
+    assert topology.settings.metadata_table == NAMES.metadata_table
+    for stage in Stage:
+        environment = topology.function_environment(stage)
+        assert environment["RAW_BUCKET"] == NAMES.raw_bucket
+        assert environment["METADATA_TABLE"] == NAMES.metadata_table
+        assert environment["POWERTOOLS_SERVICE_NAME"] == f"lakebox-{stage.value}"
+        # Quality thresholds live in the dataset contracts, not in the functions' environment.
+        assert "QUALITY_THRESHOLD" not in environment
+
+
+def test_validation_reads_contracts_from_the_metadata_table(topology: Topology) -> None:
+    # Contracts are items of the metadata table, read per file: validation needs GetItem there, and nothing more.
+    policy = function(topology, Stage.VALIDATION).policy
+    assert resources_for(policy, "dynamodb:GetItem") == {topology.table_arn}
 
 
 @pytest.mark.parametrize(

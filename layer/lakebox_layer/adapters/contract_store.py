@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from lakebox_layer.contracts import Contract, parse_contract, structural_contract
-from lakebox_layer.exceptions import MetadataError
+from lakebox_layer.exceptions import ContractInvalid, MetadataError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -41,7 +41,11 @@ class ContractStore:
         item = self._get(dataset)
         if item is None:
             return structural_contract(dataset)
-        return parse_contract(json.loads(item["Document"]["S"]))
+        try:
+            document = json.loads(item["Document"]["S"])
+        except (KeyError, ValueError) as error:
+            raise ContractInvalid(f"the stored contract of {dataset!r} is not a JSON document: {error}") from error
+        return parse_contract(document)
 
     def published_version(self, dataset: str) -> str | None:
         item = self._get(dataset)
@@ -55,7 +59,7 @@ class ContractStore:
     def publish(self, contract: Contract) -> None:
         self._db.put_item(TableName=self.table, Item={
             **_key(contract.dataset),
-            "Document": {"S": json.dumps(contract.document, sort_keys=True)},
+            "Document": {"S": json.dumps(contract.document)},  # as written: field order is kept
             "Version": {"S": contract.version},
         })
         self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="ADD Datasets :d",

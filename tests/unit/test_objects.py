@@ -1,0 +1,242 @@
+"""ObjectStore and ObjectWriter against a small fake S3 client that records every call (no network)."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lakebox_layer.adapters.objects import PART_BYTES, ObjectStore, ObjectWriter
+from lakebox_layer.exceptions import RawObjectMissing
+from lakebox_layer.records import RawObject
+
+S3_MINIMUM_PART = 5 * 1024 * 1024  # every part but the last must be at least this big on S3
+
+
+def missing(operation: str, code: str = "NoSuchKey") -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "gone"}}, operation)
+
+
+@dataclass
+class FakeS3:
+    """Objects appear in `objects` only on put_object or complete_multipart_upload, as on S3."""
+
+    objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    content_types: dict[tuple[str, str], str] = field(default_factory=dict)
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fail_with: ClientError | None = None
+
+    def _record(self, name: str, **kwargs: Any) -> None:
+        self.calls.append((name, kwargs))
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def put_object(self, *, Bucket: str, Key: str, Body: bytes, ContentType: str) -> dict[str, Any]:
+        self._record("put_object", Bucket=Bucket, Key=Key, Body=Body, ContentType=ContentType)
+        self.objects[(Bucket, Key)] = Body
+        self.content_types[(Bucket, Key)] = ContentType
+        return {"ETag": '"e"'}
+
+    def create_multipart_upload(self, *, Bucket: str, Key: str, ContentType: str) -> dict[str, Any]:
+        self._record("create_multipart_upload", Bucket=Bucket, Key=Key, ContentType=ContentType)
+        upload_id = f"upload-{len(self.uploads) + 1}"
+        self.uploads[upload_id] = {"key": (Bucket, Key), "parts": {}, "content_type": ContentType}
+        return {"UploadId": upload_id}
+
+    def upload_part(self, *, Bucket: str, Key: str, UploadId: str, PartNumber: int,
+                    Body: bytes) -> dict[str, Any]:
+        self._record("upload_part", Bucket=Bucket, Key=Key, UploadId=UploadId, PartNumber=PartNumber, Body=Body)
+        self.uploads[UploadId]["parts"][PartNumber] = Body
+        return {"ETag": f'"etag-{PartNumber}"'}
+
+    def complete_multipart_upload(self, *, Bucket: str, Key: str, UploadId: str,
+                                  MultipartUpload: dict[str, Any]) -> dict[str, Any]:
+        self._record("complete_multipart_upload", Bucket=Bucket, Key=Key, UploadId=UploadId,
+                     MultipartUpload=MultipartUpload)
+        upload = self.uploads.pop(UploadId)
+        numbers = [part["PartNumber"] for part in MultipartUpload["Parts"]]
+        assert numbers == sorted(numbers) == list(range(1, len(numbers) + 1))
+        assert [part["ETag"] for part in MultipartUpload["Parts"]] == [f'"etag-{n}"' for n in numbers]
+        self.objects[(Bucket, Key)] = b"".join(upload["parts"][n] for n in numbers)
+        self.content_types[(Bucket, Key)] = upload["content_type"]
+        return {}
+
+    def abort_multipart_upload(self, *, Bucket: str, Key: str, UploadId: str) -> dict[str, Any]:
+        self._record("abort_multipart_upload", Bucket=Bucket, Key=Key, UploadId=UploadId)
+        del self.uploads[UploadId]
+        return {}
+
+    def head_object(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("head_object", **kwargs)
+        return {"ContentLength": 12, "ETag": '"abc"', "LastModified": datetime(2026, 1, 15, tzinfo=UTC),
+                "VersionId": "v9"}
+
+    def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("get_object", **kwargs)
+        return {"Body": io.BytesIO(b"0123456789ab")}
+
+    def copy(self, source: dict[str, str], bucket: str, key: str) -> None:
+        self._record("copy", source=source, bucket=bucket, key=key)
+
+
+def part_sizes(s3: FakeS3) -> list[int]:
+    return [len(kwargs["Body"]) for name, kwargs in s3.calls if name == "upload_part"]
+
+
+# -- ObjectWriter -------------------------------------------------------------------------------------------------
+
+
+def test_a_small_object_is_one_put_at_commit() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "validated/t/a.csv", "text/csv", part_bytes=100)  # type: ignore[arg-type]
+    writer.write(b"id,name\n")
+    writer.write(b"1,Ann\n")
+    assert s3.calls == []  # nothing visible, nothing sent
+    writer.commit()
+    assert s3.names() == ["put_object"]
+    assert s3.objects == {("b", "validated/t/a.csv"): b"id,name\n1,Ann\n"}
+    assert s3.content_types[("b", "validated/t/a.csv")] == "text/csv"
+    assert writer.bytes_written == 14
+    assert writer.uri == "s3://b/validated/t/a.csv"
+
+
+def test_an_empty_object_is_committed_as_an_empty_put() -> None:
+    s3 = FakeS3()
+    ObjectWriter(s3, "b", "k", "application/x-ndjson").commit()  # type: ignore[arg-type]
+    assert s3.objects == {("b", "k"): b""}
+
+
+def test_a_large_object_goes_up_in_parts_and_appears_only_at_commit() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "text/csv", part_bytes=10)  # type: ignore[arg-type]
+    data = [b"abcd", b"efgh", b"ijkl", b"mnopqrstuvwxyz", b"0", b"12"]
+    for piece in data:
+        writer.write(piece)
+    assert s3.names()[0] == "create_multipart_upload"
+    assert s3.names().count("create_multipart_upload") == 1
+    assert s3.objects == {}  # parts uploaded, but no object yet
+    writer.commit()
+    assert "put_object" not in s3.names()
+    assert s3.names()[-1] == "complete_multipart_upload"
+    # A part goes up once the buffer reaches part_bytes; the rest goes up as the last part at commit.
+    assert part_sizes(s3) == [12, 14, 3]
+    assert all(size >= 10 for size in part_sizes(s3)[:-1])
+    assert s3.objects == {("b", "k"): b"".join(data)}
+    assert s3.content_types[("b", "k")] == "text/csv"
+    assert writer.bytes_written == len(b"".join(data))
+    assert s3.uploads == {}
+
+
+def test_writes_that_end_on_a_part_boundary_upload_no_empty_part() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "text/csv", part_bytes=4)  # type: ignore[arg-type]
+    for piece in (b"abcd", b"efgh"):
+        writer.write(piece)
+    writer.commit()
+    assert part_sizes(s3) == [4, 4]
+    [(_, complete)] = [call for call in s3.calls if call[0] == "complete_multipart_upload"]
+    assert [p["PartNumber"] for p in complete["MultipartUpload"]["Parts"]] == [1, 2]
+    assert s3.objects == {("b", "k"): b"abcdefgh"}
+
+
+def test_abort_before_any_part_sends_nothing() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "text/csv", part_bytes=100)  # type: ignore[arg-type]
+    writer.write(b"some records")
+    writer.abort()
+    assert s3.calls == []
+    assert s3.objects == {}
+
+
+def test_abort_after_parts_aborts_the_upload_and_leaves_no_object() -> None:
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "text/csv", part_bytes=4)  # type: ignore[arg-type]
+    writer.write(b"abcdef")
+    writer.write(b"gh")
+    writer.abort()
+    assert s3.names() == ["create_multipart_upload", "upload_part", "abort_multipart_upload"]
+    assert s3.calls[-1][1] == {"Bucket": "b", "Key": "k", "UploadId": "upload-1"}
+    assert s3.objects == {}
+    assert s3.uploads == {}  # no incomplete upload left behind
+
+
+def test_the_default_part_size_is_one_s3_accepts() -> None:
+    assert PART_BYTES >= S3_MINIMUM_PART
+    s3 = FakeS3()
+    writer = ObjectWriter(s3, "b", "k", "text/csv")  # type: ignore[arg-type]
+    writer.write(b"x" * (PART_BYTES - 1))
+    assert s3.calls == []
+    writer.write(b"x")
+    assert part_sizes(s3) == [PART_BYTES]
+
+
+# -- ObjectStore --------------------------------------------------------------------------------------------------
+
+RAW = RawObject("raw-b", "input/a.csv", "abc", 12, "v9")
+
+
+def test_writer_targets_the_given_bucket_key_and_content_type() -> None:
+    s3 = FakeS3()
+    writer = ObjectStore(s3).writer("processed-b", "validated/t/a.jsonl", "application/x-ndjson")  # type: ignore[arg-type]
+    writer.write(b'{"a": 1}\n')
+    writer.commit()
+    assert s3.objects == {("processed-b", "validated/t/a.jsonl"): b'{"a": 1}\n'}
+    assert s3.content_types[("processed-b", "validated/t/a.jsonl")] == "application/x-ndjson"
+
+
+def test_put_json_writes_a_json_document() -> None:
+    s3 = FakeS3()
+    ObjectStore(s3).put_json("q", "quarantine/t/a.csv.error.json", {"b": 1, "a": datetime(2026, 1, 1)})  # type: ignore[arg-type]
+    body = s3.objects[("q", "quarantine/t/a.csv.error.json")]
+    assert json.loads(body) == {"a": "2026-01-01 00:00:00", "b": 1}
+    assert s3.content_types[("q", "quarantine/t/a.csv.error.json")] == "application/json"
+
+
+def test_head_and_reads_name_the_object_version() -> None:
+    s3 = FakeS3()
+    store = ObjectStore(s3)  # type: ignore[arg-type]
+    head = store.head(RAW)
+    assert (head.size, head.etag, head.version_id) == (12, "abc", "v9")
+    assert store.read_head(RAW, 5) == b"0123456789ab"
+    assert store.open(RAW).read() == b"0123456789ab"
+    store.copy(RAW, "processed-b", "validated/default/a.csv")
+    source = {"Bucket": "raw-b", "Key": "input/a.csv", "VersionId": "v9"}
+    assert s3.calls == [
+        ("head_object", source),
+        ("get_object", {**source, "Range": "bytes=0-4"}),
+        ("get_object", source),
+        ("copy", {"source": source, "bucket": "processed-b", "key": "validated/default/a.csv"}),
+    ]
+
+
+def test_read_head_of_an_empty_object_reads_nothing() -> None:
+    s3 = FakeS3()
+    assert ObjectStore(s3).read_head(RawObject("raw-b", "input/a.csv", "e", 0), 10) == b""  # type: ignore[arg-type]
+    assert s3.calls == []
+
+
+@pytest.mark.parametrize("code", ["NoSuchKey", "404", "NoSuchVersion", "NotFound"])
+@pytest.mark.parametrize("operation", ["head", "open", "copy"])
+def test_a_deleted_raw_object_is_raw_object_missing(code: str, operation: str) -> None:
+    s3 = FakeS3(fail_with=missing(operation, code))
+    store = ObjectStore(s3)  # type: ignore[arg-type]
+    with pytest.raises(RawObjectMissing, match=r"input/a\.csv"):
+        if operation == "copy":
+            store.copy(RAW, "processed-b", "k")
+        else:
+            getattr(store, operation)(RAW)
+
+
+def test_other_s3_errors_pass_through() -> None:
+    store = ObjectStore(FakeS3(fail_with=missing("HeadObject", "AccessDenied")))  # type: ignore[arg-type]
+    with pytest.raises(ClientError):
+        store.head(RAW)
