@@ -18,6 +18,13 @@ from lakebox_layer.records import FileFormat
 from lakebox_layer.rules import Violation
 
 FLUSH_CHARS = 1024 * 1024
+# Cells a spreadsheet would run as a formula (OWASP's list); quarantine copies prefix them with a quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(cell: str) -> str:
+    """A CSV cell that a spreadsheet shows as text instead of evaluating it."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 class Writer(Protocol):
@@ -33,9 +40,10 @@ class RecordOutput:
     """Records appended to one object; the object appears only on :meth:`commit`."""
 
     def __init__(self, writer: Writer, file_format: FileFormat, header: Callable[[], list[str] | None],
-                 delimiter: Callable[[], str]) -> None:
+                 delimiter: Callable[[], str], *, defuse_formulas: bool = False) -> None:
         self.writer = writer
         self._csv = file_format is FileFormat.CSV
+        self._defuse = defuse_formulas
         self._header = header
         self._delimiter = delimiter
         self._text = io.StringIO()
@@ -49,9 +57,9 @@ class RecordOutput:
     def add(self, record: ParsedRecord) -> None:
         if self._csv:
             if self._rows is None:
-                self._rows = csv.writer(self._text, delimiter=self._delimiter(), lineterminator="\n")
-                self._rows.writerow(self._header() or [])
-            self._rows.writerow(record.source if record.source is not None else list((record.fields or {}).values()))
+                self.write_header()
+            row = record.source if record.source is not None else list((record.fields or {}).values())
+            self._rows.writerow([defuse(cell) for cell in row] if self._defuse else row)
         else:
             source = record.fields if record.fields is not None else record.source
             line = source if isinstance(source, str) else json.dumps(source, ensure_ascii=False, default=str)
@@ -60,6 +68,12 @@ class RecordOutput:
         self.count += 1
         if self._text.tell() >= FLUSH_CHARS:
             self._flush()
+
+    def write_header(self) -> None:
+        """Start a CSV output with the file's header (done by the first record, or alone for a header-only file)."""
+        self._rows = csv.writer(self._text, delimiter=self._delimiter(), lineterminator="\n")
+        header = self._header() or []
+        self._rows.writerow([defuse(cell) for cell in header] if self._defuse else header)
 
     def _flush(self) -> None:
         self.writer.write(self._text.getvalue().encode())

@@ -50,6 +50,43 @@ class ParsedRecord:
     source: Any = None
 
 
+class StrictJson:
+    """JSON decoding that refuses NaN and Infinity (not JSON) and notices duplicate keys (ambiguous records).
+
+    `duplicates` lists the keys seen twice in the last decoded value; a value nested too deeply raises
+    RecursionError, which callers turn into a reason.
+    """
+
+    def __init__(self) -> None:
+        self.duplicates: list[str] = []
+        self.decoder = json.JSONDecoder(object_pairs_hook=self._object, parse_constant=self._constant)
+
+    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        value = dict(pairs)
+        if len(value) != len(pairs):
+            seen: set[str] = set()
+            self.duplicates.extend(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        return value
+
+    @staticmethod
+    def _constant(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    def loads(self, text: str) -> Any:
+        self.duplicates = []
+        return self.decoder.decode(text)
+
+    def raw_decode(self, text: str, position: int) -> tuple[Any, int]:
+        self.duplicates = []
+        return self.decoder.raw_decode(text, position)
+
+    def problem(self) -> str | None:
+        """Why the last decoded value is not an acceptable record, beyond its syntax."""
+        if self.duplicates:
+            return f"duplicate key {self.duplicates[0]!r}"
+        return None
+
+
 class _Limited:
     """A decompressed stream that refuses to grow past a limit (a gzip bomb), and reports corrupt input clearly."""
 
@@ -211,6 +248,7 @@ def iter_records(stream: BinaryStream, file_format: FileFormat,
 
 
 def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
+    strict = StrictJson()
     number = 0
     for line_number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -218,11 +256,17 @@ def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
         number += 1
         text = line.rstrip("\r\n")
         try:
-            value = json.loads(line)
-        except ValueError:
-            yield ParsedRecord(number, None, f"invalid JSON (line {line_number})", text)
+            value = strict.loads(line.strip())
+        except RecursionError:
+            yield ParsedRecord(number, None, f"JSON nested too deeply (line {line_number})", text)
             continue
-        if isinstance(value, dict):
+        except ValueError as error:
+            detail = f": {error}" if "not valid JSON" in str(error) or "integer string" in str(error) else ""
+            yield ParsedRecord(number, None, f"invalid JSON (line {line_number}){detail}", text)
+            continue
+        if (problem := strict.problem()) is not None:
+            yield ParsedRecord(number, None, f"{problem} (line {line_number})", text)
+        elif isinstance(value, dict):
             yield ParsedRecord(number, value, None, text)
         else:
             yield ParsedRecord(number, None, f"expected a JSON object (line {line_number})", text)
@@ -280,13 +324,19 @@ def _json_document_record(text: _JsonText) -> Iterator[ParsedRecord]:
                 f"JSON document larger than {MAX_JSON_DOCUMENT_CHARS} characters: send large data as a JSON array "
                 "or JSON Lines"
             )
+    strict = StrictJson()
     try:
-        value = json.loads(text.buffer[text.pos:])
+        value = strict.loads(text.buffer[text.pos:])
+    except RecursionError:
+        raise ContentRejected("JSON nested too deeply") from None
     except ValueError as error:
         raise ContentRejected(f"invalid JSON: {error}") from error
     if not isinstance(value, dict):
         raise ContentRejected("invalid JSON: expected an object or an array of objects")
-    yield ParsedRecord(1, value, None, value)
+    if (problem := strict.problem()) is not None:
+        yield ParsedRecord(1, None, problem, text.buffer[text.pos:].strip())
+    else:
+        yield ParsedRecord(1, value, None, value)
 
 
 def _maybe_truncated(error: json.JSONDecodeError, text: _JsonText) -> bool:
@@ -296,7 +346,7 @@ def _maybe_truncated(error: json.JSONDecodeError, text: _JsonText) -> bool:
 
 
 def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
-    decoder = json.JSONDecoder()
+    strict = StrictJson()
     number = 0
     while True:
         following = text.skip_whitespace()
@@ -308,7 +358,9 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
             break
         while True:
             try:
-                value, end = decoder.raw_decode(text.buffer, text.pos)
+                value, end = strict.raw_decode(text.buffer, text.pos)
+            except RecursionError:
+                raise ContentRejected(f"JSON nested too deeply in array element {number + 1}") from None
             except json.JSONDecodeError as error:
                 if not _maybe_truncated(error, text):
                     raise ContentRejected(f"invalid JSON in array element {number + 1}: {error.msg}") from error
@@ -319,6 +371,8 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
                 if not text.more():
                     raise ContentRejected(f"invalid JSON in array element {number + 1}: {error.msg}") from error
                 continue
+            except ValueError as error:  # NaN or Infinity, or an integer too long to convert
+                raise ContentRejected(f"invalid JSON in array element {number + 1}: {error}") from error
             # A number cut by a chunk boundary ("12." of "12.25") decodes as a shorter number: unless a separator
             # follows it in the buffer, read on and decode again.
             is_number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -328,7 +382,9 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
             break
         text.pos = end
         number += 1
-        if isinstance(value, dict):
+        if (problem := strict.problem()) is not None:
+            yield ParsedRecord(number, None, problem, json.dumps(value, ensure_ascii=False))
+        elif isinstance(value, dict):
             yield ParsedRecord(number, value, None, value)
         else:
             # Kept as one line of JSON text, which is how record mode writes a bad element out.

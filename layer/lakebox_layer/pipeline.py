@@ -178,9 +178,10 @@ class Pipeline:
         if contract.mode is Mode.RECORD:
             split = RecordSplit(*(
                 RecordOutput(self.objects.writer(d.bucket, d.key, _CONTENT_TYPES[received.format]),
-                             received.format, lambda: reader.header, lambda: reader.delimiter)
-                for d in (processed_destination(raw, self.settings, received.format),
-                          quarantine_destination(raw, self.settings, received.format))
+                             received.format, lambda: reader.header, lambda: reader.delimiter,
+                             defuse_formulas=quarantine)
+                for d, quarantine in ((processed_destination(raw, self.settings, received.format), False),
+                                      (quarantine_destination(raw, self.settings, received.format), True))
             ))
         try:
             outcome = validate_records(reader, contract, received.format, split.route if split else None)
@@ -217,10 +218,39 @@ class Pipeline:
             self.objects.copy(raw, destination.bucket, destination.key)
             return FileStatus.PROCESSED, destination.uri, None
         destination = quarantine_destination(raw, self.settings)
-        self.objects.copy(raw, destination.bucket, destination.key)
+        self._quarantine_copy(received, destination)
         report = error_report_destination(destination)
         self.objects.put_json(report.bucket, report.key, self._error_report(received, contract, outcome))
         return FileStatus.QUARANTINED, destination.uri, destination.uri
+
+    def _quarantine_copy(self, received: DataReceived, destination: Destination) -> None:
+        """Copy a quarantined file for people to inspect. A CSV is rewritten with formula-like cells defused, so
+        opening it in a spreadsheet runs nothing (the raw file stays as it came); CSV that cannot be read as CSV is
+        copied as plain text."""
+        raw = received.raw_object
+        if received.format is not FileFormat.CSV:
+            self.objects.copy(raw, destination.bucket, destination.key)
+            return
+        body = self.objects.open(raw)
+        reader = RecordReader(body, received.format, received.compression)
+        output = RecordOutput(self.objects.writer(destination.bucket, destination.key, "text/csv"), FileFormat.CSV,
+                              lambda: reader.header, lambda: reader.delimiter, defuse_formulas=True)
+        try:
+            for record in reader:
+                output.add(record)
+        except ContentRejected:
+            if reader.header is not None and output.count == 0:
+                output.write_header()  # a header-only file: still defused
+            else:
+                output.abort()
+                self.objects.copy(raw, destination.bucket, destination.key, content_type="text/plain")
+                return
+        except Exception:
+            output.abort()
+            raise
+        finally:
+            body.close()
+        output.commit()
 
     def validate(self, received: DataReceived) -> DataValidated | None:
         """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""

@@ -84,8 +84,8 @@ class FakeS3:
         self._record("get_object", **kwargs)
         return {"Body": io.BytesIO(b"0123456789ab")}
 
-    def copy(self, source: dict[str, str], bucket: str, key: str) -> None:
-        self._record("copy", source=source, bucket=bucket, key=key)
+    def copy(self, source: dict[str, str], bucket: str, key: str, ExtraArgs: dict[str, str] | None = None) -> None:
+        self._record("copy", source=source, bucket=bucket, key=key, extra=ExtraArgs)
 
 
 def part_sizes(s3: FakeS3) -> list[int]:
@@ -214,7 +214,7 @@ def test_head_and_reads_name_the_object_version() -> None:
         ("head_object", source),
         ("get_object", {**source, "Range": "bytes=0-4"}),
         ("get_object", source),
-        ("copy", {"source": source, "bucket": "processed-b", "key": "validated/default/a.csv"}),
+        ("copy", {"source": source, "bucket": "processed-b", "key": "validated/default/a.csv", "extra": None}),
     ]
 
 

@@ -187,3 +187,22 @@ def test_a_sniffed_csv_splits_into_two_csv_files_under_its_header() -> None:
     good_rows = [row for row in rows if row not in ("2|not-an-email", "3")]
     assert good_writer.committed == ("id|email\n" + "".join(f"{row}\n" for row in good_rows)).encode()
     assert bad_writer.committed == b"id|email\n2|not-an-email\n3\n"
+
+
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1+2", "'+1+2"), ("-2+3", "'-2+3"),
+    ("@SUM(A1)", "'@SUM(A1)"), ("\tcmd", "'\tcmd"), ("\rcmd", "'\rcmd"), ("plain", "plain"), ("", ""),
+    ("a=b", "a=b"),
+])
+def test_formula_like_cells_are_defused(cell: str, shown: str) -> None:
+    from lakebox_layer.outputs import defuse
+
+    assert defuse(cell) == shown
+
+
+def test_quarantine_csv_output_defuses_formulas_in_header_and_rows() -> None:
+    writer = FakeWriter()
+    output = RecordOutput(writer, FileFormat.CSV, lambda: ["id", "=evil"], lambda: ",", defuse_formulas=True)
+    output.add(ParsedRecord(1, {"id": "1", "=evil": "=cmd|' /C calc'!A0"}, None, ["1", "=cmd|' /C calc'!A0"]))
+    output.commit()
+    assert writer.committed == b"id,'=evil\n1,'=cmd|' /C calc'!A0\n"

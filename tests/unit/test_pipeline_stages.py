@@ -123,8 +123,10 @@ class FakeObjectStore:
         self.writers.append(writer)
         return writer
 
-    def copy(self, raw: RawObject, bucket: str, key: str) -> None:
+    def copy(self, raw: RawObject, bucket: str, key: str, content_type: str | None = None) -> None:
         self.buckets.setdefault(bucket, {})[key] = self._body(raw)
+        if content_type:
+            self.content_types[(bucket, key)] = content_type
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         self.buckets.setdefault(bucket, {})[key] = json.dumps(document, default=str).encode()
@@ -749,3 +751,12 @@ def test_the_whole_chain_through_serialised_events(harness: Harness) -> None:
     assert {source for source, _, _ in harness.events.published} == {
         "datalake.ingestion", "datalake.validation", "datalake.quality",
     }
+
+
+def test_a_quarantined_csv_copy_cannot_run_formulas_and_the_raw_file_is_untouched(harness: Harness) -> None:
+    body = b"id,email\n1,=HYPERLINK(\"http://evil\")\n2,@SUM(1)\n"
+    validated = harness.validate("input/contacts.csv", body)
+    assert validated.status is FileStatus.QUARANTINED
+    copy = harness.objects.buckets[QUARANTINE]["quarantine/default/contacts.csv"].decode()
+    assert copy.splitlines() == ["id,email", "1,\"'=HYPERLINK(\"\"http://evil\"\")\"", "2,'@SUM(1)"]
+    assert harness.objects.content_types[(QUARANTINE, "quarantine/default/contacts.csv")] == "text/csv"

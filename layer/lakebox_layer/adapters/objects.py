@@ -72,11 +72,13 @@ class ObjectStore:
         """The object's body as a stream; callers read it in chunks."""
         return self._get(raw)["Body"]
 
-    def copy(self, raw: RawObject, bucket: str, key: str) -> None:
-        """Server-side copy (multipart for large objects), so no byte passes through the function."""
+    def copy(self, raw: RawObject, bucket: str, key: str, content_type: str | None = None) -> None:
+        """Server-side copy (multipart for large objects), so no byte passes through the function; with a content
+        type the copy gets it in place of the raw object's."""
         source: CopySourceTypeDef = _source(raw)  # type: ignore[assignment]
+        extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"} if content_type else None
         try:
-            self._s3.copy(source, bucket, key)
+            self._s3.copy(source, bucket, key, ExtraArgs=extra)
         except ClientError as error:
             if error.response["Error"]["Code"] in _MISSING:
                 raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
