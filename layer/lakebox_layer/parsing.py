@@ -25,8 +25,11 @@ MAX_LINE_CHARS = 16 * 1024 * 1024
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 # A lone JSON object is one record, parsed whole; large data belongs in JSON Lines or a JSON array.
 MAX_JSON_DOCUMENT_CHARS = 64 * 1024 * 1024
-# Decompressed bytes a gzip file may expand to before it is refused as a bomb.
-MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
+# A gzip is refused as a bomb past 1 GiB decompressed, or past 16 MiB when it expands more than 100 times (text
+# compresses 5-20 times; a bomb thousands of times).
+MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
+SUSPICIOUS_BYTES = 16 * 1024 * 1024
+MAX_RATIO = 100
 # csv.Sniffer's cost grows faster than its sample when the sample holds quotes; 8 KiB is ample for a delimiter.
 CSV_SNIFF_CHARS = 8 * 1024
 CSV_DELIMITERS = ",;\t|"
@@ -87,11 +90,25 @@ class StrictJson:
         return None
 
 
+class _Counted:
+    """Counts the compressed bytes read, for the expansion ratio."""
+
+    def __init__(self, stream: BinaryStream) -> None:
+        self._stream = stream
+        self.total = 0
+
+    def read(self, size: int = -1, /) -> bytes:
+        data = self._stream.read(size)
+        self.total += len(data)
+        return data
+
+
 class _Limited:
     """A decompressed stream that refuses to grow past a limit (a gzip bomb), and reports corrupt input clearly."""
 
     def __init__(self, stream: BinaryStream, limit: int) -> None:
-        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[call-overload]
+        self._counted = _Counted(stream)
+        self._gzip = gzip.GzipFile(fileobj=self._counted, mode="rb")  # type: ignore[call-overload]
         self._limit = limit
         self.total = 0
 
@@ -103,6 +120,11 @@ class _Limited:
         self.total += len(data)
         if self.total > self._limit:
             raise ContentRejected(f"gzip expands beyond {self._limit:,} bytes: refused as a possible gzip bomb")
+        if self.total > min(SUSPICIOUS_BYTES, self._limit) and self.total > MAX_RATIO * self._counted.total:
+            raise ContentRejected(
+                f"gzip expands more than {MAX_RATIO} times ({self._counted.total:,} bytes to over "
+                f"{self.total:,}): refused as a possible gzip bomb"
+            )
         return data
 
 

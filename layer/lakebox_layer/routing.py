@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from lakebox_layer.records import FileFormat, RawObject, relative_name
@@ -38,15 +39,32 @@ def output_name(raw: RawObject, file_format: FileFormat | None = None) -> str:
     return name if name.lower().endswith(suffix) else f"{name}{suffix}"
 
 
+# S3 keys are at most 1024 bytes; leave room for the report's ".error.json" and an output suffix.
+MAX_KEY_BYTES = 1000
+
+
+def _bounded(prefix: str, name: str) -> str:
+    """`prefix/name`, or, when that would be too long for S3, the name's digest and its last characters."""
+    key = f"{prefix}/{name}"
+    if len(key.encode()) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    tail = name[-120:]
+    while len(tail.encode()) > 120:
+        tail = tail[1:]
+    return f"{prefix}/{digest}-{tail}"
+
+
 def processed_destination(raw: RawObject, settings: Settings, file_format: FileFormat | None = None) -> Destination:
     """Where a whole file (no format) or its good records (record mode: the format) go."""
-    return Destination(settings.processed_bucket, f"{PROCESSED_PREFIX}/{raw.dataset}/{output_name(raw, file_format)}")
+    return Destination(settings.processed_bucket,
+                       _bounded(f"{PROCESSED_PREFIX}/{raw.dataset}", output_name(raw, file_format)))
 
 
 def quarantine_destination(raw: RawObject, settings: Settings, file_format: FileFormat | None = None) -> Destination:
     """Where a whole file (no format) or its bad records (record mode: the format) go."""
     return Destination(settings.quarantine_bucket,
-                       f"{QUARANTINE_PREFIX}/{raw.dataset}/{output_name(raw, file_format)}")
+                       _bounded(f"{QUARANTINE_PREFIX}/{raw.dataset}", output_name(raw, file_format)))
 
 
 def error_report_destination(quarantined: Destination) -> Destination:
