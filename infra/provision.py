@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from infra import packaging
 from infra.capabilities import Capabilities, detect
-from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, Topology, canonical, trust
+from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, RuleSpec, Topology, canonical, trust
 from lakebox_layer.adapters.clients import session_for
 from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.adapters.metadata import STATUS_INDEX
@@ -32,7 +32,7 @@ T = TypeVar("T")
 _NOT_FOUND = {
     "NoSuchEntity", "ResourceNotFoundException", "EntityNotFoundException", "NoSuchBucket", "404",
     "NotFound", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
-    "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration",
+    "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
 }
 # Errors that mean a service is not offered by the endpoint at all (an emulator without Glue, say).
 _UNAVAILABLE = {"InternalFailure", "NotImplemented", "UnknownOperationException", "InvalidAction", "501"}
@@ -134,9 +134,12 @@ class Provisioner:
         for function in self.topology.functions:
             self._function(function, layer_arn)
         self._bus()
-        self._queue()
+        for queue, queue_policy in self.topology.queues.items():
+            self._queue(queue, queue_policy)
+        for function in self.topology.functions:
+            self._event_invoke_config(function)
         for rule in self.topology.rules:
-            self._rule(rule.name, rule.pattern, rule.target_id, rule.target_arn)
+            self._rule(rule)
             if rule.target_function:
                 self._permission(rule.target_function, f"events-{rule.name}", "events.amazonaws.com",
                                  self.topology.rule_arn(rule.name))
@@ -175,6 +178,15 @@ class Provisioner:
             lambda: s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"],
             block,
             lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block),
+        )
+        tls_only = self.topology.tls_only_policy(bucket)
+
+        def current_policy() -> str:
+            return canonical(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+
+        self._ensure_bucket_setting(
+            f"TLS-only policy of {bucket}", current_policy, canonical(tls_only),
+            lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only)),
         )
         if bucket in self.topology.versioned_buckets:
             self._ensure_bucket_setting(
@@ -372,49 +384,67 @@ class Provisioner:
             events.create_event_bus(Name=self.names.event_bus)
             self.report.changed("created", f"event bus {self.names.event_bus}")
 
-    def _queue(self) -> None:
+    def _queue(self, name: str, queue_policy: dict[str, Any]) -> None:
         sqs = self.client("sqs")
-        name = self.names.quality_events_queue
         try:
             url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
             current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
-            if canonical(current.get("Policy", "{}")) == canonical(self.topology.quality_queue_policy):
+            if canonical(current.get("Policy", "{}")) == canonical(queue_policy):
                 self.report.same(f"queue {name}")
                 return
             action = "updated policy of"
         except ClientError as error:
             if not missing(error):
                 raise
-            url = sqs.create_queue(QueueName=name, Attributes={"SqsManagedSseEnabled": "true"})["QueueUrl"]
+            url = sqs.create_queue(QueueName=name, Attributes={
+                "SqsManagedSseEnabled": "true", "MessageRetentionPeriod": str(14 * 24 * 3600)})["QueueUrl"]
             action = "created"
-        sqs.set_queue_attributes(QueueUrl=url,
-                                 Attributes={"Policy": json.dumps(self.topology.quality_queue_policy)})
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy)})
         self.report.changed(action, f"queue {name}")
 
-    def _rule(self, name: str, pattern: dict[str, Any], target_id: str, target_arn: str) -> None:
+    def _event_invoke_config(self, spec: FunctionSpec) -> None:
+        lam = self.client("lambda")
+        wanted = self.topology.event_invoke_config(spec)
+        try:
+            current = lam.get_function_event_invoke_config(FunctionName=spec.name)
+            same = (current.get("MaximumRetryAttempts") == wanted["MaximumRetryAttempts"]
+                    and current.get("MaximumEventAgeInSeconds") == wanted["MaximumEventAgeInSeconds"]
+                    and canonical(current.get("DestinationConfig", {})) == canonical(wanted["DestinationConfig"]))
+        except ClientError as error:
+            if not missing(error):
+                raise
+            same = False
+        if same:
+            self.report.same(f"async invoke config of {spec.name}")
+            return
+        retry(lambda: lam.put_function_event_invoke_config(**wanted), retry_on={"InvalidParameterValueException"},
+              what=f"configuring retries of {spec.name}")
+        self.report.changed("set", f"async retries and dead-letter destination of {spec.name}")
+
+    def _rule(self, rule: RuleSpec) -> None:
         events = self.client("events")
         bus = self.names.event_bus
         try:
-            current = events.describe_rule(Name=name, EventBusName=bus)
-            same_rule = (canonical(current.get("EventPattern", "{}")) == canonical(pattern)
+            current = events.describe_rule(Name=rule.name, EventBusName=bus)
+            same_rule = (canonical(current.get("EventPattern", "{}")) == canonical(rule.pattern)
                          and current.get("State") == "ENABLED")
         except ClientError as error:
             if not missing(error):
                 raise
             same_rule = False
         if not same_rule:
-            events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
-            self.report.changed("put", f"rule {name}")
-        targets = events.list_targets_by_rule(Rule=name, EventBusName=bus).get("Targets", [])
-        if [(t["Id"], t["Arn"]) for t in targets] == [(target_id, target_arn)]:
+            events.put_rule(Name=rule.name, EventBusName=bus, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+            self.report.changed("put", f"rule {rule.name}")
+        targets = events.list_targets_by_rule(Rule=rule.name, EventBusName=bus).get("Targets", [])
+        if canonical({"t": targets}) == canonical({"t": [rule.target]}):
             if same_rule:
-                self.report.same(f"rule {name}")
+                self.report.same(f"rule {rule.name}")
             return
-        stale = [t["Id"] for t in targets if t["Id"] != target_id]
+        stale = [t["Id"] for t in targets if t["Id"] != rule.target_id]
         if stale:
-            events.remove_targets(Rule=name, EventBusName=bus, Ids=stale)
-        events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": target_id, "Arn": target_arn}])
-        self.report.changed("targeted", f"rule {name} -> {target_arn.rsplit(':', 1)[-1]}")
+            events.remove_targets(Rule=rule.name, EventBusName=bus, Ids=stale)
+        events.put_targets(Rule=rule.name, EventBusName=bus, Targets=[rule.target])
+        self.report.changed("targeted", f"rule {rule.name} -> {rule.target_arn.rsplit(':', 1)[-1]}")
 
     def _notification(self) -> None:
         s3 = self.client("s3")
@@ -503,9 +533,8 @@ class Provisioner:
         for function in self.topology.functions:
             self._absent(f"function {function.name}", partial(lam.delete_function, FunctionName=function.name))
         self._absent(f"layer {names.layer}", self._delete_layer_versions)
-        sqs = self.client("sqs")
-        self._absent(f"queue {names.quality_events_queue}", lambda: sqs.delete_queue(
-            QueueUrl=sqs.get_queue_url(QueueName=names.quality_events_queue)["QueueUrl"]))
+        for queue in self.topology.queues:
+            self._absent(f"queue {queue}", partial(self._delete_queue, queue))
         if self._glue_available():
             glue = self.client("glue")
             self._absent(f"glue crawler {names.glue_crawler}", lambda: glue.delete_crawler(Name=names.glue_crawler))
@@ -542,6 +571,10 @@ class Provisioner:
         if targets:
             events.remove_targets(Rule=rule, EventBusName=bus, Ids=[t["Id"] for t in targets])
         events.delete_rule(Name=rule, EventBusName=bus)
+
+    def _delete_queue(self, name: str) -> None:
+        sqs = self.client("sqs")
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=name)["QueueUrl"])
 
     def _delete_bus(self) -> None:
         events = self.client("events")

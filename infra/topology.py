@@ -24,6 +24,11 @@ from lakebox_layer.settings import ResourceNames, Settings
 RUNTIME = "python3.12"
 HANDLER = "handler.handler"
 CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
+# Failure handling: an asynchronous invocation is retried twice (Lambda's maximum), an EventBridge delivery up to
+# eight times; whatever still fails, or waits longer than an hour, lands in the dead-letter queue for `lakebox redrive`.
+ASYNC_RETRIES = 2
+TARGET_RETRIES = 8
+MAX_EVENT_AGE_S = 3600
 POLICY_VERSION = "2012-10-17"
 
 
@@ -65,6 +70,19 @@ class RuleSpec:
     target_arn: str
     target_id: str
     target_function: str | None = None
+    dead_letter_arn: str | None = None
+
+    @property
+    def target(self) -> dict[str, Any]:
+        """The put_targets entry: retries with a bounded age, then the dead-letter queue."""
+        target: dict[str, Any] = {
+            "Id": self.target_id,
+            "Arn": self.target_arn,
+            "RetryPolicy": {"MaximumRetryAttempts": TARGET_RETRIES, "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S},
+        }
+        if self.dead_letter_arn:
+            target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
+        return target
 
 
 @dataclass(frozen=True)
@@ -111,6 +129,19 @@ class Topology:
     @property
     def queue_arn(self) -> str:
         return self.arn("sqs", self.names.quality_events_queue)
+
+    @property
+    def dead_letter_arn(self) -> str:
+        return self.arn("sqs", self.names.dead_letter_queue)
+
+    def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
+        """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
+        return {
+            "FunctionName": spec.name,
+            "MaximumRetryAttempts": ASYNC_RETRIES,
+            "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
+            "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}},
+        }
 
     # -- settings the functions receive -------------------------------------------------------------------------
 
@@ -173,6 +204,8 @@ class Topology:
             # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
             allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
             allow(["events:PutEvents"], [self.bus_arn]),
+            # The on-failure destination is written with the function's own role.
+            allow(["sqs:SendMessage"], [self.dead_letter_arn]),
         ]
 
     def _read_raw(self) -> list[dict[str, Any]]:
@@ -238,20 +271,20 @@ class Topology:
                 name=names.rule("ingestion"),
                 pattern={"source": [EVENT_SOURCE_INGESTION], "detail-type": [DETAIL_DATA_RECEIVED]},
                 target_arn=self.function_arn(Stage.VALIDATION), target_id="validation",
-                target_function=names.function(Stage.VALIDATION),
+                target_function=names.function(Stage.VALIDATION), dead_letter_arn=self.dead_letter_arn,
             ),
             RuleSpec(
                 name=names.rule("validation"),
                 pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED]},
                 target_arn=self.function_arn(Stage.QUALITY), target_id="quality",
-                target_function=names.function(Stage.QUALITY),
+                target_function=names.function(Stage.QUALITY), dead_letter_arn=self.dead_letter_arn,
             ),
             # The recipe's quality rule had no target: its events now land in a queue that consumers (alerting,
             # downstream jobs, `lakebox` itself) read.
             RuleSpec(
                 name=names.rule("quality"),
                 pattern={"source": [EVENT_SOURCE_QUALITY], "detail-type": [DETAIL_QUALITY_COMPLETE]},
-                target_arn=self.queue_arn, target_id="quality-events",
+                target_arn=self.queue_arn, target_id="quality-events", dead_letter_arn=self.dead_letter_arn,
             ),
         ]
 
@@ -263,6 +296,34 @@ class Topology:
             "Action": "sqs:SendMessage",
             "Resource": self.queue_arn,
             "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn(self.names.rule("quality"))}},
+        })
+
+    @property
+    def dead_letter_queue_policy(self) -> dict[str, Any]:
+        """EventBridge may send failed deliveries of the pipeline's rules here (functions use their roles)."""
+        return policy({
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": self.dead_letter_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": [self.rule_arn(r.name) for r in self.rules]}},
+        })
+
+    @property
+    def queues(self) -> dict[str, dict[str, Any]]:
+        """Each queue with its policy."""
+        return {self.names.quality_events_queue: self.quality_queue_policy,
+                self.names.dead_letter_queue: self.dead_letter_queue_policy}
+
+    def tls_only_policy(self, bucket: str) -> dict[str, Any]:
+        """Refuse any request to the bucket that does not use TLS."""
+        return policy({
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",  # AWS requires a principal; "*" is every caller, which is the point of a deny
+            "Action": "s3:*",  # likewise every action: no request without TLS
+            "Resource": [self.bucket_arn(bucket), self.bucket_arn(bucket, "*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         })
 
     @property

@@ -10,11 +10,15 @@ from aws_lambda_powertools.utilities.data_classes import S3Event
 
 from lakebox_layer.records import RawObject
 
+# Set by `lakebox redrive` on the S3 events it resubmits.
+REDRIVE_MARKER = "lakebox_redrive"
+
 
 @dataclass(frozen=True)
 class ObjectCreated:
     raw: RawObject
     event_time: str
+    redrive: bool = False
 
 
 def objects_created(event: dict[str, Any]) -> list[ObjectCreated]:
@@ -31,5 +35,5 @@ def objects_created(event: dict[str, Any]) -> list[ObjectCreated]:
             size=int(obj.get("size") or 0),
             version_id=obj.version_id or None,
         )
-        created.append(ObjectCreated(raw, record.event_time))
+        created.append(ObjectCreated(raw, record.event_time, bool(event.get(REDRIVE_MARKER))))
     return created

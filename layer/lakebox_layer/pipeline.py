@@ -117,8 +117,9 @@ class Pipeline:
 
     # -- ingestion ----------------------------------------------------------------------------------------------
 
-    def ingest(self, raw: RawObject, event_time: str | None = None) -> DataReceived | None:
-        """Look at a new raw object, decide its format and announce it; None for a duplicate delivery."""
+    def ingest(self, raw: RawObject, event_time: str | None = None, *, redrive: bool = False) -> DataReceived | None:
+        """Look at a new raw object, decide its format and announce it; None for a duplicate delivery. A redrive
+        announces again a file that was ingested but never validated (its event was lost)."""
         process_id = raw.process_id
         self.logger.set_correlation_id(process_id)
         try:
@@ -131,7 +132,8 @@ class Pipeline:
                                                Errors=[reason]))
             return None
         arrived_at = head.last_modified.astimezone(UTC).isoformat()
-        if self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.INGESTION)):
+        if self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.INGESTION)) and not (
+                redrive and not self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.VALIDATION))):
             self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
             return None
         detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
@@ -154,7 +156,7 @@ class Pipeline:
         ingested, failed = [], []
         for item in created:
             try:
-                received = self.ingest(item.raw, item.event_time)
+                received = self.ingest(item.raw, item.event_time, redrive=item.redrive)
             except Exception:
                 self.logger.exception("ingestion failed", extra={"key": item.raw.key})
                 failed.append(item.raw.key)

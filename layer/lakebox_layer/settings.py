@@ -91,6 +91,10 @@ class ResourceNames:
         return f"{self.project}-glue-role"
 
     @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.project}-dead-letters"
+
+    @property
     def quality_events_queue(self) -> str:
         return f"{self.project}-quality-events"
 

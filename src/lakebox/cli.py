@@ -20,6 +20,8 @@ from infra import PROJECT_ROOT
 from infra.provision import Provisioner
 from infra.topology import Topology
 from lakebox.emulator import DEFAULT_PORT, EmbeddedEmulator, healthy
+from lakebox.reconcile import reconcile as reconcile_lake
+from lakebox.reconcile import redrive as redrive_lake
 from lakebox.target import Target, default_region, state_dir
 from lakebox.uploads import files_to_upload, upload, wait_for_metrics, wait_for_outcomes
 from lakebox_layer.adapters.metrics import (
@@ -90,6 +92,7 @@ def _describe(target: Target) -> dict[str, Any]:
         "layer": names.layer,
         "glue_database": names.glue_database,
         "quality_events_queue": names.quality_events_queue,
+        "dead_letter_queue": names.dead_letter_queue,
     }
 
 
@@ -194,6 +197,35 @@ def status(json_output: JsonOption = False) -> None:
         out.print(f"no files yet at {target.where}")
         return
     out.print(_rows_table(rows))
+
+
+@app.command()
+def reconcile(json_output: JsonOption = False) -> None:
+    """List raw files without a terminal outcome, and outcomes whose raw file is gone."""
+    target = Target.resolve()
+    found = _run(lambda: reconcile_lake(target))
+    if json_output:
+        out.print_json(json.dumps(found.to_json()))
+        return
+    out.print(f"{found.raw_objects} raw object versions at {target.where}: {len(found.unfinished)} without a "
+              f"terminal outcome, {len(found.orphaned)} outcomes without a raw object")
+    for unfinished in found.unfinished:
+        out.print(f"  unfinished  {unfinished.status:<13} {unfinished.key}", highlight=False)
+    for orphan in found.orphaned:
+        out.print(f"  orphaned    {orphan.status:<13} {orphan.key}", highlight=False)
+
+
+@app.command()
+def redrive(json_output: JsonOption = False) -> None:
+    """Resubmit every raw file without a terminal outcome, and drain the dead-letter queue."""
+    target = Target.resolve()
+    done = _run(lambda: redrive_lake(target))
+    if json_output:
+        out.print_json(json.dumps(done.to_json()))
+        return
+    out.print(f"resubmitted {len(done.resubmitted)} raw files; redrove {done.dead_letters_redriven} dead letters"
+              + (f"; {len(done.dead_letters_left)} left in the queue (not ours to replay)"
+                 if done.dead_letters_left else ""))
 
 
 def _metrics_table(figures: QualityFigures) -> Table:

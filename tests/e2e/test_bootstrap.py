@@ -73,3 +73,28 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
     # The session's own project is untouched.
     assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
+
+
+def test_failures_have_retries_and_a_dead_letter_queue(lake) -> None:
+    lam = lake.client("lambda")
+    events = lake.client("events")
+    queue_arn = lake.client("sqs").get_queue_attributes(
+        QueueUrl=lake.client("sqs").get_queue_url(QueueName=lake.names.dead_letter_queue)["QueueUrl"],
+        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for stage in ("ingestion", "validation", "quality"):
+        config = lam.get_function_event_invoke_config(FunctionName=lake.names.function(stage))
+        assert config["MaximumRetryAttempts"] == 2
+        assert config["MaximumEventAgeInSeconds"] == 3600
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+    for rule in ("ingestion", "validation", "quality"):
+        (target,) = events.list_targets_by_rule(Rule=lake.names.rule(rule),
+                                                EventBusName=lake.names.event_bus)["Targets"]
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
+        assert target["DeadLetterConfig"]["Arn"] == queue_arn
+
+
+def test_buckets_refuse_requests_without_tls(lake) -> None:
+    for bucket in (lake.names.raw_bucket, lake.names.processed_bucket, lake.names.quarantine_bucket):
+        (statement,) = json.loads(lake.s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

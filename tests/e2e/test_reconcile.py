@@ -1,0 +1,81 @@
+"""Nothing is lost: a raw file whose notification never came, a dead letter, a raw file deleted after its outcome."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from infra.provision import Provisioner
+from infra.topology import Topology
+from lakebox.cli import app
+from lakebox.reconcile import reconcile, redrive, s3_event
+from lakebox_layer.records import FileStatus
+
+RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
+
+
+@pytest.fixture
+def notifications_off(lake) -> Iterator[None]:
+    """The raw bucket's notification removed, as when an event is lost; restored by bootstrap afterwards."""
+    lake.s3.put_bucket_notification_configuration(Bucket=lake.names.raw_bucket, NotificationConfiguration={})
+    try:
+        yield
+    finally:
+        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+
+def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake, notifications_off) -> None:
+    lost = lake.put_raw(f"input/lost-{uuid.uuid4().hex[:6]}+1.json", RECORD)
+    found = reconcile(lake.target)
+    assert [(u.key, u.status) for u in found.unfinished if u.process_id == lost.process_id] == \
+        [(lost.key, "not ingested")]
+
+    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    done = redrive(lake.target)
+
+    assert lost.key in done.resubmitted
+    assert lake.outcome(lost).status is FileStatus.PROCESSED
+    assert lost.process_id not in {u.process_id for u in reconcile(lake.target).unfinished}
+
+
+def test_dead_letters_are_replayed_and_the_queue_drained(lake, notifications_off) -> None:
+    stuck = lake.put_raw(f"input/dead-{uuid.uuid4().hex[:6]}.json", RECORD)
+    sqs = lake.client("sqs")
+    url = sqs.get_queue_url(QueueName=lake.names.dead_letter_queue)["QueueUrl"]
+    function_arn = lake.client("lambda").get_function(
+        FunctionName=lake.names.function("ingestion"))["Configuration"]["FunctionArn"]
+    envelope = {"requestContext": {"functionArn": function_arn, "condition": "RetriesExhausted"},
+                "requestPayload": s3_event(stuck, lake.target.region), "responseContext": {"statusCode": 200}}
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(envelope))
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"not": "ours"}))
+    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+    done = redrive(lake.target)
+
+    assert done.dead_letters_redriven == 1
+    assert len(done.dead_letters_left) == 1, "a message lakebox cannot replay stays for a person"
+    assert lake.outcome(stuck).status is FileStatus.PROCESSED
+    stages = sorted(r["Stage"] for r in lake.wait_for_stages(stuck.process_id, {"quality"}))
+    assert stages == ["ingestion", "quality", "validation"], "replayed twice (redrive and dead letter), one outcome"
+    leftover = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
+    for message in leftover:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_an_outcome_whose_raw_file_is_gone_is_orphaned(lake, monkeypatch) -> None:
+    gone = lake.put_raw(f"input/gone-{uuid.uuid4().hex[:6]}.json", RECORD)
+    assert lake.outcome(gone).status is FileStatus.PROCESSED
+    lake.s3.delete_object(Bucket=gone.bucket, Key=gone.key, VersionId=gone.version_id)
+
+    for name, value in lake.cli_environment().items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["reconcile", "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert {"key": gone.key, "process_id": gone.process_id, "status": "processed"} in report["orphaned"]
+    assert gone.process_id not in {u["process_id"] for u in report["unfinished"]}
