@@ -56,7 +56,7 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _bring_up(port: int | None) -> Target:
+def _bring_up(port: int | None, persist: Path | None = None) -> Target:
     """Make sure an emulator answers, provision, and return the target."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = default_region()
@@ -66,7 +66,7 @@ def _bring_up(port: int | None) -> Target:
         err.print(f"using the emulator at {endpoint} (AWS_ENDPOINT_URL)")
     else:
         emulator = EmbeddedEmulator(state_dir())
-        state, started = emulator.start(port=port, region=region)
+        state, started = emulator.start(port=port, region=region, persist_dir=persist)
         endpoint, region = state.endpoint, state.region
         verb = "started" if started else "reusing"
         err.print(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
@@ -110,10 +110,12 @@ def _run(action: Any) -> Any:
 def up(
     json_output: JsonOption = False,
     port: Annotated[int, typer.Option(help="port of the embedded emulator (0: any free port)")] = DEFAULT_PORT,
+    persist: Annotated[Path | None, typer.Option(
+        help="keep the embedded emulator's state (S3 objects included) in this folder across `down` and `up`")] = None,
 ) -> None:
     """Start the embedded emulator (unless AWS_ENDPOINT_URL names one), provision, print where everything is."""
     _configure_logging()
-    target = _run(lambda: _bring_up(port or None))
+    target = _run(lambda: _bring_up(port or None, persist))
     description = _describe(target)
     if json_output:
         out.print_json(json.dumps(description))

@@ -41,6 +41,7 @@ class EmulatorState:
     port: int
     log_file: str
     region: str
+    persist_dir: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -99,6 +100,13 @@ def log_tail(path: Path | str, lines: int = 20) -> str:
     return "\n".join(text[-lines:]) or "(log is empty)"
 
 
+def persistence_env(persist_dir: Path) -> dict[str, str]:
+    """MiniStack's settings to save its state on a graceful stop and load it on start, S3 objects included."""
+    persist_dir = persist_dir.resolve()
+    return {"PERSIST_STATE": "1", "STATE_DIR": str(persist_dir / "state"),
+            "S3_PERSIST": "1", "S3_DATA_DIR": str(persist_dir / "s3")}
+
+
 class EmbeddedEmulator:
     """Start, find and stop the MiniStack process recorded in `state_dir`."""
 
@@ -118,9 +126,10 @@ class EmbeddedEmulator:
         return state
 
     def start(self, port: int | None = DEFAULT_PORT, region: str = "us-east-1",
-              extra_env: dict[str, str] | None = None) -> tuple[EmulatorState, bool]:
+              extra_env: dict[str, str] | None = None, persist_dir: Path | None = None) -> tuple[EmulatorState, bool]:
         """Start MiniStack, or reuse the one already recorded and healthy. Returns the state and whether it
-        was started now. `port=None` picks a free port."""
+        was started now. `port=None` picks a free port. With `persist_dir`, MiniStack keeps its state (and S3's
+        objects) there across a stop and a start."""
         current = self.state()
         if current is not None:
             if healthy(current.endpoint):
@@ -149,6 +158,7 @@ class EmbeddedEmulator:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "LOG_LEVEL": env.get("LAKEBOX_EMULATOR_LOG_LEVEL", "WARNING"),
+            **(persistence_env(persist_dir) if persist_dir else {}),
             **(extra_env or {}),
         })
         with log_file.open("wb") as log:
@@ -159,7 +169,8 @@ class EmbeddedEmulator:
                 # Its own process group, so `down` also stops the Lambda workers it spawned.
                 start_new_session=True,
             )
-        state = EmulatorState(pid=process.pid, port=port, log_file=str(log_file), region=region)
+        state = EmulatorState(pid=process.pid, port=port, log_file=str(log_file), region=region,
+                              persist_dir=str(persist_dir) if persist_dir else None)
         endpoint = state.endpoint
 
         def answered() -> bool:
