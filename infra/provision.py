@@ -19,7 +19,17 @@ from botocore.exceptions import ClientError
 
 from infra import packaging
 from infra.capabilities import Capabilities, detect
-from infra.topology import CRAWLER_SCHEDULE, HANDLER, RUNTIME, FunctionSpec, RuleSpec, Topology, canonical, trust
+from infra.topology import (
+    CRAWLER_SCHEDULE,
+    HANDLER,
+    RUNTIME,
+    FunctionSpec,
+    QueueSpec,
+    RuleSpec,
+    Topology,
+    canonical,
+    trust,
+)
 from lakebox_layer.adapters.clients import session_for
 from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.adapters.metadata import STATUS_INDEX
@@ -134,17 +144,12 @@ class Provisioner:
         for function in self.topology.functions:
             self._function(function, layer_arn)
         self._bus()
-        for queue, queue_policy in self.topology.queues.items():
-            self._queue(queue, queue_policy)
+        for queue in self.topology.queues.values():
+            self._queue(queue)
         for function in self.topology.functions:
-            self._event_invoke_config(function)
+            self._event_source_mapping(function)
         for rule in self.topology.rules:
             self._rule(rule)
-            if rule.target_function:
-                self._permission(rule.target_function, f"events-{rule.name}", "events.amazonaws.com",
-                                 self.topology.rule_arn(rule.name))
-        self._permission(self.names.function("ingestion"), "s3-raw-notification", "s3.amazonaws.com",
-                         self.topology.bucket_arn(self.names.raw_bucket), source_account=self.names.account)
         self._notification()
         self._catalog()
         return self.report
@@ -354,25 +359,6 @@ class Provisioner:
             FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
         )
 
-    def _permission(self, function: str, sid: str, principal: str, source_arn: str,
-                    source_account: str | None = None) -> None:
-        lam = self.client("lambda")
-        try:
-            statements = json.loads(lam.get_policy(FunctionName=function)["Policy"]).get("Statement", [])
-        except ClientError as error:
-            if not missing(error):
-                raise
-            statements = []
-        if any(statement.get("Sid") == sid for statement in statements):
-            self.report.same(f"permission {sid} on {function}")
-            return
-        args = {"FunctionName": function, "StatementId": sid, "Action": "lambda:InvokeFunction",
-                "Principal": principal, "SourceArn": source_arn}
-        if source_account:
-            args["SourceAccount"] = source_account
-        lam.add_permission(**args)
-        self.report.changed("granted", f"permission {sid} on {function}")
-
     def _bus(self) -> None:
         events = self.client("events")
         try:
@@ -384,42 +370,48 @@ class Provisioner:
             events.create_event_bus(Name=self.names.event_bus)
             self.report.changed("created", f"event bus {self.names.event_bus}")
 
-    def _queue(self, name: str, queue_policy: dict[str, Any]) -> None:
+    def _queue(self, queue: QueueSpec) -> None:
         sqs = self.client("sqs")
+        wanted = queue.attributes
         try:
-            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"]).get("Attributes", {})
-            if canonical(current.get("Policy", "{}")) == canonical(queue_policy):
-                self.report.same(f"queue {name}")
+            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
+            current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted)).get("Attributes", {})
+            differs = [name for name, value in wanted.items()
+                       if (canonical(current.get(name, "{}")) != canonical(value) if name in ("Policy", "RedrivePolicy")
+                           else current.get(name) != value)]
+            if not differs:
+                self.report.same(f"queue {queue.name}")
                 return
-            action = "updated policy of"
+            action = f"updated {', '.join(differs)} of"
         except ClientError as error:
             if not missing(error):
                 raise
-            url = sqs.create_queue(QueueName=name, Attributes={
-                "SqsManagedSseEnabled": "true", "MessageRetentionPeriod": str(14 * 24 * 3600)})["QueueUrl"]
+            url = sqs.create_queue(QueueName=queue.name, Attributes={"SqsManagedSseEnabled": "true"})["QueueUrl"]
             action = "created"
-        sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy)})
-        self.report.changed(action, f"queue {name}")
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
+        self.report.changed(action, f"queue {queue.name}")
 
-    def _event_invoke_config(self, spec: FunctionSpec) -> None:
+    def _event_source_mapping(self, spec: FunctionSpec) -> None:
+        """The function reads its stage's queue; a mapping that differs is updated in place."""
         lam = self.client("lambda")
-        wanted = self.topology.event_invoke_config(spec)
-        try:
-            current = lam.get_function_event_invoke_config(FunctionName=spec.name)
-            same = (current.get("MaximumRetryAttempts") == wanted["MaximumRetryAttempts"]
-                    and current.get("MaximumEventAgeInSeconds") == wanted["MaximumEventAgeInSeconds"]
-                    and canonical(current.get("DestinationConfig", {})) == canonical(wanted["DestinationConfig"]))
-        except ClientError as error:
-            if not missing(error):
-                raise
-            same = False
-        if same:
-            self.report.same(f"async invoke config of {spec.name}")
+        wanted = self.topology.event_source_mapping(spec)
+        mappings = lam.list_event_source_mappings(
+            FunctionName=spec.name, EventSourceArn=wanted["EventSourceArn"]).get("EventSourceMappings", [])
+        if not mappings:
+            retry(lambda: lam.create_event_source_mapping(**wanted, Enabled=True),
+                  retry_on={"InvalidParameterValueException"}, what=f"mapping {spec.queue} to {spec.name}")
+            self.report.changed("mapped", f"queue {spec.queue} -> {spec.name}")
             return
-        retry(lambda: lam.put_function_event_invoke_config(**wanted), retry_on={"InvalidParameterValueException"},
-              what=f"configuring retries of {spec.name}")
-        self.report.changed("set", f"async retries and dead-letter destination of {spec.name}")
+        current = mappings[0]
+        comparable = {key: current.get(key) for key in ("BatchSize", "FunctionResponseTypes", "ScalingConfig")}
+        if canonical(comparable) == canonical({key: wanted[key] for key in comparable}) and \
+                current.get("State") in (None, "Enabled", "Enabling", "Creating", "Updating"):
+            self.report.same(f"mapping {spec.queue} -> {spec.name}")
+            return
+        lam.update_event_source_mapping(UUID=current["UUID"], Enabled=True, BatchSize=wanted["BatchSize"],
+                                        FunctionResponseTypes=wanted["FunctionResponseTypes"],
+                                        ScalingConfig=wanted["ScalingConfig"])
+        self.report.changed("updated", f"mapping {spec.queue} -> {spec.name}")
 
     def _rule(self, rule: RuleSpec) -> None:
         events = self.client("events")
@@ -449,19 +441,18 @@ class Provisioner:
     def _notification(self) -> None:
         s3 = self.client("s3")
         bucket = self.names.raw_bucket
-        wanted = self.topology.raw_notification["LambdaFunctionConfigurations"]
-        current = s3.get_bucket_notification_configuration(Bucket=bucket).get("LambdaFunctionConfigurations", [])
+        wanted = self.topology.raw_notification["QueueConfigurations"]
+        current = s3.get_bucket_notification_configuration(Bucket=bucket)
         comparable = [
-            {"Id": c.get("Id"), "LambdaFunctionArn": c.get("LambdaFunctionArn"), "Events": c.get("Events"),
-             "Filter": c.get("Filter")}
-            for c in current
+            {"Id": c.get("Id"), "QueueArn": c.get("QueueArn"), "Events": c.get("Events"), "Filter": c.get("Filter")}
+            for c in current.get("QueueConfigurations", [])
         ]
-        if canonical({"c": comparable}) == canonical({"c": wanted}):
+        if canonical({"c": comparable}) == canonical({"c": wanted}) and not current.get("LambdaFunctionConfigurations"):
             self.report.same(f"notification of {bucket}")
             return
         s3.put_bucket_notification_configuration(Bucket=bucket,
                                                  NotificationConfiguration=self.topology.raw_notification)
-        self.report.changed("set", f"notification of {bucket} -> {self.names.function('ingestion')}")
+        self.report.changed("set", f"notification of {bucket} -> {self.names.stage_queue('ingestion')}")
 
     def _glue_available(self) -> bool:
         try:
@@ -531,6 +522,7 @@ class Provisioner:
         self._absent(f"event bus {names.event_bus}", self._delete_bus)
         lam = self.client("lambda")
         for function in self.topology.functions:
+            self._absent(f"mapping {function.queue} -> {function.name}", partial(self._delete_mappings, function.name))
             self._absent(f"function {function.name}", partial(lam.delete_function, FunctionName=function.name))
         self._absent(f"layer {names.layer}", self._delete_layer_versions)
         for queue in self.topology.queues:
@@ -571,6 +563,13 @@ class Provisioner:
         if targets:
             events.remove_targets(Rule=rule, EventBusName=bus, Ids=[t["Id"] for t in targets])
         events.delete_rule(Name=rule, EventBusName=bus)
+
+    def _delete_mappings(self, function: str) -> bool:
+        lam = self.client("lambda")
+        mappings = lam.list_event_source_mappings(FunctionName=function).get("EventSourceMappings", [])
+        for mapping in mappings:
+            lam.delete_event_source_mapping(UUID=mapping["UUID"])
+        return bool(mappings)
 
     def _delete_queue(self, name: str) -> None:
         sqs = self.client("sqs")

@@ -24,11 +24,16 @@ from lakebox_layer.settings import ResourceNames, Settings
 RUNTIME = "python3.12"
 HANDLER = "handler.handler"
 CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
-# Failure handling: an asynchronous invocation is retried twice (Lambda's maximum), an EventBridge delivery up to
-# eight times; whatever still fails, or waits longer than an hour, lands in the dead-letter queue for `lakebox redrive`.
-ASYNC_RETRIES = 2
+# Failure handling. Each stage reads a queue: a message whose processing fails comes back after the visibility
+# timeout and, after MAX_RECEIVES tries, moves to the dead-letter queue; an EventBridge delivery is retried up to
+# TARGET_RETRIES times within MAX_EVENT_AGE_S, then dead-lettered too. `lakebox redrive` replays the dead letters.
 TARGET_RETRIES = 8
 MAX_EVENT_AGE_S = 3600
+MAX_RECEIVES = 5
+# Work is pulled in batches by at most this many concurrent invocations per stage: a burst waits in the queue
+# instead of starting one execution environment per file.
+STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2}
+STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10}
 POLICY_VERSION = "2012-10-17"
 
 
@@ -61,6 +66,33 @@ class FunctionSpec:
     timeout: int
     policy: dict[str, Any]
     description: str
+    queue: str
+
+    @property
+    def visibility_timeout(self) -> int:
+        """AWS's advice for a queue that feeds a function: six times the function's timeout."""
+        return 6 * self.timeout
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str
+    policy: dict[str, Any]
+    visibility_timeout: int = 30
+    dead_letter_arn: str | None = None
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """The queue's attributes as SQS takes and returns them."""
+        attributes = {
+            "Policy": json.dumps(self.policy),
+            "VisibilityTimeout": str(self.visibility_timeout),
+            "MessageRetentionPeriod": str(14 * 24 * 3600),
+        }
+        if self.dead_letter_arn:
+            attributes["RedrivePolicy"] = json.dumps(
+                {"deadLetterTargetArn": self.dead_letter_arn, "maxReceiveCount": MAX_RECEIVES})
+        return attributes
 
 
 @dataclass(frozen=True)
@@ -69,7 +101,6 @@ class RuleSpec:
     pattern: dict[str, Any]
     target_arn: str
     target_id: str
-    target_function: str | None = None
     dead_letter_arn: str | None = None
 
     @property
@@ -134,13 +165,18 @@ class Topology:
     def dead_letter_arn(self) -> str:
         return self.arn("sqs", self.names.dead_letter_queue)
 
-    def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
-        """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
+    def stage_queue_arn(self, stage: Stage) -> str:
+        return self.arn("sqs", self.names.stage_queue(stage.value))
+
+    def event_source_mapping(self, spec: FunctionSpec) -> dict[str, Any]:
+        """create_event_source_mapping arguments: the stage's queue, in batches, with bounded concurrency, reporting
+        which records of a batch failed so only those come back."""
         return {
             "FunctionName": spec.name,
-            "MaximumRetryAttempts": ASYNC_RETRIES,
-            "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
-            "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}},
+            "EventSourceArn": self.stage_queue_arn(spec.stage),
+            "BatchSize": STAGE_BATCH[spec.stage],
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "ScalingConfig": {"MaximumConcurrency": STAGE_CONCURRENCY[spec.stage]},
         }
 
     # -- settings the functions receive -------------------------------------------------------------------------
@@ -204,8 +240,9 @@ class Topology:
             # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
             allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
             allow(["events:PutEvents"], [self.bus_arn]),
-            # The on-failure destination is written with the function's own role.
-            allow(["sqs:SendMessage"], [self.dead_letter_arn]),
+            # The event source mapping reads the stage's queue with the function's role.
+            allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                   "sqs:ChangeMessageVisibility"], [self.stage_queue_arn(stage)]),
         ]
 
     def _read_raw(self) -> list[dict[str, Any]]:
@@ -226,6 +263,7 @@ class Topology:
                 stage=Stage.INGESTION, name=names.function(Stage.INGESTION),
                 role=names.function_role(Stage.INGESTION), memory=256, timeout=60,
                 description="lakebox ingestion: S3 notification to Data Received",
+                queue=names.stage_queue(Stage.INGESTION.value),
                 policy=policy(
                     *self._function_basics(Stage.INGESTION),
                     *self._read_raw(),
@@ -236,6 +274,7 @@ class Topology:
                 stage=Stage.VALIDATION, name=names.function(Stage.VALIDATION),
                 role=names.function_role(Stage.VALIDATION), memory=512, timeout=300,
                 description="lakebox validation: Data Received to processed or quarantine",
+                queue=names.stage_queue(Stage.VALIDATION.value),
                 policy=policy(
                     *self._function_basics(Stage.VALIDATION),
                     *self._read_raw(),
@@ -250,6 +289,7 @@ class Topology:
                 stage=Stage.QUALITY, name=names.function(Stage.QUALITY),
                 role=names.function_role(Stage.QUALITY), memory=256, timeout=60,
                 description="lakebox quality: Data Validated to CloudWatch metrics",
+                queue=names.stage_queue(Stage.QUALITY.value),
                 policy=policy(
                     *self._function_basics(Stage.QUALITY),
                     allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self.table_arn]),
@@ -270,14 +310,14 @@ class Topology:
             RuleSpec(
                 name=names.rule("ingestion"),
                 pattern={"source": [EVENT_SOURCE_INGESTION], "detail-type": [DETAIL_DATA_RECEIVED]},
-                target_arn=self.function_arn(Stage.VALIDATION), target_id="validation",
-                target_function=names.function(Stage.VALIDATION), dead_letter_arn=self.dead_letter_arn,
+                target_arn=self.stage_queue_arn(Stage.VALIDATION), target_id="validation",
+                dead_letter_arn=self.dead_letter_arn,
             ),
             RuleSpec(
                 name=names.rule("validation"),
                 pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED]},
-                target_arn=self.function_arn(Stage.QUALITY), target_id="quality",
-                target_function=names.function(Stage.QUALITY), dead_letter_arn=self.dead_letter_arn,
+                target_arn=self.stage_queue_arn(Stage.QUALITY), target_id="quality",
+                dead_letter_arn=self.dead_letter_arn,
             ),
             # The recipe's quality rule had no target: its events now land in a queue that consumers (alerting,
             # downstream jobs, `lakebox` itself) read.
@@ -288,32 +328,53 @@ class Topology:
             ),
         ]
 
-    @property
-    def quality_queue_policy(self) -> dict[str, Any]:
+    def _events_may_send(self, queue_arn: str, *rules: str) -> dict[str, Any]:
         return policy({
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sqs:SendMessage",
-            "Resource": self.queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": self.rule_arn(self.names.rule("quality"))}},
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": [self.rule_arn(rule) for rule in rules]}},
+        })
+
+    @property
+    def quality_queue_policy(self) -> dict[str, Any]:
+        return self._events_may_send(self.queue_arn, self.names.rule("quality"))
+
+    @property
+    def ingestion_queue_policy(self) -> dict[str, Any]:
+        """S3 may send the raw bucket's notifications, and nothing else may."""
+        return policy({
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": self.stage_queue_arn(Stage.INGESTION),
+            "Condition": {"ArnLike": {"aws:SourceArn": self.bucket_arn(self.names.raw_bucket)},
+                          "StringEquals": {"aws:SourceAccount": self.names.account}},
         })
 
     @property
     def dead_letter_queue_policy(self) -> dict[str, Any]:
-        """EventBridge may send failed deliveries of the pipeline's rules here (functions use their roles)."""
-        return policy({
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": self.dead_letter_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": [self.rule_arn(r.name) for r in self.rules]}},
-        })
+        """EventBridge may send failed deliveries of the pipeline's rules here; the stage queues move messages here
+        by their redrive policy, which needs no grant."""
+        return self._events_may_send(self.dead_letter_arn, *(r.name for r in self.rules))
 
     @property
-    def queues(self) -> dict[str, dict[str, Any]]:
-        """Each queue with its policy."""
-        return {self.names.quality_events_queue: self.quality_queue_policy,
-                self.names.dead_letter_queue: self.dead_letter_queue_policy}
+    def queues(self) -> dict[str, QueueSpec]:
+        """Every queue: the dead-letter queue first (the others name it), the stage queues, the quality events."""
+        names = self.names
+        functions = {f.stage: f for f in self.functions}
+        stage_policies = {
+            Stage.INGESTION: self.ingestion_queue_policy,
+            Stage.VALIDATION: self._events_may_send(self.stage_queue_arn(Stage.VALIDATION), names.rule("ingestion")),
+            Stage.QUALITY: self._events_may_send(self.stage_queue_arn(Stage.QUALITY), names.rule("validation")),
+        }
+        queues = {names.dead_letter_queue: QueueSpec(names.dead_letter_queue, self.dead_letter_queue_policy)}
+        for stage, queue_policy in stage_policies.items():
+            spec = functions[stage]
+            queues[spec.queue] = QueueSpec(spec.queue, queue_policy, spec.visibility_timeout, self.dead_letter_arn)
+        queues[names.quality_events_queue] = QueueSpec(names.quality_events_queue, self.quality_queue_policy)
+        return queues
 
     def tls_only_policy(self, bucket: str) -> dict[str, Any]:
         """Refuse any request to the bucket that does not use TLS."""
@@ -329,10 +390,10 @@ class Topology:
     @property
     def raw_notification(self) -> dict[str, Any]:
         return {
-            "LambdaFunctionConfigurations": [
+            "QueueConfigurations": [
                 {
                     "Id": "lakebox-ingestion",
-                    "LambdaFunctionArn": self.function_arn(Stage.INGESTION),
+                    "QueueArn": self.stage_queue_arn(Stage.INGESTION),
                     "Events": ["s3:ObjectCreated:*"],
                     "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INPUT_PREFIX}]}},
                 }

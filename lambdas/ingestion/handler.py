@@ -1,21 +1,30 @@
-"""Ingestion: S3 notification in, one "Data Received" event per raw object out."""
+"""Ingestion: S3 notifications from the ingestion queue in, one "Data Received" event per raw object out."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_layer.log import stage_logger
 from lakebox_layer.notifications import objects_created
 from lakebox_layer.pipeline import Pipeline
+from lakebox_layer.queues import message_json
 from lakebox_layer.settings import Settings
 
 logger = stage_logger("ingestion")
 pipeline = Pipeline.from_settings(Settings.from_env(), logger)
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def ingest(record: SQSRecord) -> None:
+    pipeline.ingest_all(objects_created(message_json(record.body)))
 
 
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Handle every record; one that fails makes the event retry, and the others are then deduplicated."""
-    return {"ingested": pipeline.ingest_all(objects_created(event))}
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Only the messages that failed come back to the queue; the others are done."""
+    return process_partial_response(event=event, record_handler=ingest, processor=processor, context=context)

@@ -1,22 +1,29 @@
-"""Validation: "Data Received" in, the file routed to processed or quarantine, "Data Validated" out."""
+"""Validation: "Data Received" from the validation queue in, the file routed, "Data Validated" out."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_layer.log import stage_logger
 from lakebox_layer.pipeline import Pipeline
+from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataReceived
 from lakebox_layer.settings import Settings
 
 logger = stage_logger("validation")
 pipeline = Pipeline.from_settings(Settings.from_env(), logger)
+processor = BatchProcessor(event_type=EventType.SQS)
 
 
-@logger.inject_lambda_context(correlation_id_path="detail.process_id")
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    validated = pipeline.validate(DataReceived.from_detail(EventBridgeEvent(event).detail))
-    return {"status": validated.status.value if validated else "duplicate"}
+def validate(record: SQSRecord) -> None:
+    pipeline.validate(DataReceived.from_detail(event_detail(record.body)))
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=validate, processor=processor, context=context)

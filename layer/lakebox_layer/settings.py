@@ -98,6 +98,10 @@ class ResourceNames:
     def quality_events_queue(self) -> str:
         return f"{self.project}-quality-events"
 
+    def stage_queue(self, stage: str) -> str:
+        """The queue in front of a stage's function."""
+        return f"{self.project}-{stage}-queue"
+
     def function(self, stage: str) -> str:
         return f"{self.project}-{stage}"
 

@@ -29,6 +29,7 @@ START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 15.0
 _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
+_PORT_FILE = "port"
 # Variables that must not leak from the caller into the emulator (and from there into its Lambda workers).
 _SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -139,6 +140,9 @@ class EmbeddedEmulator:
                 f"its health check; run `lakebox down` and try again.\n--- {current.log_file} ---\n"
                 f"{log_tail(current.log_file)}"
             )
+        if port is None and persist_dir is not None and (persist_dir / _PORT_FILE).is_file():
+            # MiniStack's saved state names its own endpoint (queue URLs carry the port): start where it was.
+            port = int((persist_dir / _PORT_FILE).read_text())
         port = free_port() if port is None else port
         if not 0 < port < 65536:
             raise EmulatorError(f"port {port} is not a TCP port (1-65535)")
@@ -190,6 +194,9 @@ class EmbeddedEmulator:
         except EmulatorError:
             raise
         self.state_file.write_text(json.dumps(asdict(state)))
+        if persist_dir is not None:
+            persist_dir.mkdir(parents=True, exist_ok=True)
+            (persist_dir / _PORT_FILE).write_text(str(port))
         return state, True
 
     def stop(self) -> EmulatorState | None:

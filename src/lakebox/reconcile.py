@@ -73,9 +73,8 @@ def reconcile(target: Target) -> Reconciliation:
 
 
 def s3_event(raw: RawObject, region: str) -> dict[str, Any]:
-    """The S3 notification S3 would have sent for this object version, marked as a redrive."""
+    """The S3 notification S3 would have sent for this object version."""
     return {
-        REDRIVE_MARKER: True,
         "Records": [{
             "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": region, "eventName": "ObjectCreated:Put",
             "eventTime": "1970-01-01T00:00:00.000Z",
@@ -96,24 +95,48 @@ class Redrive:
         return asdict(self)
 
 
+class _Resubmitter:
+    """Puts work back where the pipeline takes it: S3 events on the ingestion queue, pipeline events on the bus."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.sqs = target.session.client("sqs", region_name=target.region, endpoint_url=target.endpoint)
+        self.ingestion_queue = self.sqs.get_queue_url(
+            QueueName=target.names.stage_queue(Stage.INGESTION.value))["QueueUrl"]
+
+    def s3_event(self, event: dict[str, Any]) -> None:
+        self.sqs.send_message(QueueUrl=self.ingestion_queue, MessageBody=json.dumps({**event, REDRIVE_MARKER: True}))
+
+    def dead_letter(self, body: Any) -> bool:
+        """Send a dead letter back; anything lakebox did not write stays in the queue for a person to look at."""
+        if not isinstance(body, dict):
+            return False
+        if isinstance(body.get("Records"), list) and all(isinstance(r, dict) and "s3" in r for r in body["Records"]):
+            self.s3_event(body)
+            return True
+        if {"source", "detail-type", "detail"} <= body.keys() and str(body["source"]).startswith("datalake."):
+            self.target.clients.events.put_events(Entries=[{
+                "Source": body["source"], "DetailType": body["detail-type"], "Detail": json.dumps(body["detail"]),
+                "EventBusName": self.target.names.event_bus}])
+            return True
+        return False
+
+
 def redrive(target: Target) -> Redrive:
     """Resubmit every unfinished raw object to ingestion, then drain the dead-letter queue."""
     done = Redrive()
-    lam = target.session.client("lambda", region_name=target.region, endpoint_url=target.endpoint)
-    ingestion = target.names.function(Stage.INGESTION.value)
+    resubmit = _Resubmitter(target)
     found = reconcile(target)
     for unfinished in found.unfinished:
-        event = s3_event(found.raw[unfinished.process_id], target.region)
-        lam.invoke(FunctionName=ingestion, InvocationType="Event", Payload=json.dumps(event).encode())
+        resubmit.s3_event(s3_event(found.raw[unfinished.process_id], target.region))
         done.resubmitted.append(unfinished.key)
-    _drain_dead_letters(target, lam, done)
+    _drain_dead_letters(resubmit, done)
     return done
 
 
-def _drain_dead_letters(target: Target, lam: Any, done: Redrive) -> None:
-    sqs = target.session.client("sqs", region_name=target.region, endpoint_url=target.endpoint)
-    events = target.clients.events
-    url = sqs.get_queue_url(QueueName=target.names.dead_letter_queue)["QueueUrl"]
+def _drain_dead_letters(resubmit: _Resubmitter, done: Redrive) -> None:
+    sqs = resubmit.sqs
+    url = sqs.get_queue_url(QueueName=resubmit.target.names.dead_letter_queue)["QueueUrl"]
     seen = 0
     while seen < MAX_DEAD_LETTERS:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60,
@@ -122,27 +145,12 @@ def _drain_dead_letters(target: Target, lam: Any, done: Redrive) -> None:
             return
         for message in messages:
             seen += 1
-            if _resubmit(json.loads(message["Body"]), lam, events, target):
+            try:
+                body = json.loads(message["Body"])
+            except ValueError:
+                body = None
+            if resubmit.dead_letter(body):
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
                 done.dead_letters_redriven += 1
             else:
                 done.dead_letters_left.append(message["MessageId"])
-
-
-def _resubmit(body: Any, lam: Any, events: Any, target: Target) -> bool:
-    """Send a dead letter back where it failed: a Lambda failure record to its function, an undelivered event to
-    the bus. Anything else stays in the queue for a person to look at."""
-    if isinstance(body, dict) and "requestContext" in body and "requestPayload" in body:
-        function = str(body["requestContext"].get("functionArn", "")).split(":function:")[-1].split(":")[0]
-        if not function.startswith(f"{target.project}-"):
-            return False
-        payload = body["requestPayload"]
-        if isinstance(payload, dict) and "Records" in payload:
-            payload = {**payload, REDRIVE_MARKER: True}
-        lam.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode())
-        return True
-    if isinstance(body, dict) and {"source", "detail-type", "detail"} <= body.keys():
-        events.put_events(Entries=[{"Source": body["source"], "DetailType": body["detail-type"],
-                                    "Detail": json.dumps(body["detail"]), "EventBusName": target.names.event_bus}])
-        return True
-    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -78,6 +79,42 @@ class Lake:
         wait_until(recorded, deadline_s=deadline_s, what=f"stage records {sorted(stages)} of {process_id}",
                    on_timeout=lambda: f"; found {sorted(r['Stage'] for r in records)}")
         return records
+
+    def send(self, stage: str, body: dict[str, Any]) -> None:
+        """Deliver a message to a stage's queue, exactly as S3 or EventBridge would."""
+        sqs = self.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.names.stage_queue(stage))["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+
+    def log_lines(self, stage: str, correlation_id: str) -> list[dict[str, Any]]:
+        """The JSON log lines a stage's function wrote for one process id."""
+        logs = self.client("logs")
+        group = f"/aws/lambda/{self.names.function(stage)}"
+        found = []
+        try:
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+        for stream in streams:
+            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
+                if event["message"].startswith("{"):
+                    entry = json.loads(event["message"])
+                    if entry.get("correlation_id") == correlation_id:
+                        found.append(entry)
+        return found
+
+    def wait_for_log(self, stage: str, correlation_id: str, message: str, count: int = 1) -> list[dict[str, Any]]:
+        lines: list[dict[str, Any]] = []
+
+        def logged() -> bool:
+            nonlocal lines
+            lines = [e for e in self.log_lines(stage, correlation_id) if e.get("message") == message]
+            return len(lines) >= count
+
+        wait_until(logged, deadline_s=DEADLINE_S, interval_s=0.3,
+                   what=f"{count} '{message}' log line(s) of the {stage} function for {correlation_id}",
+                   on_timeout=lambda: f"; found {len(lines)}")
+        return lines
 
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)

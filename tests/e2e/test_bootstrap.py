@@ -78,19 +78,26 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
 def test_failures_have_retries_and_a_dead_letter_queue(lake) -> None:
     lam = lake.client("lambda")
     events = lake.client("events")
-    queue_arn = lake.client("sqs").get_queue_attributes(
-        QueueUrl=lake.client("sqs").get_queue_url(QueueName=lake.names.dead_letter_queue)["QueueUrl"],
-        AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs = lake.client("sqs")
+
+    def queue(name: str) -> dict:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+    dead_letter_arn = queue(lake.names.dead_letter_queue)["QueueArn"]
     for stage in ("ingestion", "validation", "quality"):
-        config = lam.get_function_event_invoke_config(FunctionName=lake.names.function(stage))
-        assert config["MaximumRetryAttempts"] == 2
-        assert config["MaximumEventAgeInSeconds"] == 3600
-        assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn
+        attributes = queue(lake.names.stage_queue(stage))
+        assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dead_letter_arn,
+                                                           "maxReceiveCount": 5}
+        (mapping,) = lam.list_event_source_mappings(FunctionName=lake.names.function(stage))["EventSourceMappings"]
+        assert mapping["EventSourceArn"] == attributes["QueueArn"]
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
     for rule in ("ingestion", "validation", "quality"):
         (target,) = events.list_targets_by_rule(Rule=lake.names.rule(rule),
                                                 EventBusName=lake.names.event_bus)["Targets"]
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 8
-        assert target["DeadLetterConfig"]["Arn"] == queue_arn
+        assert target["DeadLetterConfig"]["Arn"] == dead_letter_arn
 
 
 def test_buckets_refuse_requests_without_tls(lake) -> None:

@@ -1,103 +1,83 @@
-"""At-least-once delivery turned into one outcome: the same event twice changes nothing."""
+"""At-least-once delivery turned into one outcome: the same message delivered again changes nothing."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from pathlib import Path
-from urllib.parse import quote_plus
 
-from lakebox_layer.records import DETAIL_DATA_RECEIVED, EVENT_SOURCE_INGESTION, FileStatus
+from lakebox.reconcile import s3_event
+from lakebox_layer.records import DETAIL_DATA_RECEIVED, DETAIL_DATA_VALIDATED, FileStatus
 
-EVENTS = Path(__file__).resolve().parents[1] / "events"
 RECORD = {"id": "7", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 7}}
+STAGES = ["ingestion", "quality", "validation"]
 
 
-def s3_event(raw) -> dict:
-    """The S3 notification for one object, as S3 sends it (key URL-encoded)."""
-    template = json.loads((EVENTS / "s3_object_created.json").read_text())
-    record = template["Records"][0]
-    record["s3"]["bucket"]["name"] = raw.bucket
-    record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{raw.bucket}"
-    record["s3"]["object"].update(key=quote_plus(raw.key), eTag=raw.etag, size=raw.size, versionId=raw.version_id)
-    return {"Records": [record]}
-
-
-def invoke(lake, function: str, payload: dict) -> dict:
-    response = lake.client("lambda").invoke(FunctionName=function, Payload=json.dumps(payload).encode())
-    body = json.loads(response["Payload"].read())
-    assert "FunctionError" not in response, body
-    return body
+def bus_event(lake, source: str, detail_type: str, detail: dict) -> dict:
+    """An event as a rule delivers it to a stage queue."""
+    return {"version": "0", "id": str(uuid.uuid4()), "source": source, "detail-type": detail_type,
+            "account": lake.names.account, "region": lake.names.region, "time": "2026-01-01T00:00:00Z",
+            "resources": [], "detail": detail}
 
 
 def test_same_s3_event_twice_yields_one_outcome(lake) -> None:
     raw = lake.put_raw(f"input/dup {uuid.uuid4().hex[:6]}+1.json", json.dumps(RECORD).encode())
-    lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
+    lake.wait_for_stages(raw.process_id, set(STAGES))
 
     # The notification already delivered once; deliver the very same event twice more.
-    first = invoke(lake, lake.names.function("ingestion"), s3_event(raw))
-    second = invoke(lake, lake.names.function("ingestion"), s3_event(raw))
+    lake.send("ingestion", s3_event(raw, lake.target.region))
+    lake.send("ingestion", s3_event(raw, lake.target.region))
+    lake.wait_for_log("ingestion", raw.process_id, "duplicate delivery: ingestion already recorded", count=2)
 
-    assert first == {"ingested": []}
-    assert second == {"ingested": []}
-    records = lake.stage_records(raw.process_id)
-    assert sorted(r["Stage"] for r in records) == ["ingestion", "quality", "validation"]
+    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
     name = raw.key.removeprefix("input/")
-    processed = [k for k in lake.keys(lake.names.processed_bucket) if k == f"validated/default/{name}"]
-    assert processed == [f"validated/default/{name}"]
+    assert [k for k in lake.keys(lake.names.processed_bucket) if k == f"validated/default/{name}"] == \
+        [f"validated/default/{name}"]
     assert lake.outcome(raw).status is FileStatus.PROCESSED
 
 
 def test_same_event_twice_before_the_first_finishes(lake) -> None:
     """Two deliveries racing: whichever wins, one validation record and one quality record."""
     raw = lake.put_raw(f"input/race-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
-    lake.client("lambda").invoke(FunctionName=lake.names.function("ingestion"), InvocationType="Event",
-                                 Payload=json.dumps(s3_event(raw)).encode())
+    lake.send("ingestion", s3_event(raw, lake.target.region))
 
     lake.wait_for_stages(raw.process_id, {"quality"})
 
-    records = lake.stage_records(raw.process_id)
-    stages = sorted(r["Stage"] for r in records)
-    assert stages == ["ingestion", "quality", "validation"], stages
+    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
 
 
 def test_duplicate_data_received_event_is_dropped(lake) -> None:
     raw = lake.put_raw(f"input/redelivered-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
-    records = lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
+    records = lake.wait_for_stages(raw.process_id, set(STAGES))
     ingestion = next(r for r in records if r["Stage"] == "ingestion")
     detail = {
         "process_id": raw.process_id, "bucket": raw.bucket, "key": raw.key, "etag": raw.etag, "size": raw.size,
         "dataset": "default", "format": "json", "arrived_at": ingestion["Timestamp"].rsplit("#", 1)[0],
-        "version_id": raw.version_id, "reason": None,
+        "version_id": raw.version_id, "reason": None, "compression": None,
     }
 
-    result = invoke(lake, lake.names.function("validation"),
-                    {"version": "0", "id": str(uuid.uuid4()), "source": EVENT_SOURCE_INGESTION,
-                     "detail-type": DETAIL_DATA_RECEIVED, "account": lake.names.account, "region": lake.names.region,
-                     "time": "2026-01-01T00:00:00Z", "resources": [], "detail": detail})
+    lake.send("validation", bus_event(lake, "datalake.ingestion", DETAIL_DATA_RECEIVED, detail))
+    lake.wait_for_log("validation", raw.process_id, "duplicate delivery: validation already recorded")
 
-    assert result == {"status": "duplicate"}
-    assert len(lake.stage_records(raw.process_id)) == 3
+    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
 
 
 def test_duplicate_data_validated_event_is_not_counted_twice(lake) -> None:
     """The quality stage records a file in one transaction with the totals; a second delivery changes nothing."""
     raw = lake.put_raw(f"input/counted-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
-    records = lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
+    records = lake.wait_for_stages(raw.process_id, set(STAGES))
     validation = next(r for r in records if r["Stage"] == "validation")
     detail = {
         "process_id": raw.process_id, "key": raw.key, "dataset": "default",
         "arrived_at": validation["Timestamp"].rsplit("#", 1)[0], "status": "processed", "quality_score": 100.0,
         "records_total": 1, "records_valid": 1, "errors": [], "destination": validation["Destination"],
     }
-    event = {"version": "0", "id": str(uuid.uuid4()), "source": "datalake.validation",
-             "detail-type": "Data Validated", "account": lake.names.account, "region": lake.names.region,
-             "time": "2026-01-01T00:00:00Z", "resources": [], "detail": detail}
 
-    results = [invoke(lake, lake.names.function("quality"), event) for _ in range(2)]
+    lake.send("quality", bus_event(lake, "datalake.validation", DETAIL_DATA_VALIDATED, detail))
+    lake.wait_for_log("quality", raw.process_id, "duplicate delivery: quality already recorded")
 
-    assert results == [{"files": None}, {"files": None}], "a recorded file is never added to the totals again"
-    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == ["ingestion", "quality", "validation"]
+    assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
+    assert len(lake.log_lines("quality", raw.process_id)) == 2, "recorded once, refused once"
 
 
 def test_overwritten_key_is_a_new_version_with_its_own_outcome(lake) -> None:
@@ -113,3 +93,8 @@ def test_overwritten_key_is_a_new_version_with_its_own_outcome(lake) -> None:
     assert lake.outcome(first).status is FileStatus.PROCESSED
     versions = lake.s3.list_object_versions(Bucket=lake.names.raw_bucket, Prefix=key).get("Versions", [])
     assert len(versions) == 2, "the raw bucket keeps both versions"
+
+
+def test_events_fixture_matches_what_s3_sends() -> None:
+    fixture = json.loads((Path(__file__).resolve().parents[1] / "events" / "s3_object_created.json").read_text())
+    assert fixture["Records"][0]["eventSource"] == "aws:s3"

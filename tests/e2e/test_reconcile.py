@@ -46,11 +46,8 @@ def test_dead_letters_are_replayed_and_the_queue_drained(lake, notifications_off
     stuck = lake.put_raw(f"input/dead-{uuid.uuid4().hex[:6]}.json", RECORD)
     sqs = lake.client("sqs")
     url = sqs.get_queue_url(QueueName=lake.names.dead_letter_queue)["QueueUrl"]
-    function_arn = lake.client("lambda").get_function(
-        FunctionName=lake.names.function("ingestion"))["Configuration"]["FunctionArn"]
-    envelope = {"requestContext": {"functionArn": function_arn, "condition": "RetriesExhausted"},
-                "requestPayload": s3_event(stuck, lake.target.region), "responseContext": {"statusCode": 200}}
-    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(envelope))
+    # What the ingestion queue moves to the dead letters after five failed receives: the S3 notification itself.
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(s3_event(stuck, lake.target.region)))
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"not": "ours"}))
     Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
 

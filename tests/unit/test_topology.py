@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,29 +128,58 @@ def test_functions_publish_only_to_their_bus_and_use_only_their_table(topology: 
 def test_rules_chain_ingestion_to_validation_to_quality_to_queue(topology: Topology) -> None:
     ingestion, validation, quality = topology.rules
     assert ingestion.pattern == {"source": ["datalake.ingestion"], "detail-type": ["Data Received"]}
-    assert ingestion.target_function == NAMES.function("validation")
-    assert ingestion.target_arn == "arn:aws:lambda:us-east-1:000000000000:function:lakebox-validation"
+    assert ingestion.target_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-validation-queue"
     assert validation.pattern == {"source": ["datalake.validation"], "detail-type": ["Data Validated"]}
-    assert validation.target_function == NAMES.function("quality")
+    assert validation.target_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-quality-queue"
     assert quality.pattern == {"source": ["datalake.quality"], "detail-type": ["Quality Check Complete"]}
-    assert quality.target_function is None
     assert quality.target_arn == topology.queue_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-quality-events"
+    for rule in topology.rules:
+        assert rule.target["RetryPolicy"] == {"MaximumRetryAttempts": 8, "MaximumEventAgeInSeconds": 3600}
+        assert rule.target["DeadLetterConfig"] == {"Arn": topology.dead_letter_arn}
 
 
-def test_queue_accepts_only_the_quality_rule(topology: Topology) -> None:
-    [statement] = statements(topology.quality_queue_policy)
-    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Resource"] == topology.queue_arn
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": "arn:aws:events:us-east-1:000000000000:rule/lakebox-bus/lakebox-quality-rule"}
+def test_each_queue_accepts_only_its_sender(topology: Topology) -> None:
+    rule = "arn:aws:events:us-east-1:000000000000:rule/lakebox-bus/lakebox-{}-rule"
+    expected = {
+        "lakebox-quality-events": {"ArnEquals": {"aws:SourceArn": [rule.format("quality")]}},
+        "lakebox-validation-queue": {"ArnEquals": {"aws:SourceArn": [rule.format("ingestion")]}},
+        "lakebox-quality-queue": {"ArnEquals": {"aws:SourceArn": [rule.format("validation")]}},
+        "lakebox-ingestion-queue": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{NAMES.raw_bucket}"},
+                                    "StringEquals": {"aws:SourceAccount": "000000000000"}},
     }
+    queues = topology.queues
+    for name, condition in expected.items():
+        [statement] = statements(queues[name].policy)
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Condition"] == condition, name
 
 
-def test_raw_notification_triggers_ingestion_for_input_prefix_only(topology: Topology) -> None:
-    [config] = topology.raw_notification["LambdaFunctionConfigurations"]
-    assert config["LambdaFunctionArn"] == "arn:aws:lambda:us-east-1:000000000000:function:lakebox-ingestion"
+def test_stage_queues_dead_letter_after_five_receives_and_outlast_their_function(topology: Topology) -> None:
+    functions = {f.queue: f for f in topology.functions}
+    for name, function in functions.items():
+        queue = topology.queues[name]
+        redrive = json.loads(queue.attributes["RedrivePolicy"])
+        assert redrive == {"deadLetterTargetArn": topology.dead_letter_arn, "maxReceiveCount": 5}
+        assert queue.visibility_timeout == 6 * function.timeout
+        mapping = topology.event_source_mapping(function)
+        assert mapping["EventSourceArn"].endswith(name)
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 4
+
+
+def test_raw_notification_feeds_the_ingestion_queue_for_input_prefix_only(topology: Topology) -> None:
+    [config] = topology.raw_notification["QueueConfigurations"]
+    assert config["QueueArn"] == "arn:aws:sqs:us-east-1:000000000000:lakebox-ingestion-queue"
     assert config["Events"] == ["s3:ObjectCreated:*"]
     assert config["Filter"] == {"Key": {"FilterRules": [{"Name": "prefix", "Value": "input/"}]}}
+
+
+def test_buckets_deny_requests_without_tls(topology: Topology) -> None:
+    for bucket in topology.buckets:
+        [statement] = statements(topology.tls_only_policy(bucket))
+        assert statement["Effect"] == "Deny"
+        assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        assert f"arn:aws:s3:::{bucket}/*" in statement["Resource"]
 
 
 def test_table_has_status_index_and_stream(topology: Topology) -> None:
