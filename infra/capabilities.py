@@ -1,8 +1,9 @@
 """What the target endpoint can do, decided before provisioning so bootstrap can adapt instead of failing silently.
 
 AWS and MiniStack apply Lambda layers at invoke time; LocalStack Community creates layers but does not apply them,
-so there the layer's files are bundled into each function's zip as well. Glue's absence is detected separately,
-from the API's answer (see :mod:`infra.provision`).
+so there the layer's files are bundled into each function's zip as well. An endpoint reached over plain HTTP gets no
+TLS-only bucket policy: under IAM enforcement it would refuse every request the functions make. Glue's absence is
+detected separately, from the API's answer (see :mod:`infra.provision`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Capabilities:
 
     emulator: str
     layers_applied: bool
+    tls: bool = True
 
     @property
     def bundle_layer(self) -> bool:
@@ -45,10 +47,11 @@ def detect(endpoint: str | None) -> Capabilities:
     if endpoint is None:
         return AWS
     base = endpoint.rstrip("/")
+    tls = base.startswith("https://")
     if (ministack := _get_json(f"{base}/_ministack/health")) is not None:
-        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True)
+        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True, tls=tls)
     if (localstack := _get_json(f"{base}/_localstack/health")) is not None:
         edition = str(localstack.get("edition", "unknown"))
         name = f"LocalStack {localstack.get('version', '')} ({edition})"
-        return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS)
-    return Capabilities(f"an unknown emulator at {base}", layers_applied=False)
+        return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS, tls=tls)
+    return Capabilities(f"an unknown emulator at {base}", layers_applied=False, tls=tls)

@@ -129,6 +129,11 @@ class Provisioner:
     # -- apply --------------------------------------------------------------------------------------------------
 
     def apply(self) -> Report:
+        if not self.capabilities.tls:
+            self.report.warn(
+                f"{self.capabilities.emulator} is reached over plain HTTP: the buckets' TLS-only policy is not set "
+                "(it would refuse every request); on AWS it is"
+            )
         if self.capabilities.bundle_layer:
             self.report.warn(
                 f"{self.capabilities.emulator} does not apply Lambda layers at invoke time: the layer is still "
@@ -184,15 +189,16 @@ class Provisioner:
             block,
             lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=block),
         )
-        tls_only = self.topology.tls_only_policy(bucket)
+        if self.capabilities.tls:
+            tls_only = self.topology.tls_only_policy(bucket)
 
-        def current_policy() -> str:
-            return canonical(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+            def current_policy() -> str:
+                return canonical(s3.get_bucket_policy(Bucket=bucket)["Policy"])
 
-        self._ensure_bucket_setting(
-            f"TLS-only policy of {bucket}", current_policy, canonical(tls_only),
-            lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only)),
-        )
+            self._ensure_bucket_setting(
+                f"TLS-only policy of {bucket}", current_policy, canonical(tls_only),
+                lambda: s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only)),
+            )
         if bucket in self.topology.versioned_buckets:
             self._ensure_bucket_setting(
                 f"versioning of {bucket}",

@@ -278,7 +278,8 @@ class Topology:
                 policy=policy(
                     *self._function_basics(Stage.VALIDATION),
                     *self._read_raw(),
-                    allow(["s3:PutObject"], [
+                    # Record-mode outputs and quarantine copies are multipart uploads, aborted when not wanted.
+                    allow(["s3:PutObject", "s3:AbortMultipartUpload"], [
                         self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
                         self.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
                     ]),
@@ -294,9 +295,10 @@ class Topology:
                     *self._function_basics(Stage.QUALITY),
                     allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self.table_arn]),
                     # PutMetricData has no resource-level permissions ("*" is required); the namespace
-                    # condition limits it to the pipeline's own metrics.
+                    # condition limits it to the pipeline's own metrics. AWS always sets the key; "IfExists" lets
+                    # an emulator that does not model it enforce the rest of the policy.
                     allow(["cloudwatch:PutMetricData"], ["*"],
-                          Condition={"StringEquals": {"cloudwatch:namespace": NAMESPACE}}),
+                          Condition={"StringEqualsIfExists": {"cloudwatch:namespace": NAMESPACE}}),
                 ),
             ),
         ]

@@ -65,7 +65,8 @@ def emulator(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     """The session's emulator, as --target says."""
     target = target_of(request.config)
     if target == "embedded":
-        with embedded_emulator(tmp_path_factory.mktemp("lakebox-state")) as running:
+        strict = os.environ.get("LAKEBOX_TEST_STRICT_IAM", "") == "1"
+        with embedded_emulator(tmp_path_factory.mktemp("lakebox-state"), strict_iam=strict) as running:
             yield running
     elif target == "container":
         with container_emulator() as running:

@@ -44,9 +44,9 @@ class Emulator:
 
 
 @contextmanager
-def embedded_emulator(state_dir: Path, region: str = "us-east-1") -> Iterator[Emulator]:
+def embedded_emulator(state_dir: Path, region: str = "us-east-1", strict_iam: bool = False) -> Iterator[Emulator]:
     emulator = EmbeddedEmulator(state_dir)
-    state, _ = emulator.start(port=None, region=region)
+    state, _ = emulator.start(port=None, region=region, strict_iam=strict_iam)
     try:
         yield Emulator(state.endpoint, state.region, "embedded", state_dir)
     finally:

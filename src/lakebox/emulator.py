@@ -43,6 +43,7 @@ class EmulatorState:
     log_file: str
     region: str
     persist_dir: str | None = None
+    strict_iam: bool = False
 
     @property
     def endpoint(self) -> str:
@@ -127,10 +128,12 @@ class EmbeddedEmulator:
         return state
 
     def start(self, port: int | None = DEFAULT_PORT, region: str = "us-east-1",
-              extra_env: dict[str, str] | None = None, persist_dir: Path | None = None) -> tuple[EmulatorState, bool]:
+              extra_env: dict[str, str] | None = None, persist_dir: Path | None = None,
+              strict_iam: bool = False) -> tuple[EmulatorState, bool]:
         """Start MiniStack, or reuse the one already recorded and healthy. Returns the state and whether it
         was started now. `port=None` picks a free port. With `persist_dir`, MiniStack keeps its state (and S3's
-        objects) there across a stop and a start."""
+        objects) there across a stop and a start. With `strict_iam`, MiniStack enforces IAM: each function runs
+        with its execution role's permissions and callers with their own."""
         current = self.state()
         if current is not None:
             if healthy(current.endpoint):
@@ -163,6 +166,7 @@ class EmbeddedEmulator:
             "AWS_SECRET_ACCESS_KEY": "test",
             "LOG_LEVEL": env.get("LAKEBOX_EMULATOR_LOG_LEVEL", "WARNING"),
             **(persistence_env(persist_dir) if persist_dir else {}),
+            **({"AUTH": "true"} if strict_iam else {}),
             **(extra_env or {}),
         })
         with log_file.open("wb") as log:
@@ -174,7 +178,7 @@ class EmbeddedEmulator:
                 start_new_session=True,
             )
         state = EmulatorState(pid=process.pid, port=port, log_file=str(log_file), region=region,
-                              persist_dir=str(persist_dir) if persist_dir else None)
+                              persist_dir=str(persist_dir) if persist_dir else None, strict_iam=strict_iam)
         endpoint = state.endpoint
 
         def answered() -> bool:

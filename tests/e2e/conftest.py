@@ -96,7 +96,9 @@ class Lake:
         except logs.exceptions.ResourceNotFoundException:
             return []
         for stream in streams:
-            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
+            events = logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"],
+                                         startFromHead=True)["events"]
+            for event in events:
                 if event["message"].startswith("{"):
                     entry = json.loads(event["message"])
                     if entry.get("correlation_id") == correlation_id:

@@ -77,7 +77,6 @@ def test_duplicate_data_validated_event_is_not_counted_twice(lake) -> None:
     lake.wait_for_log("quality", raw.process_id, "duplicate delivery: quality already recorded")
 
     assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
-    assert len(lake.log_lines("quality", raw.process_id)) == 2, "recorded once, refused once"
 
 
 def test_overwritten_key_is_a_new_version_with_its_own_outcome(lake) -> None:

@@ -57,3 +57,10 @@ def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve) -> None:
 
     assert found.bundle_layer
     assert ENDPOINT in found.emulator
+
+
+def test_plain_http_endpoints_cannot_take_a_tls_only_policy(serve) -> None:
+    serve({f"{ENDPOINT}/_ministack/health": {"version": "1.5.33"}})
+
+    assert not detect(ENDPOINT).tls
+    assert AWS.tls

@@ -76,7 +76,7 @@ def test_wildcard_resources_only_where_aws_has_no_resource_level_permissions(top
             assert as_list(statement["Resource"]) == ["*"], owner
             actions = set(as_list(statement["Action"]))
             if actions == {"cloudwatch:PutMetricData"}:
-                assert statement["Condition"] == {"StringEquals": {"cloudwatch:namespace": "DataLake/Quality"}}
+                assert statement["Condition"] == {"StringEqualsIfExists": {"cloudwatch:namespace": "DataLake/Quality"}}
             else:
                 assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (owner, actions)
 

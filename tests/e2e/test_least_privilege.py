@@ -1,0 +1,110 @@
+"""Under IAM enforcement each function's role allows its own job and nothing next to it.
+
+A probe function runs with a pipeline function's execution role (the one bootstrap made for it) and tries one S3
+call; MiniStack with AUTH=true evaluates the role's policy as AWS would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.provision import Provisioner
+from infra.topology import Topology
+from lakebox.target import Target
+from tests.emulators import embedded_emulator
+
+PROBE = Path(__file__).resolve().parent / "probe" / "handler.py"
+
+
+@dataclass
+class StrictLake:
+    target: Target
+    topology: Topology
+
+    def client(self, service: str) -> Any:
+        return self.target.session.client(service, region_name=self.target.region, endpoint_url=self.target.endpoint)
+
+
+@pytest.fixture(scope="module")
+def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StrictLake]:
+    with embedded_emulator(tmp_path_factory.mktemp("strict-iam"), strict_iam=True) as running:
+        target = Target.at(running.endpoint, running.region, "lakebox")
+        topology = Topology(target.names)
+        Provisioner(topology, target.session, running.endpoint).apply()
+        yield StrictLake(target, topology)
+
+
+def probe(lake: StrictLake, stage: str, op: str, bucket: str, key: str) -> dict[str, Any]:
+    lam = lake.client("lambda")
+    name = f"probe-{stage}-{uuid.uuid4().hex[:6]}"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(PROBE, "handler.py")
+    role = lake.topology.role_arn(lake.target.names.function_role(stage))
+    lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
+                        Code={"ZipFile": archive.getvalue()}, Timeout=30)
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    try:
+        response = lam.invoke(FunctionName=name, Payload=json.dumps({"op": op, "bucket": bucket, "key": key}))
+        result: dict[str, Any] = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, result
+        return result
+    finally:
+        lam.delete_function(FunctionName=name)
+
+
+def test_ingestion_reads_raw_input_but_cannot_write_the_processed_bucket(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/probe-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+
+    assert probe(strict, "ingestion", "get", names.raw_bucket, key) == {"allowed": True}
+    denied = probe(strict, "ingestion", "put", names.processed_bucket, "validated/default/forged.json")
+    assert denied["allowed"] is False
+    assert denied["code"] in {"AccessDenied", "403"}
+
+
+def test_validation_writes_its_outputs_but_cannot_delete_raw_objects(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/keep-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+
+    assert probe(strict, "validation", "put", names.processed_bucket, "validated/default/ok.json") == \
+        {"allowed": True}
+    denied = probe(strict, "validation", "delete", names.raw_bucket, key)
+    assert denied["allowed"] is False
+    assert strict.target.clients.s3.head_object(Bucket=names.raw_bucket, Key=key)["ContentLength"] == 2
+
+
+def test_quality_cannot_read_data_objects(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/secret-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+
+    for bucket, object_key in ((names.raw_bucket, key), (names.processed_bucket, "validated/default/ok.json")):
+        denied = probe(strict, "quality", "get", bucket, object_key)
+        assert denied["allowed"] is False, (bucket, object_key)
+
+
+def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
+    from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox_layer.records import FileStatus, RawObject
+
+    names = strict.target.names
+    body = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
+    key = f"input/strict-{uuid.uuid4().hex[:6]}.json"
+    response = strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=body)
+    raw = RawObject(names.raw_bucket, key, response["ETag"].strip('"'), len(body), response.get("VersionId"))
+
+    row = wait_for_outcomes(strict.target, [Upload(Path(key), raw)], deadline_s=120)[raw.process_id]
+
+    assert row.status is FileStatus.PROCESSED
