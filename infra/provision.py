@@ -242,6 +242,34 @@ class Provisioner:
             )
         self.report.same(f"table {spec['TableName']}")
 
+    def operator_credentials(self) -> dict[str, str]:
+        """Make sure the operator user exists with its policy, and give it a new access key (the old ones are
+        removed: a secret key cannot be read back, and only the newest is recorded)."""
+        iam = self.client("iam")
+        user = self.names.operator
+        try:
+            iam.get_user(UserName=user)
+        except ClientError as error:
+            if not missing(error):
+                raise
+            iam.create_user(UserName=user)
+            self.report.changed("created", f"user {user}")
+        iam.put_user_policy(UserName=user, PolicyName=f"{user}-policy",
+                            PolicyDocument=json.dumps(self.topology.operator_policy))
+        for key in iam.list_access_keys(UserName=user).get("AccessKeyMetadata", []):
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        key = iam.create_access_key(UserName=user)["AccessKey"]
+        return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+
+    def _delete_user(self, user: str) -> None:
+        iam = self.client("iam")
+        iam.get_user(UserName=user)
+        for name in iam.list_user_policies(UserName=user).get("PolicyNames", []):
+            iam.delete_user_policy(UserName=user, PolicyName=name)
+        for key in iam.list_access_keys(UserName=user).get("AccessKeyMetadata", []):
+            iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+        iam.delete_user(UserName=user)
+
     def _contracts(self) -> None:
         """Publish contracts/*.json where the functions read them; withdraw those whose file is gone."""
         store = ContractStore(self.client("dynamodb"), self.names.metadata_table)
@@ -544,6 +572,7 @@ class Provisioner:
             self._absent(f"bucket {bucket}", partial(self._delete_bucket, bucket))
         for role in [f.role for f in self.topology.functions] + [names.glue_role]:
             self._absent(f"role {role}", partial(self._delete_role, role))
+        self._absent(f"user {names.operator}", partial(self._delete_user, names.operator))
         return self.report
 
     def _absent(self, resource: str, delete: Callable[[], Any]) -> None:

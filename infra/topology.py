@@ -402,6 +402,27 @@ class Topology:
             ]
         }
 
+    @property
+    def operator_policy(self) -> dict[str, Any]:
+        """What `lakebox` itself needs: upload raw files, read outcomes, metrics and outputs, replay dead letters.
+        It cannot delete or overwrite outputs, change the topology or touch another project."""
+        names = self.names
+        return policy(
+            allow(["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
+                  [self.bucket_arn(names.raw_bucket, f"{INPUT_PREFIX}*")]),
+            allow(["s3:ListBucket", "s3:ListBucketVersions"],
+                  [self.bucket_arn(b) for b in self.buckets]),
+            allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, "*"),
+                                     self.bucket_arn(names.quarantine_bucket, "*")]),
+            allow(["dynamodb:Query", "dynamodb:GetItem"], [self.table_arn, f"{self.table_arn}/index/*"]),
+            # Reading metrics has no resource-level permissions: AWS requires "*".
+            allow(["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], ["*"]),
+            allow(["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage",
+                   "sqs:GetQueueAttributes"],
+                  [self.dead_letter_arn, self.stage_queue_arn(Stage.INGESTION), self.queue_arn]),
+            allow(["events:PutEvents"], [self.bus_arn]),
+        )
+
     # -- catalog ------------------------------------------------------------------------------------------------
 
     @property

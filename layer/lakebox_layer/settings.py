@@ -98,6 +98,11 @@ class ResourceNames:
     def quality_events_queue(self) -> str:
         return f"{self.project}-quality-events"
 
+    @property
+    def operator(self) -> str:
+        """The IAM user the CLI acts as when IAM is enforced."""
+        return f"{self.project}-operator"
+
     def stage_queue(self, stage: str) -> str:
         """The queue in front of a stage's function."""
         return f"{self.project}-{stage}-queue"

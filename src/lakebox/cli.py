@@ -56,7 +56,7 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _bring_up(port: int | None, persist: Path | None = None) -> Target:
+def _bring_up(port: int | None, persist: Path | None = None, strict_iam: bool = False) -> Target:
     """Make sure an emulator answers, provision, and return the target."""
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = default_region()
@@ -66,14 +66,18 @@ def _bring_up(port: int | None, persist: Path | None = None) -> Target:
         err.print(f"using the emulator at {endpoint} (AWS_ENDPOINT_URL)")
     else:
         emulator = EmbeddedEmulator(state_dir())
-        state, started = emulator.start(port=port, region=region, persist_dir=persist)
+        state, started = emulator.start(port=port, region=region, persist_dir=persist, strict_iam=strict_iam)
         endpoint, region = state.endpoint, state.region
         verb = "started" if started else "reusing"
         err.print(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
     target = Target.at(endpoint, region)
     err.print(f"provisioning {target.project} at {endpoint}")
-    report = Provisioner(Topology(target.names), target.session, endpoint).apply()
+    provisioner = Provisioner(Topology(target.names), target.session, endpoint)
+    report = provisioner.apply()
     err.print(f"  {report.summary()}")
+    if strict_iam and not os.environ.get("AWS_ENDPOINT_URL"):
+        EmbeddedEmulator(state_dir()).record_operator(provisioner.operator_credentials())
+        err.print(f"  IAM is enforced: lakebox acts as the user {target.names.operator}")
     return target
 
 
@@ -112,10 +116,12 @@ def up(
     port: Annotated[int, typer.Option(help="port of the embedded emulator (0: any free port)")] = DEFAULT_PORT,
     persist: Annotated[Path | None, typer.Option(
         help="keep the embedded emulator's state (S3 objects included) in this folder across `down` and `up`")] = None,
+    strict_iam: Annotated[bool, typer.Option(
+        "--strict-iam", help="enforce IAM in the embedded emulator; lakebox then acts as a non-root user")] = False,
 ) -> None:
     """Start the embedded emulator (unless AWS_ENDPOINT_URL names one), provision, print where everything is."""
     _configure_logging()
-    target = _run(lambda: _bring_up(port or None, persist))
+    target = _run(lambda: _bring_up(port or None, persist, strict_iam))
     description = _describe(target)
     if json_output:
         out.print_json(json.dumps(description))

@@ -30,6 +30,7 @@ STOP_DEADLINE_S = 15.0
 _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
+_OPERATOR_FILE = "operator.json"
 # Variables that must not leak from the caller into the emulator (and from there into its Lambda workers).
 _SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -203,10 +204,25 @@ class EmbeddedEmulator:
             (persist_dir / _PORT_FILE).write_text(str(port))
         return state, True
 
+    def record_operator(self, credentials: dict[str, str]) -> None:
+        """Keep the CLI's non-root credentials for an emulator that enforces IAM (readable by this user only)."""
+        path = self.state_dir / _OPERATOR_FILE
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(json.dumps(credentials))
+
+    def operator(self) -> dict[str, str] | None:
+        try:
+            credentials: dict[str, str] = json.loads((self.state_dir / _OPERATOR_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return credentials
+
     def stop(self) -> EmulatorState | None:
         """Stop the recorded emulator (and its workers); None when there was nothing to stop."""
         state = self.state()
         self.state_file.unlink(missing_ok=True)
+        (self.state_dir / _OPERATOR_FILE).unlink(missing_ok=True)
         if state is None:
             return None
         self._kill(state.pid)

@@ -45,9 +45,16 @@ class Target:
         endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
         region = default_region()
         if endpoint is None:
-            recorded = EmbeddedEmulator(state_dir()).state()
+            emulator = EmbeddedEmulator(state_dir())
+            recorded = emulator.state()
             if recorded is not None:
                 endpoint, region = recorded.endpoint, recorded.region
+                operator = emulator.operator() if recorded.strict_iam else None
+                if operator is not None and "AWS_ACCESS_KEY_ID" not in os.environ:
+                    # IAM is enforced: act as the operator user bootstrap made, not as the emulator's root.
+                    session = boto3.Session(region_name=region, aws_access_key_id=operator["aws_access_key_id"],
+                                            aws_secret_access_key=operator["aws_secret_access_key"])
+                    return cls(endpoint, region, project or default_project(), session)
         return cls.at(endpoint, region, project)
 
     @classmethod

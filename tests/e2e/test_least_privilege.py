@@ -108,3 +108,34 @@ def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -
     row = wait_for_outcomes(strict.target, [Upload(Path(key), raw)], deadline_s=120)[raw.process_id]
 
     assert row.status is FileStatus.PROCESSED
+
+
+def test_lakebox_up_strict_iam_acts_as_a_non_root_operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import ClientError
+    from typer.testing import CliRunner
+
+    from lakebox.cli import app
+
+    monkeypatch.setenv("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    sample = tmp_path / "ok.json"
+    sample.write_text('{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}')
+    try:
+        up = runner.invoke(app, ["up", "--strict-iam", "--port", "0", "--json"])
+        assert up.exit_code == 0, up.output
+        ingested = runner.invoke(app, ["ingest", str(sample), "--wait", "--json"])
+        assert ingested.exit_code == 0, ingested.output
+        assert json.loads(ingested.stdout)[0]["status"] == "processed"
+
+        target = Target.resolve()
+        identity = target.session.client("sts", region_name=target.region,
+                                         endpoint_url=target.endpoint).get_caller_identity()
+        assert identity["Arn"].endswith(f"user/{target.names.operator}")
+        with pytest.raises(ClientError) as denied:
+            target.clients.s3.delete_object(Bucket=target.names.raw_bucket, Key="input/ok.json")
+        assert denied.value.response["Error"]["Code"] in {"AccessDenied", "403"}
+    finally:
+        runner.invoke(app, ["down"])
+    assert not (tmp_path / "state" / "operator.json").exists()
