@@ -92,7 +92,8 @@ class Lake:
         group = f"/aws/lambda/{self.names.function(stage)}"
         found = []
         try:
-            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+            pages = logs.get_paginator("describe_log_streams").paginate(logGroupName=group)
+            streams = [stream for page in pages for stream in page["logStreams"]]
         except logs.exceptions.ResourceNotFoundException:
             return []
         for stream in streams:

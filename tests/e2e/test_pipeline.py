@@ -181,21 +181,13 @@ def test_quality_metrics_have_datapoints(lake) -> None:
 def test_function_logs_are_json_with_the_process_id_as_correlation_id(lake) -> None:
     raw = lake.put_raw(f"input/{unique('logged.json')}", json.dumps(VALID_RECORD).encode())
     lake.outcome(raw)
-    logs = lake.client("logs")
-    group = f"/aws/lambda/{lake.names.function('validation')}"
     found: list[dict] = []
 
     def logged() -> bool:
-        found.clear()
-        for stream in logs.describe_log_streams(logGroupName=group)["logStreams"]:
-            for event in logs.get_log_events(logGroupName=group, logStreamName=stream["logStreamName"])["events"]:
-                if event["message"].startswith("{"):
-                    entry = json.loads(event["message"])
-                    if entry.get("correlation_id") == raw.process_id:
-                        found.append(entry)
+        found[:] = [e for e in lake.log_lines("validation", raw.process_id) if e.get("message") == "validated"]
         return bool(found)
 
-    lake.wait(logged, f"a JSON log line of {group} with correlation_id {raw.process_id}")
+    lake.wait(logged, f"a JSON 'validated' log line of the validation function for {raw.process_id}")
     entry = found[0]
     assert entry["service"] == "lakebox-validation"
     assert entry["key"] == raw.key
