@@ -151,9 +151,6 @@ class Topology:
     def rule_arn(self, rule: str) -> str:
         return self.arn("events", f"rule/{self.names.event_bus}/{rule}")
 
-    def function_arn(self, stage: Stage) -> str:
-        return self.arn("lambda", f"function:{self.names.function(stage)}")
-
     def role_arn(self, role: str) -> str:
         return self.arn("iam", f"role/{role}", region=False)
 

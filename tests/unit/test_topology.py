@@ -234,3 +234,12 @@ def test_arns_use_the_region_partition(region: str, prefix: str) -> None:
 
 def test_canonical_ignores_key_order_and_accepts_text() -> None:
     assert canonical({"b": [1], "a": {"y": 1, "x": 2}}) == canonical('{"a": {"x": 2, "y": 1}, "b": [1]}')
+
+
+def test_the_operator_can_use_the_pipeline_but_not_delete_or_reshape_it(topology: Topology) -> None:
+    policy = topology.operator_policy
+    actions = actions_of(policy)
+    assert {"s3:PutObject", "dynamodb:Query", "events:PutEvents", "sqs:ReceiveMessage"} <= actions
+    assert not {a for a in actions if "Delete" in a and a != "sqs:DeleteMessage"}
+    assert not {a for a in actions if a.split(":")[0] in {"iam", "lambda", "glue"}}
+    assert resources_for(policy, "s3:PutObject") == {f"arn:aws:s3:::{NAMES.raw_bucket}/input/*"}
