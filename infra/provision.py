@@ -153,6 +153,7 @@ class Provisioner:
             self._queue(queue)
         for function in self.topology.functions:
             self._event_source_mapping(function)
+            self._event_invoke_config(function)
         for rule in self.topology.rules:
             self._rule(rule)
         self._notification()
@@ -424,6 +425,25 @@ class Provisioner:
             action = "created"
         sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
         self.report.changed(action, f"queue {queue.name}")
+
+    def _event_invoke_config(self, spec: FunctionSpec) -> None:
+        lam = self.client("lambda")
+        wanted = self.topology.event_invoke_config(spec)
+        try:
+            current = lam.get_function_event_invoke_config(FunctionName=spec.name)
+            same = (current.get("MaximumRetryAttempts") == wanted["MaximumRetryAttempts"]
+                    and current.get("MaximumEventAgeInSeconds") == wanted["MaximumEventAgeInSeconds"]
+                    and canonical(current.get("DestinationConfig", {})) == canonical(wanted["DestinationConfig"]))
+        except ClientError as error:
+            if not missing(error):
+                raise
+            same = False
+        if same:
+            self.report.same(f"async invoke config of {spec.name}")
+            return
+        retry(lambda: lam.put_function_event_invoke_config(**wanted), retry_on={"InvalidParameterValueException"},
+              what=f"configuring retries of {spec.name}")
+        self.report.changed("set", f"async retries and dead-letter destination of {spec.name}")
 
     def _event_source_mapping(self, spec: FunctionSpec) -> None:
         """The function reads its stage's queue; a mapping that differs is updated in place."""

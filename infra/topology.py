@@ -30,6 +30,9 @@ CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
 TARGET_RETRIES = 8
 MAX_EVENT_AGE_S = 3600
 MAX_RECEIVES = 5
+# The functions are invoked by their queues; any asynchronous invocation besides (by hand, by a future trigger) is
+# retried twice, Lambda's maximum, and then lands in the dead-letter queue too.
+ASYNC_RETRIES = 2
 # Work is pulled in batches by at most this many concurrent invocations per stage: a burst waits in the queue
 # instead of starting one execution environment per file.
 STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2}
@@ -162,6 +165,15 @@ class Topology:
     def dead_letter_arn(self) -> str:
         return self.arn("sqs", self.names.dead_letter_queue)
 
+    def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
+        """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
+        return {
+            "FunctionName": spec.name,
+            "MaximumRetryAttempts": ASYNC_RETRIES,
+            "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
+            "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}},
+        }
+
     def stage_queue_arn(self, stage: Stage) -> str:
         return self.arn("sqs", self.names.stage_queue(stage.value))
 
@@ -237,9 +249,11 @@ class Topology:
             # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
             allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
             allow(["events:PutEvents"], [self.bus_arn]),
-            # The event source mapping reads the stage's queue with the function's role.
+            # The event source mapping reads the stage's queue with the function's role, and an asynchronous
+            # invocation's on-failure destination is written with it too.
             allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
                    "sqs:ChangeMessageVisibility"], [self.stage_queue_arn(stage)]),
+            allow(["sqs:SendMessage"], [self.dead_letter_arn]),
         ]
 
     def _read_raw(self) -> list[dict[str, Any]]:

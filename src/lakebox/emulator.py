@@ -31,8 +31,10 @@ _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
 _OPERATOR_FILE = "operator.json"
-# Variables that must not leak from the caller into the emulator (and from there into its Lambda workers).
-_SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Variables that must not leak from the caller into the emulator (and from there into its Lambda workers, whose
+# environment is the emulator's): the caller's endpoint and AWS identity, and secrets the emulator has no use for.
+_SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "LOCALSTACK_AUTH_TOKEN",
+             "LOCALSTACK_API_KEY")
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,9 @@ def test_failures_have_retries_and_a_dead_letter_queue(lake) -> None:
         assert mapping["EventSourceArn"] == attributes["QueueArn"]
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert mapping["ScalingConfig"]["MaximumConcurrency"] >= 2
+        config = lam.get_function_event_invoke_config(FunctionName=lake.names.function(stage))
+        assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 3600)
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == dead_letter_arn
     for rule in ("ingestion", "validation", "quality"):
         (target,) = events.list_targets_by_rule(Rule=lake.names.rule(rule),
                                                 EventBusName=lake.names.event_bus)["Targets"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,40 @@ def test_a_failed_start_reports_the_log_tail(tmp_path) -> None:
 def test_an_impossible_port_is_refused(tmp_path) -> None:
     with pytest.raises(EmulatorError, match="not a TCP port"):
         EmbeddedEmulator(tmp_path).start(port=70000)
+
+
+def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(tmp_path, monkeypatch) -> None:
+    import json
+
+    from infra.provision import Provisioner
+    from infra.topology import Topology
+    from lakebox.target import Target
+    from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox_layer.records import RawObject
+
+    secret = "ls-" + "0123456789abcdef" * 2
+    monkeypatch.setenv("LOCALSTACK_AUTH_TOKEN", secret)
+    emulator = EmbeddedEmulator(tmp_path)
+    state, _ = emulator.start(port=None, extra_env={"LAKEBOX_EMULATOR_LOG_LEVEL": "DEBUG"})
+    try:
+        # The emulator's environment is every function's environment: the token must not be in it.
+        environment = Path(f"/proc/{state.pid}/environ").read_bytes().decode(errors="replace")
+        assert "LOCALSTACK_AUTH_TOKEN" not in environment
+        assert secret not in environment
+        target = Target.at(state.endpoint, state.region, "lakebox")
+        Provisioner(Topology(target.names), target.session, state.endpoint).apply()
+        bucket = target.settings.raw_bucket
+        body = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
+        response = target.clients.s3.put_object(Bucket=bucket, Key="input/secret.json", Body=body)
+        raw = RawObject(bucket, "input/secret.json", response["ETag"].strip('"'), len(body), response.get("VersionId"))
+        assert wait_for_outcomes(target, [Upload(tmp_path, raw)], deadline_s=60)[raw.process_id].status.terminal
+        logs = target.session.client("logs", region_name=state.region, endpoint_url=state.endpoint)
+        lines = [json.dumps(event) for group in logs.describe_log_groups()["logGroups"]
+                 for stream in logs.describe_log_streams(logGroupName=group["logGroupName"])["logStreams"]
+                 for event in logs.get_log_events(logGroupName=group["logGroupName"],
+                                                  logStreamName=stream["logStreamName"])["events"]]
+    finally:
+        emulator.stop()
+    assert lines, "the functions logged something"
+    assert secret not in "\n".join(lines)
+    assert secret not in (tmp_path / "emulator.log").read_text()
