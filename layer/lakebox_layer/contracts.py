@@ -68,10 +68,6 @@ class Contract:
     def pii_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.pii)
 
-    @property
-    def structural(self) -> bool:
-        return self.version == STRUCTURAL_VERSION
-
 
 def structural_contract(dataset: str) -> Contract:
     """What a dataset without a contract gets: the file must parse, nothing more."""

@@ -263,12 +263,6 @@ def sniff_delimiter(sample: str) -> str:
         return ","
 
 
-def iter_records(stream: BinaryStream, file_format: FileFormat,
-                 compression: str | None = None) -> Iterator[ParsedRecord]:
-    """Records of a raw file; content that cannot be read raises :class:`ContentRejected` with the reason."""
-    return iter(RecordReader(stream, file_format, compression))
-
-
 def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:
     strict = StrictJson()
     number = 0

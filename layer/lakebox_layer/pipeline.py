@@ -132,8 +132,7 @@ class Pipeline:
                                                Errors=[reason]))
             return None
         arrived_at = head.last_modified.astimezone(UTC).isoformat()
-        if self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.INGESTION)) and not (
-                redrive and not self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.VALIDATION))):
+        if self._already_ingested(process_id, arrived_at, redrive=redrive):
             self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
             return None
         detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
@@ -150,6 +149,13 @@ class Pipeline:
         ))
         self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
         return received
+
+    def _already_ingested(self, process_id: str, arrived_at: str, *, redrive: bool) -> bool:
+        """Whether this delivery is a duplicate. A redrive of a file whose validation never happened is not: its
+        "Data Received" event was lost, so ingestion announces the file again."""
+        if not self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.INGESTION)):
+            return False
+        return not redrive or self.metadata.has_stage(process_id, stage_sort_key(arrived_at, Stage.VALIDATION))
 
     def ingest_all(self, created: list[ObjectCreated]) -> list[str]:
         """Ingest every object of a notification; if any fails, raise after trying all of them."""

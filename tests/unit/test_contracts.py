@@ -64,7 +64,7 @@ def test_a_full_document_becomes_a_contract() -> None:
     assert contract.mode is Mode.RECORD
     assert contract.schema == {"type": "object", "required": ["id"]}
     assert contract.pii_fields == {"email"}
-    assert not contract.structural
+    assert contract.version != STRUCTURAL_VERSION
     fields = {f.name: f for f in contract.fields}
     assert [f.name for f in contract.fields] == ["id", "email", "tier", "age", "code"]  # document order
     assert fields["id"] == FieldRules("id", required=True, type="integer", unique=True)
@@ -128,7 +128,7 @@ def test_structural_contract() -> None:
     contract = structural_contract("sales")
     assert contract == Contract(dataset="sales", version=STRUCTURAL_VERSION)
     assert contract.version == "structural"
-    assert contract.structural
+    assert contract.version == STRUCTURAL_VERSION
     assert contract.fields == ()
     assert contract.schema is None
     assert contract.threshold == 0.0

@@ -1,4 +1,4 @@
-"""RecordReader / iter_records / iter_text_lines: streaming parsers from a binary stream to numbered records."""
+"""RecordReader / iter_text_lines: streaming parsers from a binary stream to numbered records."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from lakebox_layer.parsing import (
     ParsedRecord,
     RecordReader,
     decompressed,
-    iter_records,
     iter_text,
     iter_text_lines,
     sniff_delimiter,
 )
 from lakebox_layer.records import FileFormat
+from tests.unit.streams import Trickle
 
 BAD_BYTE = b"\xff"  # never valid anywhere in UTF-8
 CSV = FileFormat.CSV
@@ -30,19 +30,6 @@ JSON = FileFormat.JSON
 JSONL = FileFormat.JSON_LINES
 
 
-class Trickle:
-    """A stream that returns at most `step` bytes per read, like a network body delivering small chunks."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data = data
-        self._step = step
-        self._position = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        amount = self._step if size < 0 else min(size, self._step)
-        chunk = self._data[self._position : self._position + amount]
-        self._position += len(chunk)
-        return chunk
 
 
 def parse(data: bytes, file_format: FileFormat, compression: str | None = None,
@@ -510,7 +497,7 @@ def test_invalid_utf8_in_csv_is_rejected() -> None:
 
 def test_unsupported_format_is_rejected_at_once() -> None:
     with pytest.raises(ContentRejected, match="unsupported"):
-        iter_records(io.BytesIO(b"<xml/>"), FileFormat.UNSUPPORTED)
+        list(RecordReader(io.BytesIO(b"<xml/>"), FileFormat.UNSUPPORTED))
 
 
 # -- gzip ---------------------------------------------------------------------------------------------------------
@@ -595,7 +582,7 @@ def _csv_bytes(line_terminator: str) -> bytes:
 @pytest.mark.parametrize("step", STEPS)
 @pytest.mark.parametrize("line_terminator", ["\n", "\r\n"], ids=["lf", "crlf"])
 def test_csv_records_survive_any_chunking(step: int, line_terminator: str) -> None:
-    records = list(iter_records(Trickle(_csv_bytes(line_terminator), step), CSV))
+    records = list(RecordReader(Trickle(_csv_bytes(line_terminator), step), CSV))
     assert [r.number for r in records] == list(range(1, len(ROWS) + 1))
     assert [r.fields for r in records] == ROWS
 
@@ -605,7 +592,7 @@ def test_json_lines_records_survive_any_chunking(step: int) -> None:
     lines = [json.dumps(row, ensure_ascii=False) for row in ROWS]
     lines[10] = '{"id": "broken",'
     data = ("\n".join(lines[:30]) + "\n\n" + "\r\n".join(lines[30:]) + "\n").encode()
-    records = list(iter_records(Trickle(data, step), JSONL))
+    records = list(RecordReader(Trickle(data, step), JSONL))
     assert len(records) == len(ROWS)
     assert [r.number for r in records] == list(range(1, len(ROWS) + 1))
     assert [r.fields for r in records if r.number != 11] == [row for n, row in enumerate(ROWS) if n != 10]
@@ -619,7 +606,7 @@ def test_json_array_records_survive_any_chunking(step: int, ensure_ascii: bool) 
     elements: list[object] = [dict(row, score=n * 0.5, ok=n % 3 == 0, gone=None) for n, row in enumerate(ROWS)]
     elements[7] = "not an object"
     data = json.dumps(elements, ensure_ascii=ensure_ascii, indent=1).encode()
-    records = list(iter_records(Trickle(data, step), JSON))
+    records = list(RecordReader(Trickle(data, step), JSON))
     assert [r.number for r in records] == list(range(1, len(ROWS) + 1))
     assert [r.fields for r in records if r.number != 8] == [e for n, e in enumerate(elements) if n != 7]
     assert records[7].error == "expected a JSON object"

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from lakebox_layer.formats import UTF8_BOM
 from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import FileFormat
+from tests.unit.streams import Trickle
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DELIMITERS = ",;\t|"
@@ -33,19 +34,6 @@ DELIMITERS = ",;\t|"
 COMMON = [*"abcXYZ019 .-_@'\"éßøЖ漢字🙂€\u0301"]
 
 
-class Trickle:
-    """A stream returning at most `step` bytes per read, like a network body delivering small chunks."""
-
-    def __init__(self, data: bytes, step: int) -> None:
-        self._data = data
-        self._step = step
-        self._position = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        amount = self._step if size < 0 else min(size, self._step)
-        chunk = self._data[self._position : self._position + amount]
-        self._position += len(chunk)
-        return chunk
 
 
 def read_back(data: bytes, file_format: FileFormat, step: int, chunk_bytes: int,
