@@ -17,11 +17,12 @@ import time
 import uuid
 from pathlib import Path
 
-from infra.provision import Provisioner
-from infra.topology import Topology
-from lakebox.emulator import EmbeddedEmulator, wait_until
+from lakebox.emulator import EmbeddedEmulator
+from lakebox.polling import wait_until
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
 
 RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}, "email": "a@example.com"}'

@@ -288,11 +288,11 @@ def measure_core(files: list[dict[str, Any]], repeat: int) -> dict[str, Any]:
 
 
 def measure_pipeline(files: list[dict[str, Any]], out_dir: Path, deadline_s: float) -> dict[str, Any]:
-    from infra.provision import Provisioner
-    from infra.topology import Topology
     from lakebox.emulator import EmbeddedEmulator, log_tail
     from lakebox.target import Target
     from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox_infra.provision import Provisioner
+    from lakebox_infra.topology import Topology
     from lakebox_layer.adapters.contract_store import ContractStore
     from lakebox_layer.contracts import parse_contract
     from lakebox_layer.records import RawObject

@@ -13,7 +13,7 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from infra.provision import Provisioner
+from lakebox_infra.provision import Provisioner
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION
 

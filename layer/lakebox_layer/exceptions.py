@@ -37,11 +37,3 @@ class MetadataError(LakeboxError):
 
 class PublishError(LakeboxError):
     """EventBridge did not accept an event."""
-
-
-class EmulatorError(LakeboxError):
-    """The embedded emulator could not be started, reached or stopped."""
-
-
-class ProvisioningError(LakeboxError):
-    """Bootstrap could not make the topology real."""

@@ -16,24 +16,19 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
-from infra import PROJECT_ROOT
-from infra.provision import Provisioner
-from infra.topology import Topology
 from lakebox.emulator import DEFAULT_PORT, EmbeddedEmulator, healthy
+from lakebox.metrics import QualityFigures
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
+from lakebox.status import FileRow, fold_status
 from lakebox.target import Target, default_region, state_dir
 from lakebox.uploads import files_to_upload, upload, wait_for_metrics, wait_for_outcomes
-from lakebox_layer.adapters.metrics import (
-    AVERAGE_SCORE,
-    NAMESPACE,
-    PROCESSED_RECORDS,
-    SUCCESS_RATE,
-    QualityFigures,
-)
+from lakebox_infra import PROJECT_ROOT
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
+from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus
-from lakebox_layer.status import FileRow, fold_status
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="A serverless data lake on your laptop: S3, Lambda, EventBridge, DynamoDB, Glue, CloudWatch.")

@@ -13,14 +13,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from lakebox_layer.exceptions import EmulatorError
+from lakebox.exceptions import EmulatorError
+from lakebox.polling import wait_until
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -51,17 +50,6 @@ class EmulatorState:
     @property
     def endpoint(self) -> str:
         return f"http://{HOST}:{self.port}"
-
-
-def wait_until(check: Callable[[], bool], *, deadline_s: float, what: str, interval_s: float = 0.1,
-               on_timeout: Callable[[], str] | None = None) -> None:
-    """Poll `check` until it is true; past the deadline raise an error that says what was awaited."""
-    deadline = time.monotonic() + deadline_s
-    while not check():
-        if time.monotonic() >= deadline:
-            detail = on_timeout() if on_timeout else ""
-            raise TimeoutError(f"gave up after {deadline_s:.0f} s waiting for {what}{detail}")
-        time.sleep(interval_s)
 
 
 def healthy(endpoint: str, timeout_s: float = 1.0) -> bool:

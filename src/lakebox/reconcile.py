@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
+from lakebox.status import rows_by_process
 from lakebox.target import Target
 from lakebox_layer.notifications import REDRIVE_MARKER
 from lakebox_layer.records import INPUT_PREFIX, RawObject, Stage
-from lakebox_layer.status import rows_by_process
 
 # How many dead-letter messages one redrive takes at most: bounded, and run it again for more.
 MAX_DEAD_LETTERS = 10_000

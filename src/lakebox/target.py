@@ -9,11 +9,12 @@ from pathlib import Path
 
 import boto3
 
-from infra import PROJECT_ROOT
 from lakebox.emulator import EmbeddedEmulator
-from lakebox_layer.adapters.clients import AwsClients, session_for
-from lakebox_layer.adapters.metadata import MetadataStore
-from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox.metadata import MetadataReader
+from lakebox.metrics import QualityReadout
+from lakebox_infra import PROJECT_ROOT
+from lakebox_infra.session import session_for
+from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
 
 
@@ -76,12 +77,12 @@ class Target:
         return AwsClients(self.settings, self.session)
 
     @cached_property
-    def metadata(self) -> MetadataStore:
-        return MetadataStore(self.clients.dynamodb, self.settings.metadata_table)
+    def metadata(self) -> MetadataReader:
+        return MetadataReader(self.clients.dynamodb, self.settings.metadata_table)
 
     @cached_property
-    def metrics(self) -> QualityMetrics:
-        return QualityMetrics(self.clients.cloudwatch, self.settings.project)
+    def metrics(self) -> QualityReadout:
+        return QualityReadout(self.clients.cloudwatch, self.settings.project)
 
     @property
     def where(self) -> str:

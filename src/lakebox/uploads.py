@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from lakebox.emulator import wait_until
+from lakebox.metrics import QualityFigures
+from lakebox.polling import wait_until
+from lakebox.status import FileRow, rows_by_process
 from lakebox.target import Target
-from lakebox_layer.adapters.metrics import QualityFigures
 from lakebox_layer.records import DEFAULT_DATASET, INPUT_PREFIX, RawObject
-from lakebox_layer.status import FileRow, rows_by_process
 
 WAIT_DEADLINE_S = 120.0
 

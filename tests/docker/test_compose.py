@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.emulator import free_port, wait_until
+from lakebox.emulator import free_port
+from lakebox.polling import wait_until
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import FileStatus, RawObject

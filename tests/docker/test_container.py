@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.capabilities import detect
-from infra.provision import Provisioner
-from infra.topology import Topology
 from lakebox.emulator import healthy
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox_infra.capabilities import detect
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus, RawObject
 from tests.emulators import Emulator, container_emulator
 

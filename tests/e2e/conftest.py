@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from infra.provision import Provisioner
-from infra.topology import Topology
-from lakebox.emulator import wait_until
+from lakebox.polling import wait_until
+from lakebox.status import FileRow
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
-from lakebox_layer.status import FileRow
 from tests.emulators import Emulator
 
 DEADLINE_S = 60.0

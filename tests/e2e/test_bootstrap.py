@@ -9,8 +9,8 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from infra.provision import Provisioner
-from infra.topology import Topology
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames
 
 ROOT = Path(__file__).resolve().parents[2]

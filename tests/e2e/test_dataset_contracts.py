@@ -169,7 +169,7 @@ def test_a_dataset_without_a_contract_gets_structural_checks_only(lake) -> None:
 
 
 def test_bootstrap_published_the_shipped_contracts(lake) -> None:
-    from infra.packaging import contracts
+    from lakebox_infra.contract_files import contracts
 
     store = ContractStore(lake.target.clients.dynamodb, lake.names.metadata_table)
     for contract in contracts():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lakebox.emulator import EmbeddedEmulator, free_port, healthy
-from lakebox_layer.exceptions import EmulatorError
+from lakebox.exceptions import EmulatorError
 
 
 def test_start_reuse_and_stop(tmp_path) -> None:
@@ -53,10 +53,10 @@ def test_an_impossible_port_is_refused(tmp_path) -> None:
 def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(tmp_path, monkeypatch) -> None:
     import json
 
-    from infra.provision import Provisioner
-    from infra.topology import Topology
     from lakebox.target import Target
     from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox_infra.provision import Provisioner
+    from lakebox_infra.topology import Topology
     from lakebox_layer.records import RawObject
 
     secret = "ls-" + "0123456789abcdef" * 2

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from infra.provision import Provisioner
-from infra.topology import Topology
 from lakebox.target import Target
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from tests.emulators import embedded_emulator
 
 PROBE = Path(__file__).resolve().parent / "probe" / "handler.py"

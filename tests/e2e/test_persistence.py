@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from infra.provision import Provisioner
-from infra.topology import Topology
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.reconcile import reconcile, redrive
 from lakebox.target import Target
 from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
 
 FILES = 30

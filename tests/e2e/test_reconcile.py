@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 from typer.testing import CliRunner
 
-from infra.provision import Provisioner
-from infra.topology import Topology
 from lakebox.cli import app
 from lakebox.reconcile import reconcile, redrive, s3_event
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus
 
 RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'

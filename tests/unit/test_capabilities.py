@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra import capabilities
-from infra.capabilities import AWS, detect
+from lakebox_infra import capabilities
+from lakebox_infra.capabilities import AWS, detect
 
 ENDPOINT = "http://127.0.0.1:4566"
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lakebox_layer.adapters.clients import EMULATOR_KEY_ID, EMULATOR_SECRET, AwsClients, session_for
+from lakebox_infra.session import EMULATOR_KEY_ID, EMULATOR_SECRET, session_for
+from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.settings import ResourceNames, Settings
 
 EMULATOR = "http://127.0.0.1:4566"

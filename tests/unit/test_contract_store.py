@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from infra import PROJECT_ROOT
+from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.contracts import Contract, parse_contract, structural_contract
 from lakebox_layer.exceptions import ContractInvalid, MetadataError

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra import PROJECT_ROOT
+from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.contracts import (
     STRUCTURAL_VERSION,
     Contract,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.packaging import build_function, build_layer
+from lakebox_infra.packaging import build_function, build_layer
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")

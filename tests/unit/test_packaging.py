@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infra import PROJECT_ROOT
-from infra.packaging import VENDORED_DISTRIBUTIONS, build_function, build_layer, code_sha256, contracts
+from lakebox_infra import PROJECT_ROOT
+from lakebox_infra.contract_files import contracts
+from lakebox_infra.packaging import VENDORED_DISTRIBUTIONS, build_function, build_layer, code_sha256
 from lakebox_layer.contracts import Mode, parse_contract
 from lakebox_layer.exceptions import ContractInvalid
 
@@ -111,7 +112,7 @@ def test_bundled_function_holds_the_handler_and_the_layer_at_its_root() -> None:
     import io
     import zipfile
 
-    from infra.packaging import build_function
+    from lakebox_infra.packaging import build_function
 
     names = set(zipfile.ZipFile(io.BytesIO(build_function("validation", bundle_layer=True))).namelist())
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from infra.packaging import contracts as shipped_contracts
+from lakebox_infra.contract_files import contracts as shipped_contracts
 from lakebox_layer.adapters.objects import ObjectHead
 from lakebox_layer.contracts import Contract, FieldRules, parse_contract, structural_contract
 from lakebox_layer.exceptions import ContractInvalid, IngestionFailed, RawObjectMissing, StageAlreadyRecorded

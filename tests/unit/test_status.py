@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from lakebox.status import FileRow, fold_status, rows_by_process
 from lakebox_layer.records import FileStatus
-from lakebox_layer.status import FileRow, fold_status, rows_by_process
 
 T1 = "2026-01-01T00:00:00+00:00"
 T2 = "2026-01-02T08:15:00+00:00"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.topology import FunctionSpec, Topology, canonical
+from lakebox_infra.topology import FunctionSpec, Topology, canonical
 from lakebox_layer.records import Stage
 from lakebox_layer.settings import ResourceNames
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infra import PROJECT_ROOT
+from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.contracts import Contract, Mode, parse_contract, structural_contract
 from lakebox_layer.parsing import ParsedRecord, RecordReader
 from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lakebox_layer.adapters.errors import error_code
 from lakebox_layer.contracts import Contract, parse_contract, structural_contract
 from lakebox_layer.exceptions import ContractInvalid, MetadataError
 
@@ -33,7 +34,7 @@ class ContractStore:
         try:
             item = self._db.get_item(TableName=self.table, Key=_key(dataset)).get("Item")
         except ClientError as error:
-            raise MetadataError(f"reading the contract of {dataset!r}: {error.response['Error']['Code']}") from error
+            raise MetadataError(f"reading the contract of {dataset!r}: {error_code(error)}") from error
         return item
 
     def contract_for(self, dataset: str) -> Contract:

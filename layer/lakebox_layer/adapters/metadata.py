@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from lakebox_layer.adapters.errors import error_code
 from lakebox_layer.exceptions import MetadataError, StageAlreadyRecorded
 from lakebox_layer.records import QualityTotals, Stage
 
@@ -50,17 +51,13 @@ def from_dynamo(value: Any) -> Any:
     return value
 
 
-def _marshal(item: dict[str, Any]) -> dict[str, Any]:
+def marshal(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in to_dynamo(item).items()}
 
 
-def _unmarshal(item: dict[str, Any]) -> dict[str, Any]:
+def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
     return from_dynamo(  # type: ignore[no-any-return]
         {k: _deserializer.deserialize(v) for k, v in item.items()})
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 class MetadataStore:
@@ -74,12 +71,12 @@ class MetadataStore:
         try:
             response = self._db.get_item(
                 TableName=self.table,
-                Key=_marshal({"ProcessId": process_id, "Timestamp": sort_key}),
+                Key=marshal({"ProcessId": process_id, "Timestamp": sort_key}),
                 ConsistentRead=True,
                 ProjectionExpression="ProcessId",
             )
         except ClientError as error:
-            raise MetadataError(f"reading {process_id} from {self.table}: {_code(error)}") from error
+            raise MetadataError(f"reading {process_id} from {self.table}: {error_code(error)}") from error
         return "Item" in response
 
     def put_stage(self, item: dict[str, Any]) -> None:
@@ -87,26 +84,26 @@ class MetadataStore:
         try:
             self._db.put_item(
                 TableName=self.table,
-                Item=_marshal(item),
+                Item=marshal(item),
                 ConditionExpression="attribute_not_exists(ProcessId)",
             )
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 raise StageAlreadyRecorded(item["ProcessId"]) from error
-            raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {_code(error)}") from error
+            raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {error_code(error)}") from error
 
     def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
                        records: int) -> QualityTotals:
         """Write the quality stage record and add the file to the pipeline's totals in one transaction, then
         return the totals: O(1) per file, however long the history."""
-        totals_key = _marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY})
+        totals_key = marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY})
         try:
             self._db.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": _marshal(item),
+                            "Item": marshal(item),
                             "ConditionExpression": "attribute_not_exists(ProcessId)",
                         }
                     },
@@ -116,7 +113,7 @@ class MetadataStore:
                             "Key": totals_key,
                             "UpdateExpression": "ADD Files :one, FilesPassed :passed, ScoreSum :score, "
                             "RecordCount :records",
-                            "ExpressionAttributeValues": _marshal(
+                            "ExpressionAttributeValues": marshal(
                                 {":one": 1, ":passed": int(passed), ":score": score, ":records": records}
                             ),
                         }
@@ -125,45 +122,23 @@ class MetadataStore:
             )
         except ClientError as error:
             reasons = error.response.get("CancellationReasons", [])
-            if _code(error) == "TransactionCanceledException" and any(
+            if error_code(error) == "TransactionCanceledException" and any(
                 r.get("Code") == "ConditionalCheckFailed" for r in reasons
             ):
                 raise StageAlreadyRecorded(item["ProcessId"]) from error
-            raise MetadataError(f"recording quality of {item['ProcessId']}: {_code(error)}") from error
+            raise MetadataError(f"recording quality of {item['ProcessId']}: {error_code(error)}") from error
         return self.totals(pipeline)
 
     def totals(self, pipeline: str) -> QualityTotals:
         response = self._db.get_item(
             TableName=self.table,
-            Key=_marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY}),
+            Key=marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY}),
             ConsistentRead=True,
         )
-        item = _unmarshal(response.get("Item", {}))
+        item = unmarshal(response.get("Item", {}))
         return QualityTotals(
             files=int(item.get("Files", 0)),
             files_passed=int(item.get("FilesPassed", 0)),
             score_sum=float(item.get("ScoreSum", 0)),
             records=int(item.get("RecordCount", 0)),
         )
-
-    def stage_records(self, process_id: str) -> list[dict[str, Any]]:
-        """Every stage record of one process, in pipeline order."""
-        paginator = self._db.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            KeyConditionExpression="ProcessId = :pid",
-            ExpressionAttributeValues=_marshal({":pid": process_id}),
-            ConsistentRead=True,
-        )
-        return [_unmarshal(item) for page in pages for item in page.get("Items", [])]
-
-    def file_records(self, pipeline: str) -> list[dict[str, Any]]:
-        """The status-bearing records (ingestion and validation) of every raw file, from the status index."""
-        paginator = self._db.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression="Pipeline = :pipeline",
-            ExpressionAttributeValues=_marshal({":pipeline": pipeline}),
-        )
-        return [_unmarshal(item) for page in pages for item in page.get("Items", [])]

@@ -7,8 +7,6 @@ share of files that passed, Sum of records is the volume), with O(1) work per fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,17 +20,9 @@ AVERAGE_SCORE = "AverageQualityScore"
 PROCESSED_RECORDS = "ProcessedRecords"
 
 
-@dataclass(frozen=True)
-class QualityFigures:
-    """The metrics over a window, as CloudWatch aggregates them."""
-
-    files: int
-    success_rate: float | None
-    average_score: float | None
-    records: float | None
-
-
 class QualityMetrics:
+    """Publishes one observation per judged file."""
+
     def __init__(self, cloudwatch: CloudWatchClient, pipeline: str) -> None:
         self._cloudwatch = cloudwatch
         self.pipeline = pipeline
@@ -54,29 +44,3 @@ class QualityMetrics:
             )
         ]
         self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
-
-    def _statistics(self, name: str, start: datetime, end: datetime) -> dict[str, float]:
-        period = max(60, int((end - start).total_seconds() // 60 + 1) * 60)
-        points = self._cloudwatch.get_metric_statistics(
-            Namespace=NAMESPACE, MetricName=name, Dimensions=self._dimensions,
-            StartTime=start, EndTime=start + timedelta(seconds=period), Period=period,
-            Statistics=["Average", "Sum", "SampleCount"],
-        ).get("Datapoints", [])
-        count = sum(float(p.get("SampleCount", 0.0)) for p in points)
-        total = sum(float(p.get("Sum", 0.0)) for p in points)
-        return {"count": count, "sum": total, "average": total / count if count else float("nan")}
-
-    def since(self, start: datetime) -> QualityFigures:
-        """The metrics from `start` until now: one window, so the averages are exact."""
-        start = start.astimezone(UTC).replace(microsecond=0)
-        end = datetime.now(UTC)
-        rate = self._statistics(SUCCESS_RATE, start, end)
-        score = self._statistics(AVERAGE_SCORE, start, end)
-        records = self._statistics(PROCESSED_RECORDS, start, end)
-        files = int(rate["count"])
-        return QualityFigures(
-            files=files,
-            success_rate=rate["average"] if files else None,
-            average_score=score["average"] if score["count"] else None,
-            records=records["sum"] if records["count"] else None,
-        )

@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lakebox_layer.adapters.errors import missing
 from lakebox_layer.exceptions import RawObjectMissing
 from lakebox_layer.records import RawObject
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef
-
-_MISSING = {"NoSuchKey", "404", "NoSuchVersion", "NotFound"}
-
 
 @dataclass(frozen=True)
 class ObjectHead:
@@ -44,7 +42,7 @@ class ObjectStore:
         try:
             response = self._s3.head_object(**_source(raw))  # type: ignore[arg-type]
         except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
+            if missing(error):
                 raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
             raise
         return ObjectHead(
@@ -58,7 +56,7 @@ class ObjectStore:
         try:
             return self._s3.get_object(**_source(raw), **extra)  # type: ignore[arg-type]
         except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
+            if missing(error):
                 raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
             raise
 
@@ -80,7 +78,7 @@ class ObjectStore:
         try:
             self._s3.copy(source, bucket, key, ExtraArgs=extra)
         except ClientError as error:
-            if error.response["Error"]["Code"] in _MISSING:
+            if missing(error):
                 raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
             raise
 

@@ -7,18 +7,12 @@ import base64
 import hashlib
 import importlib.metadata
 import io
-import json
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra import PROJECT_ROOT
-from lakebox_layer.contracts import Contract, parse_contract
-from lakebox_layer.exceptions import ContractInvalid
+from lakebox_infra import project_root
 
-LAYER_SOURCE = PROJECT_ROOT / "layer"
-CONTRACTS_SOURCE = PROJECT_ROOT / "contracts"
-FUNCTIONS_SOURCE = PROJECT_ROOT / "lambdas"
 # The layer's third-party code, copied from the installed distributions (no network needed). boto3 is left out:
 # the Lambda runtime provides it.
 VENDORED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions", "fastjsonschema")
@@ -61,7 +55,7 @@ def _distribution_files(name: str) -> list[tuple[str, Path]]:
 
 def layer_entries() -> list[tuple[str, Path]]:
     """The layer's files: our shared library and its vendored dependencies, under `python/` as Lambda expects."""
-    entries = _tree(LAYER_SOURCE, "python/")
+    entries = _tree(project_root() / "layer", "python/")
     for name in VENDORED_DISTRIBUTIONS:
         entries.extend(_distribution_files(name))
     return entries
@@ -74,7 +68,7 @@ def build_layer() -> bytes:
 def build_function(stage: str, *, bundle_layer: bool = False) -> bytes:
     """A function's zip; with `bundle_layer`, the layer's files too, at the zip's root, for emulators that create
     layers but do not apply them."""
-    source = FUNCTIONS_SOURCE / stage
+    source = project_root() / "lambdas" / stage
     if not (source / "handler.py").is_file():
         raise FileNotFoundError(f"no handler for function {stage!r} at {source}/handler.py")
     entries = _tree(source, "")
@@ -86,20 +80,3 @@ def build_function(stage: str, *, bundle_layer: bool = False) -> bytes:
 def code_sha256(archive: bytes) -> str:
     """The digest Lambda reports as CodeSha256 (base64 of SHA-256)."""
     return base64.b64encode(hashlib.sha256(archive).digest()).decode()
-
-
-def contracts(source: Path = CONTRACTS_SOURCE) -> list[Contract]:
-    """Every `contracts/<dataset>.json`, checked; a malformed one raises :class:`ContractInvalid` naming its file."""
-    found = []
-    for path in sorted(source.glob("*.json")):
-        try:
-            document = json.loads(path.read_text())
-        except ValueError as error:
-            raise ContractInvalid(f"{path.name}: not JSON: {error}") from error
-        if not isinstance(document, dict) or document.get("dataset") != path.stem:
-            raise ContractInvalid(f"{path.name}: its 'dataset' must be {path.stem!r}, the file's name")
-        try:
-            found.append(parse_contract(document))
-        except ContractInvalid as error:
-            raise ContractInvalid(f"{path.name}: {error}") from error
-    return found

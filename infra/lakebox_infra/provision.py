@@ -1,4 +1,4 @@
-"""The boto3 calls that make :class:`infra.topology.Topology` real, and remove it again.
+"""The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
 Every step reads first and writes only what differs, so a second run reports no changes. The same calls run
 against AWS and against an emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 import boto3
 from botocore.exceptions import ClientError
 
-from infra import packaging
-from infra.capabilities import Capabilities, detect
-from infra.topology import (
+from lakebox_infra import contract_files, packaging
+from lakebox_infra.capabilities import Capabilities, detect
+from lakebox_infra.exceptions import ProvisioningError
+from lakebox_infra.session import session_for
+from lakebox_infra.topology import (
     CRAWLER_SCHEDULE,
     HANDLER,
     RUNTIME,
@@ -30,31 +32,14 @@ from infra.topology import (
     canonical,
     trust,
 )
-from lakebox_layer.adapters.clients import session_for
 from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.errors import error_code, missing, unavailable
 from lakebox_layer.adapters.metadata import STATUS_INDEX
-from lakebox_layer.exceptions import ContractInvalid, ProvisioningError
+from lakebox_layer.exceptions import ContractInvalid
 from lakebox_layer.settings import ResourceNames
 
 log = logging.getLogger("lakebox.bootstrap")
 T = TypeVar("T")
-
-_NOT_FOUND = {
-    "NoSuchEntity", "ResourceNotFoundException", "EntityNotFoundException", "NoSuchBucket", "404",
-    "NotFound", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
-    "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
-}
-# Errors that mean a service is not offered by the endpoint at all (an emulator without Glue, say).
-_UNAVAILABLE = {"InternalFailure", "NotImplemented", "UnknownOperationException", "InvalidAction", "501"}
-
-
-def code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def missing(error: ClientError) -> bool:
-    return code(error) in _NOT_FOUND
-
 
 @dataclass
 class Report:
@@ -90,9 +75,9 @@ def retry(call: Callable[[], T], *, retry_on: set[str], what: str, deadline_s: f
         try:
             return call()
         except ClientError as error:
-            if code(error) not in retry_on or time.monotonic() + delay > deadline:
-                raise ProvisioningError(f"{what}: {code(error)}: {error}") from error
-            log.info("%s: %s, retrying in %.0f s", what, code(error), delay)
+            if error_code(error) not in retry_on or time.monotonic() + delay > deadline:
+                raise ProvisioningError(f"{what}: {error_code(error)}: {error}") from error
+            log.info("%s: %s, retrying in %.0f s", what, error_code(error), delay)
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 
@@ -275,7 +260,7 @@ class Provisioner:
         """Publish contracts/*.json where the functions read them; withdraw those whose file is gone."""
         store = ContractStore(self.client("dynamodb"), self.names.metadata_table)
         try:
-            wanted = {contract.dataset: contract for contract in packaging.contracts()}
+            wanted = {contract.dataset: contract for contract in contract_files.contracts()}
         except ContractInvalid as error:
             raise ProvisioningError(f"contract refused, nothing published: {error}") from error
         for dataset, contract in sorted(wanted.items()):
@@ -512,9 +497,9 @@ class Provisioner:
         try:
             self.client("glue").get_database(Name=self.names.glue_database)
         except ClientError as error:
-            if code(error) in _UNAVAILABLE:
+            if unavailable(error):
                 self.report.warn(
-                    f"Glue is not available at this endpoint ({code(error)}): the catalog database and crawler "
+                    f"Glue is not available at this endpoint ({error_code(error)}): the catalog database and crawler "
                     "are skipped; everything else is provisioned"
                 )
                 return False
@@ -599,7 +584,7 @@ class Provisioner:
         try:
             result = delete()
         except ClientError as error:
-            if missing(error) or code(error) in _UNAVAILABLE:
+            if missing(error) or unavailable(error):
                 self.report.same(f"{resource} (absent)")
                 return
             raise

@@ -1,0 +1,9 @@
+"""Failures of the CLI side; :class:`~lakebox_layer.exceptions.LakeboxError` is their base."""
+
+from __future__ import annotations
+
+from lakebox_layer.exceptions import LakeboxError
+
+
+class EmulatorError(LakeboxError):
+    """The embedded emulator could not be started, reached or stopped."""
