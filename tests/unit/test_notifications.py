@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from lakebox.reconcile import s3_event
 from lakebox_layer.notifications import objects_created
 from lakebox_layer.records import RawObject
 
@@ -45,3 +46,23 @@ def test_s3_test_event_names_no_objects(load_event: Callable[[str], dict[str, An
     # S3 sends `s3:TestEvent` (no "Records") when a notification is configured; the docstring of
     # objects_created promises "a test event without records gives none".
     assert objects_created(load_event("s3_test_event.json")) == []
+
+
+def _shape(value: Any) -> Any:
+    """The nested keys of a JSON document, without its values."""
+    return {key: _shape(item) for key, item in value.items()} if isinstance(value, dict) else None
+
+
+def test_redriven_event_has_the_shape_s3_sends_and_names_the_same_object(
+    load_event: Callable[[str], dict[str, Any]],
+) -> None:
+    """`lakebox redrive` resubmits S3 events of its own making: they must parse like the ones S3 sends."""
+    sent_by_s3 = load_event("s3_object_created.json")
+    raw = RawObject("example-raw", "input/my file+1.json", "0123456789abcdef0123456789abcdef", 1, "1")
+    redriven = s3_event(raw, "us-east-1")
+
+    [expected] = sent_by_s3["Records"]
+    [made] = redriven["Records"]
+    assert set(_shape(made)) <= set(_shape(expected))
+    assert set(_shape(made)["s3"]["object"]) <= set(_shape(expected)["s3"]["object"])
+    assert [item.raw for item in objects_created(redriven)] == [raw]
