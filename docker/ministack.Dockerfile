@@ -5,12 +5,13 @@ FROM ${BASE_IMAGE}
 ARG MINISTACK_VERSION=1.5.33
 
 COPY wheels /tmp/wheels
+COPY hook-requirements.txt /tmp/hook-requirements.txt
 # boto3 plays the part of the Lambda runtime's boto3 for the functions MiniStack runs in this container;
 # Powertools and fastjsonschema let the ready.d hook build the lakebox layer here.
 RUN python3 -m venv /opt/ministack \
  && /opt/ministack/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
-      "ministack==${MINISTACK_VERSION}" boto3 aws-lambda-powertools fastjsonschema \
- && rm -rf /tmp/wheels
+      "ministack==${MINISTACK_VERSION}" --requirement /tmp/hook-requirements.txt \
+ && rm -rf /tmp/wheels /tmp/hook-requirements.txt
 
 ENV PATH=/opt/ministack/bin:$PATH \
     GATEWAY_PORT=4566 \

@@ -42,15 +42,16 @@ case "$(uname -m)" in
   aarch64) platforms=(--platform manylinux2014_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux_2_28_aarch64) ;;
   *) log "unsupported architecture $(uname -m)"; exit 1 ;;
 esac
-log "downloading wheels for Python $pyver: ministack==$version, boto3, aws-lambda-powertools, fastjsonschema"
+log "downloading wheels for Python $pyver: ministack==$version and docker/hook-requirements.txt"
 context="$build/context"
 rm -rf "$context"
 mkdir -p "$context/wheels"
 python3 -m pip download --disable-pip-version-check --only-binary=:all: \
   --python-version "$pyver" "${platforms[@]}" --platform any \
-  -d "$context/wheels" "ministack==$version" boto3 aws-lambda-powertools fastjsonschema >"$build/pip.log" 2>&1 \
+  -d "$context/wheels" "ministack==$version" --requirement "$root/docker/hook-requirements.txt" >"$build/pip.log" 2>&1 \
   || { tail -20 "$build/pip.log" >&2; exit 1; }
 cp "$root/docker/ministack.Dockerfile" "$context/Dockerfile"
+cp "$root/docker/hook-requirements.txt" "$context/hook-requirements.txt"
 
 log "building $tag"
 docker build --build-arg "BASE_IMAGE=$base" --build-arg "MINISTACK_VERSION=$version" \
