@@ -25,9 +25,9 @@ EMULATOR_PORT = 4566
 def docker_unavailable() -> str | None:
     """Why Docker cannot be used here, or None when an engine answers."""
     try:
-        import docker
+        from testcontainers.core.docker_client import DockerClient
 
-        docker.from_env(timeout=5).ping()
+        DockerClient(timeout=5).client.ping()
     except Exception as error:
         return f"no Docker engine answers ({type(error).__name__}: {error})"
     return None

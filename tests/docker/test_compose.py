@@ -11,6 +11,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def compose_stack() -> Iterator[str]:
         logging.getLogger(__name__).info("compose logs:\n%s", logs[-6000:])
 
 
-def ready_scripts(endpoint: str) -> dict:
+def ready_scripts(endpoint: str) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(f"{endpoint}/_ministack/health", timeout=2) as response:
             return dict(json.loads(response.read()).get("ready_scripts", {}))

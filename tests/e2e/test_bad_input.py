@@ -9,11 +9,12 @@ from pathlib import Path
 from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import FileStatus
 from tests.corpus import PROCESSED, cases
+from tests.e2e.lake import Lake
 
 DEADLINE_S = 240.0
 
 
-def test_every_bad_input_ends_in_one_terminal_status_with_a_reason(lake) -> None:
+def test_every_bad_input_ends_in_one_terminal_status_with_a_reason(lake: Lake) -> None:
     run = uuid.uuid4().hex[:6]
     corpus = cases()
     uploads = []
@@ -44,13 +45,14 @@ def test_every_bad_input_ends_in_one_terminal_status_with_a_reason(lake) -> None
     assert len({t.process_id for t in twins}) == 2, "the same content under two keys is two files"
 
 
-def test_a_quarantined_csv_copy_defuses_formulas(lake) -> None:
+def test_a_quarantined_csv_copy_defuses_formulas(lake: Lake) -> None:
     body = b'id,email\n1,=HYPERLINK("http://x")\n2,@SUM(A1)\n'
     raw = lake.put_raw(f"input/formulas-{uuid.uuid4().hex[:6]}.csv", body)
 
     row = lake.outcome(raw)
 
     assert row.status is FileStatus.QUARANTINED
+    assert row.destination is not None
     key = row.destination.removeprefix(f"s3://{lake.names.quarantine_bucket}/")
     copy = lake.s3.get_object(Bucket=lake.names.quarantine_bucket, Key=key)["Body"].read().decode()
     assert copy.splitlines()[1:] == ['1,"\'=HYPERLINK(""http://x"")"', "2,'@SUM(A1)"]

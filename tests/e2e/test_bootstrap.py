@@ -12,18 +12,20 @@ from botocore.exceptions import ClientError
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames
+from tests.e2e.lake import Lake
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_second_apply_changes_nothing(lake) -> None:
+def test_second_apply_changes_nothing(lake: Lake) -> None:
     report = Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
 
     assert report.changes == []
     assert report.summary().startswith("no changes")
 
 
-def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
+def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> None:
+    assert lake.target.endpoint is not None, "the e2e lake runs on an emulator"
     env = {"PATH": "", "AWS_ENDPOINT_URL": lake.target.endpoint, "AWS_ACCESS_KEY_ID": "test",
            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": lake.target.region,
            "LAKEBOX_PROJECT": "lakebox-scratch"}
@@ -75,14 +77,15 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake) -> None:
     assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
 
 
-def test_failures_have_retries_and_a_dead_letter_queue(lake) -> None:
+def test_failures_have_retries_and_a_dead_letter_queue(lake: Lake) -> None:
     lam = lake.client("lambda")
     events = lake.client("events")
     sqs = lake.client("sqs")
 
-    def queue(name: str) -> dict:
+    def queue(name: str) -> dict[str, str]:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        attributes: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return attributes
 
     dead_letter_arn = queue(lake.names.dead_letter_queue)["QueueArn"]
     for stage in ("ingestion", "validation", "quality"):
@@ -103,7 +106,7 @@ def test_failures_have_retries_and_a_dead_letter_queue(lake) -> None:
         assert target["DeadLetterConfig"]["Arn"] == dead_letter_arn
 
 
-def test_tls_only_policies_are_skipped_with_a_warning_over_plain_http(lake) -> None:
+def test_tls_only_policies_are_skipped_with_a_warning_over_plain_http(lake: Lake) -> None:
     provisioner = Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint)
     report = provisioner.apply()
 

@@ -7,10 +7,12 @@ import gzip
 import io
 import json
 import uuid
+from collections.abc import Sequence
 
 from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.contracts import parse_contract
 from lakebox_layer.records import FileStatus
+from tests.e2e.lake import Lake
 
 HEADER = ["order_id", "customer_email", "phone", "amount", "currency", "ordered_at", "sku", "channel", "region",
           "note"]
@@ -23,7 +25,7 @@ def order(n: int, **overrides: str) -> dict[str, str]:
     return {**row, **overrides}
 
 
-def orders_csv(rows: list[dict[str, str]], extra_lines: list[str] = ()) -> bytes:
+def orders_csv(rows: list[dict[str, str]], extra_lines: Sequence[str] = ()) -> bytes:
     text = io.StringIO()
     writer = csv.DictWriter(text, HEADER, lineterminator="\n")
     writer.writeheader()
@@ -31,11 +33,12 @@ def orders_csv(rows: list[dict[str, str]], extra_lines: list[str] = ()) -> bytes
     return (text.getvalue() + "".join(line + "\n" for line in extra_lines)).encode()
 
 
-def read_text(lake, bucket: str, key: str) -> str:
-    return lake.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+def read_text(lake: Lake, bucket: str, key: str) -> str:
+    text: str = lake.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return text
 
 
-def test_record_mode_splits_good_and_bad_records_and_loses_none(lake) -> None:
+def test_record_mode_splits_good_and_bad_records_and_loses_none(lake: Lake) -> None:
     name = f"orders-{uuid.uuid4().hex[:6]}.csv"
     good = [order(n) for n in range(1, 9)]
     bad = [order(100, customer_email="alice-at-example"), order(101, amount="-5"), order(102, currency="JPY"),
@@ -71,7 +74,7 @@ def test_record_mode_splits_good_and_bad_records_and_loses_none(lake) -> None:
     assert validation["QuarantineDestination"].endswith(f"quarantine/orders/{name}")
 
 
-def test_record_mode_below_the_threshold_quarantines_the_whole_file(lake) -> None:
+def test_record_mode_below_the_threshold_quarantines_the_whole_file(lake: Lake) -> None:
     name = f"mostly-bad-{uuid.uuid4().hex[:6]}.csv"
     rows = [order(1)] + [order(n, customer_email="nope") for n in range(2, 6)]
     raw = lake.put_raw(f"input/orders/{name}", orders_csv(rows))
@@ -89,7 +92,7 @@ def test_record_mode_below_the_threshold_quarantines_the_whole_file(lake) -> Non
     assert lake.s3.get_object(Bucket=raw.bucket, Key=raw.key)["Body"].read() == orders_csv(rows)
 
 
-def test_record_mode_json_array_becomes_json_lines(lake) -> None:
+def test_record_mode_json_array_becomes_json_lines(lake: Lake) -> None:
     stem = f"orders-{uuid.uuid4().hex[:6]}"
     records = [{"order_id": 1, "customer_email": "a@example.com", "amount": 3.5, "currency": "USD",
                 "ordered_at": "2026-02-01T10:00:00Z", "items": [{"sku": "AB-100"}]},
@@ -113,7 +116,7 @@ def test_record_mode_json_array_becomes_json_lines(lake) -> None:
     assert report["rules"]["schema:required"]["first"][0]["field"] == "items[0].sku"
 
 
-def test_gzip_csv_is_read_through_and_a_corrupt_gzip_is_quarantined(lake) -> None:
+def test_gzip_csv_is_read_through_and_a_corrupt_gzip_is_quarantined(lake: Lake) -> None:
     name = f"customers-{uuid.uuid4().hex[:6]}.csv.gz"
     good = lake.put_raw(f"input/{name}", gzip.compress(b"id;email\n1;a@example.com\n2;b@example.com\n"))
     corrupt = lake.put_raw(f"input/broken-{name}", gzip.compress(b"id,email\n1,a@example.com\n")[:-12] + b"garbage")
@@ -126,7 +129,7 @@ def test_gzip_csv_is_read_through_and_a_corrupt_gzip_is_quarantined(lake) -> Non
     assert any("gzip" in e for e in corrupt_row.errors), corrupt_row.errors
 
 
-def test_a_contract_change_takes_effect_without_redeploying_code(lake) -> None:
+def test_a_contract_change_takes_effect_without_redeploying_code(lake: Lake) -> None:
     dataset = f"scratch{uuid.uuid4().hex[:6]}"
     store = ContractStore(lake.target.clients.dynamodb, lake.names.metadata_table)
     lam = lake.client("lambda")
@@ -154,7 +157,7 @@ def test_a_contract_change_takes_effect_without_redeploying_code(lake) -> None:
     store.withdraw(dataset)
 
 
-def test_a_dataset_without_a_contract_gets_structural_checks_only(lake) -> None:
+def test_a_dataset_without_a_contract_gets_structural_checks_only(lake: Lake) -> None:
     dataset = f"free{uuid.uuid4().hex[:6]}"
     fine = lake.put_raw(f"input/{dataset}/x.json", b'{"anything": "goes", "email": "not checked"}')
     ragged = lake.put_raw(f"input/{dataset}/y.csv", b"a,b\n1,2\n3\n")
@@ -168,7 +171,7 @@ def test_a_dataset_without_a_contract_gets_structural_checks_only(lake) -> None:
     assert versions["validation"] == "structural"
 
 
-def test_bootstrap_published_the_shipped_contracts(lake) -> None:
+def test_bootstrap_published_the_shipped_contracts(lake: Lake) -> None:
     from lakebox_infra.contract_files import contracts
 
     store = ContractStore(lake.target.clients.dynamodb, lake.names.metadata_table)

@@ -31,7 +31,9 @@ class StrictLake:
     topology: Topology
 
     def client(self, service: str) -> Any:
-        return self.target.session.client(service, region_name=self.target.region, endpoint_url=self.target.endpoint)
+        return self.target.session.client(  # type: ignore[call-overload]
+            service, region_name=self.target.region, endpoint_url=self.target.endpoint,
+        )
 
 
 @pytest.fixture(scope="module")

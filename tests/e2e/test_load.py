@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import FileStatus
+from tests.e2e.lake import Lake
 
 FILES = 500
 DEADLINE_S = 420.0
@@ -24,7 +25,7 @@ def body(n: int) -> tuple[bytes, FileStatus]:
     return json.dumps(record).encode(), FileStatus.PROCESSED
 
 
-def test_a_burst_of_500_files_each_reaches_exactly_one_outcome(lake) -> None:
+def test_a_burst_of_500_files_each_reaches_exactly_one_outcome(lake: Lake) -> None:
     run = uuid.uuid4().hex[:6]
     expected: dict[str, FileStatus] = {}
 
@@ -50,6 +51,6 @@ def test_a_burst_of_500_files_each_reaches_exactly_one_outcome(lake) -> None:
                    if f"burst-{run}-" in k and not k.endswith(".error.json")]
     assert (len(processed), len(quarantined)) == (FILES - FILES // 5, FILES // 5)
     # Exactly one validation per file.
-    for upload in uploads:
-        stages = [r["Stage"] for r in lake.stage_records(upload.raw.process_id)]
-        assert stages.count("validation") == 1, (upload.raw.key, stages)
+    for sent in uploads:
+        stages = [r["Stage"] for r in lake.stage_records(sent.raw.process_id)]
+        assert stages.count("validation") == 1, (sent.raw.key, stages)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.records import FileStatus
+from tests.e2e.lake import Lake
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import DatapointTypeDef
 
 SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 EXPECTED = json.loads((SAMPLE_DATA / "expected.json").read_text())["files"]
@@ -23,7 +30,7 @@ def unique(name: str) -> str:
     return f"{uuid.uuid4().hex[:8]}-{name}"
 
 
-def assert_only_in(lake, status: FileStatus, dataset: str, name: str, *,
+def assert_only_in(lake: Lake, status: FileStatus, dataset: str, name: str, *,
                    some_records_quarantined: bool = False) -> None:
     """Where a file (or, in record mode, its good and bad records) must be, and nowhere else."""
     processed = lake.keys(lake.names.processed_bucket)
@@ -41,7 +48,7 @@ def assert_only_in(lake, status: FileStatus, dataset: str, name: str, *,
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_sample_file_reaches_its_expected_status(lake, name: str) -> None:
+def test_sample_file_reaches_its_expected_status(lake: Lake, name: str) -> None:
     folder, _, base = name.rpartition("/")
     dataset = folder or "default"
     key_name = unique(base)
@@ -51,6 +58,7 @@ def test_sample_file_reaches_its_expected_status(lake, name: str) -> None:
     row = lake.outcome(raw)
 
     assert row.status.value == EXPECTED[name], row.errors
+    assert row.records_valid is not None and row.records_invalid is not None
     assert row.records_valid + row.records_invalid == row.records_total
     assert_only_in(lake, row.status, dataset, key_name,
                    some_records_quarantined=row.status is FileStatus.PROCESSED and row.records_invalid > 0)
@@ -60,7 +68,7 @@ def test_sample_file_reaches_its_expected_status(lake, name: str) -> None:
     assert key in lake.keys(lake.names.raw_bucket, "input/")
 
 
-def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake) -> None:
+def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake: Lake) -> None:
     raw = lake.put_raw(f"input/{unique('valid.json')}", json.dumps(VALID_RECORD).encode())
 
     records = lake.wait_for_stages(raw.process_id, {"ingestion", "validation", "quality"})
@@ -74,7 +82,7 @@ def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake) -> None:
     assert by_stage["quality"]["ValidationPassed"] is True
     queue = lake.client("sqs")
     url = queue.get_queue_url(QueueName=lake.names.quality_events_queue)["QueueUrl"]
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
 
     def quality_event_arrived() -> bool:
         for message in queue.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
@@ -88,7 +96,7 @@ def test_valid_file_leaves_a_record_per_stage_and_a_quality_event(lake) -> None:
     assert event["source"] == "datalake.quality"
 
 
-def test_invalid_json_is_quarantined_with_an_error_report(lake) -> None:
+def test_invalid_json_is_quarantined_with_an_error_report(lake: Lake) -> None:
     name = unique("bad.json")
     body = {"id": "2", "data": {}, "email": "not-an-email", "phone": "12"}
     raw = lake.put_raw(f"input/{name}", json.dumps(body).encode())
@@ -113,7 +121,7 @@ def test_invalid_json_is_quarantined_with_an_error_report(lake) -> None:
     assert row.destination == f"s3://{lake.names.quarantine_bucket}/quarantine/default/{name}"
 
 
-def test_invalid_email_alone_fails_the_file(lake) -> None:
+def test_invalid_email_alone_fails_the_file(lake: Lake) -> None:
     """The recipe only appended an error and still passed the file; here an invalid email counts."""
     body = {**VALID_RECORD, "email": "nobody-at-example"}
     raw = lake.put_raw(f"input/{unique('email.json')}", json.dumps(body).encode())
@@ -134,7 +142,7 @@ def test_invalid_email_alone_fails_the_file(lake) -> None:
         ("notes.txt", b"just some words", "unsupported format"),
     ],
 )
-def test_unreadable_content_is_quarantined_with_a_reason(lake, name: str, body: bytes, reason: str) -> None:
+def test_unreadable_content_is_quarantined_with_a_reason(lake: Lake, name: str, body: bytes, reason: str) -> None:
     key_name = unique(name)
     raw = lake.put_raw(f"input/{key_name}", body)
 
@@ -146,7 +154,7 @@ def test_unreadable_content_is_quarantined_with_a_reason(lake, name: str, body: 
     assert lake.s3.get_object(Bucket=lake.names.raw_bucket, Key=raw.key)["Body"].read() == body
 
 
-def test_key_with_spaces_and_plus_is_decoded_everywhere(lake) -> None:
+def test_key_with_spaces_and_plus_is_decoded_everywhere(lake: Lake) -> None:
     name = unique("my file+1 (final).csv")
     raw = lake.put_raw(f"input/finance/{name}", b"id,email\n1,a@example.com\n2,b@example.com\n")
 
@@ -158,13 +166,13 @@ def test_key_with_spaces_and_plus_is_decoded_everywhere(lake) -> None:
     assert_only_in(lake, row.status, "finance", name)
 
 
-def test_quality_metrics_have_datapoints(lake) -> None:
+def test_quality_metrics_have_datapoints(lake: Lake) -> None:
     start = datetime.now(UTC) - timedelta(seconds=5)
     raw = lake.put_raw(f"input/{unique('metrics.json')}", json.dumps(VALID_RECORD).encode())
     lake.wait_for_stages(raw.process_id, {"quality"})
-    cloudwatch = lake.client("cloudwatch")
+    cloudwatch: CloudWatchClient = lake.client("cloudwatch")
 
-    def datapoints(metric: str) -> list[dict]:
+    def datapoints(metric: str) -> list[DatapointTypeDef]:
         return cloudwatch.get_metric_statistics(
             Namespace=NAMESPACE, MetricName=metric,
             Dimensions=[{"Name": "Pipeline", "Value": lake.names.project}],
@@ -172,16 +180,19 @@ def test_quality_metrics_have_datapoints(lake) -> None:
             Statistics=["SampleCount", "Maximum"],
         )["Datapoints"]
 
+    def has_datapoints(metric: str) -> bool:
+        return bool(datapoints(metric))
+
     for metric in ("ValidationSuccessRate", "AverageQualityScore", "ProcessedRecords"):
-        lake.wait(lambda m=metric: bool(datapoints(m)), f"a {metric} datapoint")
+        lake.wait(partial(has_datapoints, metric), f"a {metric} datapoint")
     assert max(p["Maximum"] for p in datapoints("ValidationSuccessRate")) == 100.0
     assert max(p["Maximum"] for p in datapoints("ProcessedRecords")) >= 1.0
 
 
-def test_function_logs_are_json_with_the_process_id_as_correlation_id(lake) -> None:
+def test_function_logs_are_json_with_the_process_id_as_correlation_id(lake: Lake) -> None:
     raw = lake.put_raw(f"input/{unique('logged.json')}", json.dumps(VALID_RECORD).encode())
     lake.outcome(raw)
-    found: list[dict] = []
+    found: list[dict[str, Any]] = []
 
     def logged() -> bool:
         found[:] = [e for e in lake.log_lines("validation", raw.process_id) if e.get("message") == "validated"]

@@ -14,12 +14,13 @@ from lakebox.reconcile import reconcile, redrive, s3_event
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus
+from tests.e2e.lake import Lake
 
 RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
 
 
 @pytest.fixture
-def notifications_off(lake) -> Iterator[None]:
+def notifications_off(lake: Lake) -> Iterator[None]:
     """The raw bucket's notification removed, as when an event is lost; restored by bootstrap afterwards."""
     lake.s3.put_bucket_notification_configuration(Bucket=lake.names.raw_bucket, NotificationConfiguration={})
     try:
@@ -28,7 +29,7 @@ def notifications_off(lake) -> Iterator[None]:
         Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
 
 
-def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake, notifications_off) -> None:
+def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake: Lake, notifications_off: None) -> None:
     lost = lake.put_raw(f"input/lost-{uuid.uuid4().hex[:6]}+1.json", RECORD)
     found = reconcile(lake.target)
     assert [(u.key, u.status) for u in found.unfinished if u.process_id == lost.process_id] == \
@@ -42,7 +43,7 @@ def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake, notifica
     assert lost.process_id not in {u.process_id for u in reconcile(lake.target).unfinished}
 
 
-def test_dead_letters_are_replayed_and_the_queue_drained(lake, notifications_off) -> None:
+def test_dead_letters_are_replayed_and_the_queue_drained(lake: Lake, notifications_off: None) -> None:
     stuck = lake.put_raw(f"input/dead-{uuid.uuid4().hex[:6]}.json", RECORD)
     sqs = lake.client("sqs")
     url = sqs.get_queue_url(QueueName=lake.names.dead_letter_queue)["QueueUrl"]
@@ -63,7 +64,7 @@ def test_dead_letters_are_replayed_and_the_queue_drained(lake, notifications_off
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def test_an_outcome_whose_raw_file_is_gone_is_orphaned(lake, monkeypatch) -> None:
+def test_an_outcome_whose_raw_file_is_gone_is_orphaned(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> None:
     gone = lake.put_raw(f"input/gone-{uuid.uuid4().hex[:6]}.json", RECORD)
     assert lake.outcome(gone).status is FileStatus.PROCESSED
     lake.s3.delete_object(Bucket=gone.bucket, Key=gone.key, VersionId=gone.version_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from lakebox_infra import capabilities
@@ -9,9 +11,11 @@ from lakebox_infra.capabilities import AWS, detect
 
 ENDPOINT = "http://127.0.0.1:4566"
 
+Serve = Callable[[dict[str, dict[str, object]]], None]
+
 
 @pytest.fixture
-def serve(monkeypatch: pytest.MonkeyPatch):
+def serve(monkeypatch: pytest.MonkeyPatch) -> Serve:
     """Answer health URLs from a table instead of the network."""
 
     def install(documents: dict[str, dict[str, object]]) -> None:
@@ -25,7 +29,7 @@ def test_aws_applies_layers() -> None:
     assert not AWS.bundle_layer
 
 
-def test_ministack_applies_layers(serve) -> None:
+def test_ministack_applies_layers(serve: Serve) -> None:
     serve({f"{ENDPOINT}/_ministack/health": {"version": "1.5.33", "edition": "light"},
            f"{ENDPOINT}/_localstack/health": {"edition": "light"}})
 
@@ -35,7 +39,7 @@ def test_ministack_applies_layers(serve) -> None:
     assert found.emulator == "MiniStack 1.5.33"
 
 
-def test_localstack_community_gets_the_layer_bundled(serve) -> None:
+def test_localstack_community_gets_the_layer_bundled(serve: Serve) -> None:
     serve({f"{ENDPOINT}/_localstack/health": {"version": "4.14.0", "edition": "community"}})
 
     found = detect(ENDPOINT)
@@ -44,13 +48,13 @@ def test_localstack_community_gets_the_layer_bundled(serve) -> None:
     assert "LocalStack 4.14.0 (community)" in found.emulator
 
 
-def test_localstack_pro_applies_layers(serve) -> None:
+def test_localstack_pro_applies_layers(serve: Serve) -> None:
     serve({f"{ENDPOINT}/_localstack/health": {"version": "2026.3.0", "edition": "pro"}})
 
     assert detect(ENDPOINT).layers_applied
 
 
-def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve) -> None:
+def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve: Serve) -> None:
     serve({})
 
     found = detect(ENDPOINT)
@@ -59,7 +63,7 @@ def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve) -> None:
     assert ENDPOINT in found.emulator
 
 
-def test_plain_http_endpoints_cannot_take_a_tls_only_policy(serve) -> None:
+def test_plain_http_endpoints_cannot_take_a_tls_only_policy(serve: Serve) -> None:
     serve({f"{ENDPOINT}/_ministack/health": {"version": "1.5.33"}})
 
     assert not detect(ENDPOINT).tls

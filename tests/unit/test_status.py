@@ -93,6 +93,7 @@ def test_row_json_uses_the_status_value() -> None:
 def test_records_invalid_is_total_minus_valid(total: int, valid: int) -> None:
     [row] = fold_status([validation("p1", "input/a.json", "quarantined", RecordsTotal=total, RecordsValid=valid)])
     assert row.records_invalid == total - valid
+    assert row.records_valid is not None and row.records_invalid is not None
     assert row.records_valid + row.records_invalid == row.records_total
     assert row.to_json()["records_invalid"] == total - valid
 

@@ -52,7 +52,7 @@ def numbered(*records: dict[str, Any] | None) -> list[ParsedRecord]:
     ]
 
 
-def order(n: int, **changes: Any) -> dict[str, Any]:
+def order(n: float, **changes: Any) -> dict[str, Any]:
     record = {"order_id": n, "customer_email": f"c{n}@example.com", "phone": "+1-555-123-4567", "amount": 10.5,
               "currency": "EUR", "ordered_at": "2026-01-15T10:30:00", "sku": "AB-123"}
     record.update(changes)

@@ -1,5 +1,6 @@
 """A probe run with a pipeline function's execution role: it tries one S3 call and says whether IAM allowed it."""
 
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -8,7 +9,7 @@ from botocore.exceptions import ClientError
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     s3 = boto3.client("s3")
-    calls = {
+    calls: dict[str, Callable[[], object]] = {
         "put": lambda: s3.put_object(Bucket=event["bucket"], Key=event["key"], Body=b"probe"),
         "get": lambda: s3.get_object(Bucket=event["bucket"], Key=event["key"]),
         "delete": lambda: s3.delete_object(Bucket=event["bucket"], Key=event["key"]),
