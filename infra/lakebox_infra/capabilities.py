@@ -3,7 +3,7 @@
 AWS and MiniStack apply Lambda layers at invoke time; LocalStack Community creates layers but does not apply them,
 so there the layer's files are bundled into each function's zip as well. An endpoint reached over plain HTTP gets no
 TLS-only bucket policy: under IAM enforcement it would refuse every request the functions make. Glue's absence is
-detected separately, from the API's answer (see :mod:`lakebox_infra.provision`).
+detected separately, from the API's answer (see :mod:`lakebox_infra.provision.catalog`).
 """
 
 from __future__ import annotations

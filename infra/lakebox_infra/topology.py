@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakebox_infra.specs import (
+    MAX_EVENT_AGE_S,
+    FunctionSpec,
+    QueueSpec,
+    RuleSpec,
+    allow,
+    canonical,
+    partition,
+    policy,
+    trust,
+)
 from lakebox_layer.adapters.metadata import STATUS_INDEX
 from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.records import (
@@ -21,15 +31,13 @@ from lakebox_layer.records import (
 from lakebox_layer.routing import PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.settings import ResourceNames, Settings
 
+# Importers of the topology find the pieces it is built of here too.
+__all__ = ["CRAWLER_SCHEDULE", "HANDLER", "RUNTIME", "FunctionSpec", "QueueSpec", "RuleSpec", "Topology", "allow",
+           "canonical", "partition", "policy", "trust"]
+
 RUNTIME = "python3.12"
 HANDLER = "handler.handler"
 CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
-# Failure handling. Each stage reads a queue: a message whose processing fails comes back after the visibility
-# timeout and, after MAX_RECEIVES tries, moves to the dead-letter queue; an EventBridge delivery is retried up to
-# TARGET_RETRIES times within MAX_EVENT_AGE_S, then dead-lettered too. `lakebox redrive` replays the dead letters.
-TARGET_RETRIES = 8
-MAX_EVENT_AGE_S = 3600
-MAX_RECEIVES = 5
 # The functions are invoked by their queues; any asynchronous invocation besides (by hand, by a future trigger) is
 # retried twice, Lambda's maximum, and then lands in the dead-letter queue too.
 ASYNC_RETRIES = 2
@@ -37,86 +45,6 @@ ASYNC_RETRIES = 2
 # instead of starting one execution environment per file.
 STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2}
 STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10}
-POLICY_VERSION = "2012-10-17"
-
-
-def partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def policy(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": POLICY_VERSION, "Statement": list(statements)}
-
-
-def allow(actions: list[str], resources: list[str], **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": sorted(actions), "Resource": resources, **extra}
-
-
-def trust(service: str) -> dict[str, Any]:
-    return policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    stage: Stage
-    name: str
-    role: str
-    memory: int
-    timeout: int
-    policy: dict[str, Any]
-    description: str
-    queue: str
-
-    @property
-    def visibility_timeout(self) -> int:
-        """AWS's advice for a queue that feeds a function: six times the function's timeout."""
-        return 6 * self.timeout
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    name: str
-    policy: dict[str, Any]
-    visibility_timeout: int = 30
-    dead_letter_arn: str | None = None
-
-    @property
-    def attributes(self) -> dict[str, str]:
-        """The queue's attributes as SQS takes and returns them."""
-        attributes = {
-            "Policy": json.dumps(self.policy),
-            "VisibilityTimeout": str(self.visibility_timeout),
-            "MessageRetentionPeriod": str(14 * 24 * 3600),
-        }
-        if self.dead_letter_arn:
-            attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": self.dead_letter_arn, "maxReceiveCount": MAX_RECEIVES})
-        return attributes
-
-
-@dataclass(frozen=True)
-class RuleSpec:
-    name: str
-    pattern: dict[str, Any]
-    target_arn: str
-    target_id: str
-    dead_letter_arn: str | None = None
-
-    @property
-    def target(self) -> dict[str, Any]:
-        """The put_targets entry: retries with a bounded age, then the dead-letter queue."""
-        target: dict[str, Any] = {
-            "Id": self.target_id,
-            "Arn": self.target_arn,
-            "RetryPolicy": {"MaximumRetryAttempts": TARGET_RETRIES, "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S},
-        }
-        if self.dead_letter_arn:
-            target["DeadLetterConfig"] = {"Arn": self.dead_letter_arn}
-        return target
 
 
 @dataclass(frozen=True)
@@ -124,7 +52,13 @@ class Topology:
     """Everything bootstrap creates, derived from the resource names."""
 
     names: ResourceNames
+    # Added to, or overriding, the tags every taggable resource carries (see `resource_tags`).
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """The tags of every resource that takes tags: the project, that lakebox manages it, then `tags`."""
+        return {"project": self.names.project, "managed-by": "lakebox", **self.tags}
 
     # -- ARNs ---------------------------------------------------------------------------------------------------
 
@@ -156,6 +90,9 @@ class Topology:
 
     def role_arn(self, role: str) -> str:
         return self.arn("iam", f"role/{role}", region=False)
+
+    def function_arn(self, function: str) -> str:
+        return self.arn("lambda", f"function:{function}")
 
     @property
     def queue_arn(self) -> str:
@@ -236,7 +173,6 @@ class Topology:
                 }
             ],
             "BillingMode": "PAY_PER_REQUEST",
-            "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
         }
 
     # -- functions and their least-privilege roles --------------------------------------------------------------
@@ -458,9 +394,3 @@ class Topology:
             allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                   [self.arn("logs", "log-group:/aws-glue/*")]),
         )
-
-
-def canonical(document: dict[str, Any] | str) -> str:
-    """A policy or pattern as comparable text (AWS returns documents re-serialised or URL-encoded)."""
-    value = json.loads(document) if isinstance(document, str) else document
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

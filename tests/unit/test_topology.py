@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -182,7 +183,7 @@ def test_buckets_deny_requests_without_tls(topology: Topology) -> None:
         assert f"arn:aws:s3:::{bucket}/*" in statement["Resource"]
 
 
-def test_table_has_status_index_and_stream(topology: Topology) -> None:
+def test_table_has_status_index_and_no_stream(topology: Topology) -> None:
     table = topology.table
     assert table["TableName"] == "lakebox-metadata"
     assert table["KeySchema"] == [
@@ -192,7 +193,8 @@ def test_table_has_status_index_and_stream(topology: Topology) -> None:
     [index] = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == "StatusIndex"
     assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == {"Pipeline": "HASH", "RawKey": "RANGE"}
-    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # Nothing reads a stream of the table: none is declared.
+    assert "StreamSpecification" not in table
     # Every key attribute (table and index) is declared, and nothing else (DynamoDB rejects extras).
     declared = {a["AttributeName"] for a in table["AttributeDefinitions"]}
     keyed = {k["AttributeName"] for k in table["KeySchema"] + index["KeySchema"]}
@@ -234,6 +236,24 @@ def test_arns_use_the_region_partition(region: str, prefix: str) -> None:
 
 def test_canonical_ignores_key_order_and_accepts_text() -> None:
     assert canonical({"b": [1], "a": {"y": 1, "x": 2}}) == canonical('{"a": {"x": 2, "y": 1}, "b": [1]}')
+
+
+def test_canonical_decodes_url_encoded_documents_as_iam_returns_them() -> None:
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "arn:aws:s3:::b/k*"}]}
+    encoded = quote(json.dumps(document))
+    assert encoded.startswith("%7B%22Version%22")
+    assert canonical(encoded) == canonical(document)
+    assert canonical(quote(json.dumps([1, "a b"]))) == canonical([1, "a b"])
+
+
+def test_canonical_leaves_percent_signs_inside_json_text_alone() -> None:
+    assert json.loads(canonical('{"prefix": "input/100%25"}')) == {"prefix": "input/100%25"}
+
+
+def test_every_resource_is_tagged_with_its_project_and_manager() -> None:
+    assert Topology(NAMES).resource_tags == {"project": "lakebox", "managed-by": "lakebox"}
+    extra = Topology(NAMES, tags={"cost-centre": "data", "project": "lake"})
+    assert extra.resource_tags == {"project": "lake", "managed-by": "lakebox", "cost-centre": "data"}
 
 
 def test_the_operator_can_use_the_pipeline_but_not_delete_or_reshape_it(topology: Topology) -> None:

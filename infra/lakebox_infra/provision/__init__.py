@@ -1,0 +1,111 @@
+"""The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
+
+One module per kind of resource (storage, table, iam, functions, queues, events, catalog), each with its apply and
+teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`), so a second run reports
+no changes. The same calls run against AWS and against an emulator; only the endpoint differs. Waits use boto3
+waiters or a bounded poll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+
+from lakebox_infra.capabilities import Capabilities, detect
+from lakebox_infra.provision import catalog, events, functions, iam, queues, storage, table
+from lakebox_infra.provision.base import Context, Report, retry
+from lakebox_infra.session import session_for
+from lakebox_infra.topology import Topology
+from lakebox_layer.settings import ResourceNames
+
+__all__ = ["Provisioner", "Report", "retry"]
+
+
+class Provisioner:
+    """Applies or tears down a topology through one boto3 session."""
+
+    def __init__(self, topology: Topology, session: boto3.Session, endpoint_url: str | None = None,
+                 capabilities: Capabilities | None = None) -> None:
+        self.context = Context(topology, session, endpoint_url, capabilities or detect(endpoint_url))
+
+    @classmethod
+    def connect(cls, project: str, region: str, endpoint_url: str | None,
+                session: boto3.Session | None = None, **topology_args: Any) -> Provisioner:
+        """A provisioner for `project` in the account the session's credentials belong to."""
+        session = session or session_for(endpoint_url, region)
+        sts = session.client("sts", region_name=region, endpoint_url=endpoint_url)
+        account = sts.get_caller_identity()["Account"]
+        names = ResourceNames(project=project, account=account, region=region)
+        return cls(Topology(names, **topology_args), session, endpoint_url)
+
+    @property
+    def topology(self) -> Topology:
+        return self.context.topology
+
+    @property
+    def names(self) -> ResourceNames:
+        return self.context.names
+
+    @property
+    def session(self) -> boto3.Session:
+        return self.context.session
+
+    @property
+    def endpoint_url(self) -> str | None:
+        return self.context.endpoint_url
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.context.capabilities
+
+    @property
+    def report(self) -> Report:
+        return self.context.report
+
+    def client(self, service: str) -> Any:
+        """The run's client for `service`."""
+        return self.context.client(service)
+
+    def apply(self) -> Report:
+        """Make every resource of the topology exist as declared; a second run changes nothing."""
+        ctx = self.context
+        topology = ctx.topology
+        storage.warn_without_tls(ctx)
+        functions.warn_bundled_layer(ctx)
+        for bucket in topology.buckets:
+            storage.apply_bucket(ctx, bucket)
+        table.apply_table(ctx)
+        table.apply_contracts(ctx)
+        for function in topology.functions:
+            iam.apply_role(ctx, function.role, "lambda.amazonaws.com", function.policy)
+        layer_arn = functions.apply_layer(ctx)
+        for function in topology.functions:
+            functions.apply_function(ctx, function, layer_arn)
+        events.apply_bus(ctx)
+        for queue in topology.queues.values():
+            queues.apply_queue(ctx, queue)
+        for function in topology.functions:
+            functions.apply_event_source_mapping(ctx, function)
+            functions.apply_event_invoke_config(ctx, function)
+        for rule in topology.rules:
+            events.apply_rule(ctx, rule)
+        storage.apply_notification(ctx)
+        catalog.apply_catalog(ctx)
+        return ctx.report
+
+    def teardown(self) -> Report:
+        """Remove everything apply creates, emptying buckets first; safe to run again."""
+        ctx = self.context
+        events.teardown_rules(ctx)
+        events.teardown_bus(ctx)
+        for function in ctx.topology.functions:
+            functions.teardown_function(ctx, function)
+        functions.teardown_layer(ctx)
+        queues.teardown_queues(ctx)
+        catalog.teardown_catalog(ctx)
+        table.teardown_table(ctx)
+        storage.teardown_buckets(ctx)
+        iam.teardown_roles(ctx)
+        iam.teardown_operator(ctx)
+        return ctx.report

@@ -1,0 +1,179 @@
+"""The shared layer, the stage functions, their queue triggers and their asynchronous retries."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from lakebox_infra import packaging
+from lakebox_infra.provision.base import Context, absent, current, ensure, retry
+from lakebox_infra.provision.tags import ensure_tags
+from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec
+
+WAIT = {"Delay": 1, "MaxAttempts": 120}
+# What a function reports that the topology declares; the rest (code, state, ...) is compared apart or not at all.
+MAPPING_FIELDS = ("BatchSize", "FunctionResponseTypes", "ScalingConfig")
+LIVE_MAPPING_STATES = (None, "Enabled", "Enabling", "Creating", "Updating")
+
+
+def warn_bundled_layer(ctx: Context) -> None:
+    """Say once per run that the layer's files are bundled into each function, where the endpoint needs it."""
+    if ctx.capabilities.bundle_layer:
+        ctx.report.warn(
+            f"{ctx.capabilities.emulator} does not apply Lambda layers at invoke time: the layer is still "
+            "published and attached, and its files are also bundled into each function's zip"
+        )
+
+
+def apply_layer(ctx: Context) -> str:
+    """Publish the shared library as a new layer version when its content changed; return the version's ARN."""
+    lam = ctx.client("lambda")
+    layer = ctx.names.layer
+    archive = packaging.build_layer()
+    # A layer version cannot be read back as a zip: its description carries the content's digest instead.
+    description = f"lakebox shared library sha256:{packaging.code_sha256(archive)}"
+    versions = lam.list_layer_versions(LayerName=layer).get("LayerVersions", [])
+    latest = max(versions, key=lambda v: v["Version"], default=None)
+    if latest and latest.get("Description") == description:
+        ctx.report.same(f"layer {layer}")
+        return str(latest["LayerVersionArn"])
+    published = lam.publish_layer_version(LayerName=layer, Description=description, Content={"ZipFile": archive},
+                                          CompatibleRuntimes=[RUNTIME, "python3.11"])
+    ctx.report.changed("published", f"layer {layer} version {published['Version']}")
+    return str(published["LayerVersionArn"])
+
+
+def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str) -> dict[str, Any]:
+    """update_function_configuration arguments, and the shape a function's configuration is compared in."""
+    return {
+        "FunctionName": spec.name,
+        "Runtime": RUNTIME,
+        "Role": ctx.topology.role_arn(spec.role),
+        "Handler": HANDLER,
+        "Description": spec.description,
+        "Timeout": spec.timeout,
+        "MemorySize": spec.memory,
+        "Environment": {"Variables": ctx.topology.function_environment(spec.stage)},
+        "TracingConfig": {"Mode": "Active"},
+        "Layers": [layer_arn],
+    }
+
+
+def _comparable_config(found: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "FunctionName": found["FunctionName"],
+        "Runtime": found.get("Runtime"),
+        "Role": found.get("Role"),
+        "Handler": found.get("Handler"),
+        "Description": found.get("Description", ""),
+        "Timeout": found.get("Timeout"),
+        "MemorySize": found.get("MemorySize"),
+        "Environment": {"Variables": found.get("Environment", {}).get("Variables", {})},
+        "TracingConfig": {"Mode": found.get("TracingConfig", {}).get("Mode")},
+        "Layers": [layer["Arn"] for layer in found.get("Layers", [])],
+    }
+
+
+def _wait(ctx: Context, name: str, waiter: str) -> None:
+    ctx.client("lambda").get_waiter(waiter).wait(FunctionName=name, WaiterConfig=WAIT)
+
+
+def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str) -> None:
+    """Create the function, or update its code and its configuration where they differ; then its tags."""
+    lam = ctx.client("lambda")
+    archive = packaging.build_function(spec.stage.value, bundle_layer=ctx.capabilities.bundle_layer)
+    wanted = function_config(ctx, spec, layer_arn)
+    found = current(lambda: lam.get_function(FunctionName=spec.name)["Configuration"])
+    if found is None:
+        # On AWS a new role takes seconds to become assumable: retry only that error, with a deadline.
+        retry(lambda: lam.create_function(**wanted, Code={"ZipFile": archive}),
+              retry_on={"InvalidParameterValueException"}, what=f"creating function {spec.name}")
+        _wait(ctx, spec.name, "function_active_v2")
+        ctx.report.changed("created", f"function {spec.name}")
+    else:
+        if found.get("CodeSha256") != packaging.code_sha256(archive):
+            lam.update_function_code(FunctionName=spec.name, ZipFile=archive)
+            _wait(ctx, spec.name, "function_updated_v2")
+            ctx.report.changed("updated code of", f"function {spec.name}")
+
+        def update(_: object) -> None:
+            retry(lambda: lam.update_function_configuration(**wanted),
+                  retry_on={"InvalidParameterValueException", "ResourceConflictException"},
+                  what=f"configuring function {spec.name}")
+            _wait(ctx, spec.name, "function_updated_v2")
+
+        ensure(ctx, f"function {spec.name}", lambda: _comparable_config(found), wanted, update,
+               "updated configuration of")
+    arn = ctx.topology.function_arn(spec.name)
+    ensure_tags(ctx, "functions", f"function {spec.name}", lambda: dict(lam.list_tags(Resource=arn)["Tags"]),
+                lambda tags: lam.tag_resource(Resource=arn, Tags=tags))
+
+
+def apply_event_source_mapping(ctx: Context, spec: FunctionSpec) -> None:
+    """The function reads its stage's queue; a mapping that differs is updated in place."""
+    lam = ctx.client("lambda")
+    wanted = ctx.topology.event_source_mapping(spec)
+    mappings = lam.list_event_source_mappings(
+        FunctionName=spec.name, EventSourceArn=wanted["EventSourceArn"]).get("EventSourceMappings", [])
+
+    def read() -> dict[str, Any] | None:
+        if not mappings:
+            return None
+        # A disabled mapping differs whatever its settings: it reads nothing.
+        live = mappings[0].get("State") in LIVE_MAPPING_STATES
+        return {"live": live, **{key: mappings[0].get(key) for key in MAPPING_FIELDS}}
+
+    def write(found: dict[str, Any] | None) -> None:
+        if found is None:
+            retry(lambda: lam.create_event_source_mapping(**wanted, Enabled=True),
+                  retry_on={"InvalidParameterValueException"}, what=f"mapping {spec.queue} to {spec.name}")
+            return
+        lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=True,
+                                        **{key: wanted[key] for key in MAPPING_FIELDS})
+
+    ensure(ctx, f"mapping {spec.queue} -> {spec.name}", read,
+           {"live": True, **{key: wanted[key] for key in MAPPING_FIELDS}}, write,
+           lambda found: "mapped" if found is None else "updated")
+
+
+def apply_event_invoke_config(ctx: Context, spec: FunctionSpec) -> None:
+    """Asynchronous invocations: bounded retries and age, then the dead-letter queue."""
+    lam = ctx.client("lambda")
+    wanted = ctx.topology.event_invoke_config(spec)
+    compared = ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+
+    def read() -> dict[str, Any]:
+        found = lam.get_function_event_invoke_config(FunctionName=spec.name)
+        return {key: found.get(key, {} if key == "DestinationConfig" else None) for key in compared}
+
+    ensure(ctx, f"async invoke config of {spec.name}", read, {key: wanted[key] for key in compared},
+           lambda _: retry(lambda: lam.put_function_event_invoke_config(**wanted),
+                           retry_on={"InvalidParameterValueException"}, what=f"configuring retries of {spec.name}"))
+
+
+def teardown_function(ctx: Context, spec: FunctionSpec) -> None:
+    """Delete the function's queue mappings, then the function."""
+    lam = ctx.client("lambda")
+    absent(ctx, f"mapping {spec.queue} -> {spec.name}", partial(_delete_mappings, ctx, spec.name))
+    absent(ctx, f"function {spec.name}", partial(lam.delete_function, FunctionName=spec.name))
+
+
+def teardown_layer(ctx: Context) -> None:
+    """Delete every version of the shared layer."""
+    absent(ctx, f"layer {ctx.names.layer}", partial(_delete_layer_versions, ctx))
+
+
+def _delete_mappings(ctx: Context, function: str) -> bool:
+    lam = ctx.client("lambda")
+    mappings = lam.list_event_source_mappings(FunctionName=function).get("EventSourceMappings", [])
+    for mapping in mappings:
+        lam.delete_event_source_mapping(UUID=mapping["UUID"])
+    return bool(mappings)
+
+
+def _delete_layer_versions(ctx: Context) -> bool:
+    lam = ctx.client("lambda")
+    versions = lam.list_layer_versions(LayerName=ctx.names.layer).get("LayerVersions", [])
+    for version in versions:
+        lam.delete_layer_version(LayerName=ctx.names.layer, VersionNumber=version["Version"])
+    return bool(versions)

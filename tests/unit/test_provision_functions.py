@@ -1,0 +1,204 @@
+"""The layer, the functions, their queue mappings and asynchronous retries: created when missing, left alone when as
+declared, updated in place when they differ."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from lakebox_infra import packaging
+from lakebox_infra.provision import functions
+from lakebox_infra.topology import HANDLER, RUNTIME
+from tests.unit.provision_stubs import NAMES, TAGS, TOPOLOGY, Stubs, missing
+
+ARCHIVE = b"PK function archive"
+LAYER_ARCHIVE = b"PK layer archive"
+LAYER_DESCRIPTION = f"lakebox shared library sha256:{packaging.code_sha256(LAYER_ARCHIVE)}"
+LAYER_ARN = f"arn:aws:lambda:us-east-1:000000000000:layer:{NAMES.layer}:2"
+[SPEC, *_] = TOPOLOGY.functions
+ARN = TOPOLOGY.function_arn(SPEC.name)
+WANTED = functions.function_config(Stubs().context, SPEC, LAYER_ARN)
+MAPPING = TOPOLOGY.event_source_mapping(SPEC)
+INVOKE_CONFIG = TOPOLOGY.event_invoke_config(SPEC)
+UUID = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture(autouse=True)
+def _archives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fixed archives instead of zips built from the checkout."""
+    monkeypatch.setattr(packaging, "build_layer", lambda: LAYER_ARCHIVE)
+    monkeypatch.setattr(packaging, "build_function", lambda stage, bundle_layer=False: ARCHIVE)
+
+
+def configuration(**overrides: Any) -> dict[str, Any]:
+    """A function's configuration as get_function returns it, as declared unless overridden."""
+    found = {key: value for key, value in WANTED.items() if key != "Layers"}
+    return {**found, "Layers": [{"Arn": LAYER_ARN}], "CodeSha256": packaging.code_sha256(ARCHIVE),
+            "FunctionArn": ARN, "State": "Active", "LastUpdateStatus": "Successful", **overrides}
+
+
+def expect_waiter(lam: Stubber) -> None:
+    lam.add_response("get_function", {"Configuration": configuration()}, {"FunctionName": SPEC.name})
+
+
+def expect_tags(lam: Stubber, found: dict[str, str]) -> None:
+    lam.add_response("list_tags", {"Tags": found}, {"Resource": ARN})
+    if found != TAGS:
+        lam.add_response("tag_resource", {}, {"Resource": ARN, "Tags": {**found, **TAGS}})
+
+
+def test_the_layer_is_published_only_when_its_content_changed() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    older = {"Version": 1, "Description": "lakebox shared library sha256:old", "LayerVersionArn": LAYER_ARN[:-1] + "1"}
+    latest = {"Version": 2, "Description": LAYER_DESCRIPTION, "LayerVersionArn": LAYER_ARN}
+    lam.add_response("list_layer_versions", {"LayerVersions": [latest, older]}, {"LayerName": NAMES.layer})
+    lam.add_response("list_layer_versions", {"LayerVersions": [older]}, {"LayerName": NAMES.layer})
+    lam.add_response("publish_layer_version", {"LayerVersionArn": LAYER_ARN, "Version": 2}, {
+        "LayerName": NAMES.layer, "Description": LAYER_DESCRIPTION, "Content": {"ZipFile": LAYER_ARCHIVE},
+        "CompatibleRuntimes": [RUNTIME, "python3.11"]})
+
+    assert functions.apply_layer(stubs.context) == LAYER_ARN
+    assert functions.apply_layer(stubs.context) == LAYER_ARN
+
+    stubs.done()
+    assert stubs.unchanged == [f"layer {NAMES.layer}"]
+    assert stubs.changes == [("published", f"layer {NAMES.layer} version 2")]
+
+
+def test_a_missing_function_is_created_once_its_role_can_be_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The retry waits on a clock that moves only when asked to sleep.
+    monkeypatch.setattr("lakebox_infra.provision.base.time", SimpleNamespace(monotonic=lambda: 0.0,
+                                                                             sleep=lambda seconds: None))
+    stubs = Stubs()
+    lam = stubs("lambda")
+    missing(lam, "get_function", "ResourceNotFoundException", {"FunctionName": SPEC.name})
+    created = {**WANTED, "Code": {"ZipFile": ARCHIVE}}
+    # A role just created is not yet assumable on AWS: the first attempt is refused.
+    lam.add_client_error("create_function", service_error_code="InvalidParameterValueException",
+                         http_status_code=400, expected_params=created)
+    lam.add_response("create_function", {}, created)
+    expect_waiter(lam)
+    expect_tags(lam, {})
+
+    functions.apply_function(stubs.context, SPEC, LAYER_ARN)
+
+    stubs.done()
+    assert WANTED["Handler"] == HANDLER and WANTED["TracingConfig"] == {"Mode": "Active"}
+    assert stubs.changes == [("created", f"function {SPEC.name}"), ("set", f"tags of function {SPEC.name}")]
+
+
+def test_a_function_as_declared_is_left_alone() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response("get_function", {"Configuration": configuration()}, {"FunctionName": SPEC.name})
+    expect_tags(lam, TAGS)
+
+    functions.apply_function(stubs.context, SPEC, LAYER_ARN)
+
+    stubs.done()
+    assert stubs.changes == []
+
+
+def test_different_code_and_configuration_are_updated() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response("get_function", {"Configuration": configuration(CodeSha256="old", Timeout=3)},
+                     {"FunctionName": SPEC.name})
+    lam.add_response("update_function_code", {}, {"FunctionName": SPEC.name, "ZipFile": ARCHIVE})
+    expect_waiter(lam)
+    lam.add_response("update_function_configuration", {}, WANTED)
+    expect_waiter(lam)
+    expect_tags(lam, {"project": "other", "owner": "data"})
+
+    functions.apply_function(stubs.context, SPEC, LAYER_ARN)
+
+    stubs.done()
+    assert stubs.changes == [("updated code of", f"function {SPEC.name}"),
+                             ("updated configuration of", f"function {SPEC.name}"),
+                             ("set", f"tags of function {SPEC.name}")]
+
+
+def mappings(*found: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    return ("list_event_source_mappings", {"EventSourceMappings": list(found)},
+            {"FunctionName": SPEC.name, "EventSourceArn": MAPPING["EventSourceArn"]})
+
+
+def mapping(**overrides: Any) -> dict[str, Any]:
+    return {"UUID": UUID, "State": "Enabled", **{k: MAPPING[k] for k in functions.MAPPING_FIELDS},
+            **overrides}
+
+
+def test_a_missing_mapping_is_created_enabled() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response(*mappings())
+    lam.add_response("create_event_source_mapping", {}, {**MAPPING, "Enabled": True})
+
+    functions.apply_event_source_mapping(stubs.context, SPEC)
+
+    stubs.done()
+    assert stubs.changes == [("mapped", f"mapping {SPEC.queue} -> {SPEC.name}")]
+
+
+def test_a_mapping_as_declared_is_left_alone() -> None:
+    stubs = Stubs()
+    stubs("lambda").add_response(*mappings(mapping()))
+
+    functions.apply_event_source_mapping(stubs.context, SPEC)
+
+    stubs.done()
+    assert stubs.changes == []
+
+
+@pytest.mark.parametrize("found", [mapping(BatchSize=1), mapping(State="Disabled")], ids=["batch size", "disabled"])
+def test_a_mapping_that_differs_is_updated_in_place(found: dict[str, Any]) -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response(*mappings(found))
+    lam.add_response("update_event_source_mapping", {}, {
+        "UUID": UUID, "Enabled": True, "BatchSize": MAPPING["BatchSize"],
+        "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": MAPPING["ScalingConfig"]})
+
+    functions.apply_event_source_mapping(stubs.context, SPEC)
+
+    stubs.done()
+    assert stubs.changes == [("updated", f"mapping {SPEC.queue} -> {SPEC.name}")]
+
+
+def test_async_retries_are_set_when_missing_or_different_and_left_when_equal() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    asked = {"FunctionName": SPEC.name}
+    missing(lam, "get_function_event_invoke_config", "ResourceNotFoundException", asked)
+    lam.add_response("put_function_event_invoke_config", {}, INVOKE_CONFIG)
+    found = {key: value for key, value in INVOKE_CONFIG.items() if key != "FunctionName"}
+    lam.add_response("get_function_event_invoke_config", found, asked)
+    lam.add_response("get_function_event_invoke_config", {**found, "MaximumRetryAttempts": 0}, asked)
+    lam.add_response("put_function_event_invoke_config", {}, INVOKE_CONFIG)
+
+    for _ in range(3):
+        functions.apply_event_invoke_config(stubs.context, SPEC)
+
+    stubs.done()
+    assert [action for action, _ in stubs.changes] == ["set", "set"]
+    assert stubs.unchanged == [f"async invoke config of {SPEC.name}"]
+
+
+def test_teardown_deletes_mappings_then_the_function_then_the_layer() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response("list_event_source_mappings", {"EventSourceMappings": [mapping()]}, {"FunctionName": SPEC.name})
+    lam.add_response("delete_event_source_mapping", {}, {"UUID": UUID})
+    lam.add_response("delete_function", {}, {"FunctionName": SPEC.name})
+    lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": NAMES.layer})
+
+    functions.teardown_function(stubs.context, SPEC)
+    functions.teardown_layer(stubs.context)
+
+    stubs.done()
+    assert stubs.changes == [("deleted", f"mapping {SPEC.queue} -> {SPEC.name}"), ("deleted", f"function {SPEC.name}")]
+    assert stubs.unchanged == [f"layer {NAMES.layer} (absent)"]
