@@ -12,12 +12,7 @@ from lakebox_layer.contracts import structural_contract
 from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat
 from lakebox_layer.validation import validate_records
-
-CSV = FileFormat.CSV
-JSON = FileFormat.JSON
-JSONL = FileFormat.JSON_LINES
-
-from tests.unit.validation_support import DEFAULT, contract, full_record, numbered
+from tests.unit.validation_support import CSV, DEFAULT, JSON, JSONL, contract, full_record, numbered
 
 # -- the recipe's rules through the default contract --------------------------------------------------------------
 

@@ -11,15 +11,9 @@ from hypothesis import strategies as st
 
 from lakebox_layer.contracts import Mode, structural_contract
 from lakebox_layer.parsing import ParsedRecord
-from lakebox_layer.records import FileFormat
 from lakebox_layer.rules import Violation
 from lakebox_layer.validation import MASK, SAMPLES_PER_RULE, rejected, shown_value, validate_records
-
-CSV = FileFormat.CSV
-JSON = FileFormat.JSON
-JSONL = FileFormat.JSON_LINES
-
-from tests.unit.validation_support import ORDERS, contract, numbered, order
+from tests.unit.validation_support import CSV, JSON, JSONL, ORDERS, contract, numbered, order
 
 # -- file and record mode -----------------------------------------------------------------------------------------
 
