@@ -11,17 +11,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_layer.log import stage_logger
 from lakebox_layer.notifications import objects_created
-from lakebox_layer.pipeline import Pipeline
 from lakebox_layer.queues import message_json
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.ingestion import Ingestion
 
 logger = stage_logger("ingestion")
-pipeline = Pipeline.from_settings(Settings.from_env(), logger)
+ingestion = Ingestion.from_settings(Settings.from_env(), logger)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def ingest(record: SQSRecord) -> None:
-    pipeline.ingest_all(objects_created(message_json(record.body)))
+    ingestion.ingest_all(objects_created(message_json(record.body)))
 
 
 @logger.inject_lambda_context

@@ -10,18 +10,18 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_layer.log import stage_logger
-from lakebox_layer.pipeline import Pipeline
 from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataValidated
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.quality import Quality
 
 logger = stage_logger("quality")
-pipeline = Pipeline.from_settings(Settings.from_env(), logger)
+quality = Quality.from_settings(Settings.from_env(), logger)
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def assess(record: SQSRecord) -> None:
-    pipeline.assess_quality(DataValidated.from_detail(event_detail(record.body)))
+    quality.assess_quality(DataValidated.from_detail(event_detail(record.body)))
 
 
 @logger.inject_lambda_context

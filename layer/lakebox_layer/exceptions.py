@@ -37,3 +37,7 @@ class MetadataError(LakeboxError):
 
 class PublishError(LakeboxError):
     """EventBridge did not accept an event."""
+
+
+class MetricsError(LakeboxError):
+    """CloudWatch did not accept the quality metrics."""

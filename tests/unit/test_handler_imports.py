@@ -2,7 +2,7 @@
 
 The handler runs as on Lambda: a fresh interpreter without site-packages, whose path holds the function's unpacked
 zip, the unpacked layer's `python/` directory and a directory with only what the Lambda runtime provides (boto3 and
-its dependencies). Importing the handler also builds the pipeline (settings from the environment, lazy clients);
+its dependencies). Importing the handler also builds its stage (settings from the environment, lazy clients);
 every socket is refused in that interpreter, so an import that reaches for the network fails.
 """
 

@@ -41,7 +41,7 @@ def test_layer_entries_have_fixed_metadata(layer_zip: bytes) -> None:
 def test_layer_holds_the_library_and_its_vendored_dependencies_under_python(layer_zip: bytes) -> None:
     names = names_in(layer_zip)
     assert all(name.startswith("python/") for name in names)
-    assert "python/lakebox_layer/pipeline.py" in names
+    assert "python/lakebox_layer/stages/validation.py" in names
     assert "python/lakebox_layer/adapters/objects.py" in names
     assert "python/aws_lambda_powertools/__init__.py" in names
     assert "python/jmespath/__init__.py" in names
@@ -63,12 +63,12 @@ def test_layer_holds_no_bytecode_metadata_or_boto3(layer_zip: bytes) -> None:
 
 
 def test_layer_round_trips_the_library_sources(layer_zip: bytes) -> None:
-    import lakebox_layer.pipeline as pipeline_module
+    import lakebox_layer.stages.validation as stage_module
 
     with zipfile.ZipFile(io.BytesIO(layer_zip)) as archive:
-        packaged = archive.read("python/lakebox_layer/pipeline.py")
-    assert pipeline_module.__file__ is not None
-    with open(pipeline_module.__file__, "rb") as source:
+        packaged = archive.read("python/lakebox_layer/stages/validation.py")
+    assert stage_module.__file__ is not None
+    with open(stage_module.__file__, "rb") as source:
         assert packaged == source.read()
 
 
@@ -117,7 +117,7 @@ def test_bundled_function_holds_the_handler_and_the_layer_at_its_root() -> None:
     names = set(zipfile.ZipFile(io.BytesIO(build_function("validation", bundle_layer=True))).namelist())
 
     assert "handler.py" in names
-    assert "lakebox_layer/pipeline.py" in names
+    assert "lakebox_layer/stages/validation.py" in names
     assert "aws_lambda_powertools/__init__.py" in names
     assert "fastjsonschema/__init__.py" in names
     assert not any(name.startswith("python/") for name in names)

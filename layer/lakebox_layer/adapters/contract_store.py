@@ -26,6 +26,8 @@ def _key(dataset: str) -> dict[str, Any]:
 
 
 class ContractStore:
+    """The published contracts: one item per dataset, and an index item listing the datasets."""
+
     def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
         self._db = dynamodb
         self.table = table
@@ -49,24 +51,36 @@ class ContractStore:
         return parse_contract(document)
 
     def published_version(self, dataset: str) -> str | None:
+        """The version of the dataset's published contract, None when it has none."""
         item = self._get(dataset)
         return item["Version"]["S"] if item else None
 
     def published_datasets(self) -> list[str]:
         """Datasets with a published contract, from the index item publish and withdraw maintain (no scan)."""
-        item = self._db.get_item(TableName=self.table, Key=_INDEX_KEY, ConsistentRead=True).get("Item", {})
+        try:
+            item = self._db.get_item(TableName=self.table, Key=_INDEX_KEY, ConsistentRead=True).get("Item", {})
+        except ClientError as error:
+            raise MetadataError(f"reading the published contracts: {error_code(error)}") from error
         return sorted(item.get("Datasets", {}).get("SS", []))
 
     def publish(self, contract: Contract) -> None:
-        self._db.put_item(TableName=self.table, Item={
-            **_key(contract.dataset),
-            "Document": {"S": json.dumps(contract.document)},  # as written: field order is kept
-            "Version": {"S": contract.version},
-        })
-        self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="ADD Datasets :d",
-                             ExpressionAttributeValues={":d": {"SS": [contract.dataset]}})
+        """Store the contract as written and list its dataset in the index."""
+        try:
+            self._db.put_item(TableName=self.table, Item={
+                **_key(contract.dataset),
+                "Document": {"S": json.dumps(contract.document)},  # as written: field order is kept
+                "Version": {"S": contract.version},
+            })
+            self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="ADD Datasets :d",
+                                 ExpressionAttributeValues={":d": {"SS": [contract.dataset]}})
+        except ClientError as error:
+            raise MetadataError(f"publishing the contract of {contract.dataset!r}: {error_code(error)}") from error
 
     def withdraw(self, dataset: str) -> None:
-        self._db.delete_item(TableName=self.table, Key=_key(dataset))
-        self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="DELETE Datasets :d",
-                             ExpressionAttributeValues={":d": {"SS": [dataset]}})
+        """Delete the dataset's contract and its index entry; its files then get structural checks."""
+        try:
+            self._db.delete_item(TableName=self.table, Key=_key(dataset))
+            self._db.update_item(TableName=self.table, Key=_INDEX_KEY, UpdateExpression="DELETE Datasets :d",
+                                 ExpressionAttributeValues={":d": {"SS": [dataset]}})
+        except ClientError as error:
+            raise MetadataError(f"withdrawing the contract of {dataset!r}: {error_code(error)}") from error

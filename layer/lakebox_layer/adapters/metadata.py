@@ -68,6 +68,7 @@ class MetadataStore:
         self.table = table
 
     def has_stage(self, process_id: str, sort_key: str) -> bool:
+        """Whether the stage record with this key exists (a consistent read)."""
         try:
             response = self._db.get_item(
                 TableName=self.table,
@@ -130,11 +131,15 @@ class MetadataStore:
         return self.totals(pipeline)
 
     def totals(self, pipeline: str) -> QualityTotals:
-        response = self._db.get_item(
-            TableName=self.table,
-            Key=marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY}),
-            ConsistentRead=True,
-        )
+        """The pipeline's running quality totals (all zero before its first file)."""
+        try:
+            response = self._db.get_item(
+                TableName=self.table,
+                Key=marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY}),
+                ConsistentRead=True,
+            )
+        except ClientError as error:
+            raise MetadataError(f"reading the totals of {pipeline} from {self.table}: {error_code(error)}") from error
         item = unmarshal(response.get("Item", {}))
         return QualityTotals(
             files=int(item.get("Files", 0)),

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
+from lakebox_layer.adapters.errors import error_code
+from lakebox_layer.exceptions import MetricsError
+
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef, MetricDatumTypeDef
@@ -43,4 +48,7 @@ class QualityMetrics:
                 (PROCESSED_RECORDS, float(records), "Count"),
             )
         ]
-        self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+        try:
+            self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+        except ClientError as error:
+            raise MetricsError(f"quality metrics of {self.pipeline} refused: {error_code(error)}") from error

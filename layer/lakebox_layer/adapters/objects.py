@@ -14,11 +14,15 @@ from lakebox_layer.exceptions import RawObjectMissing
 from lakebox_layer.records import RawObject
 
 if TYPE_CHECKING:
+    from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CopySourceTypeDef
+    from mypy_boto3_s3.type_defs import CopySourceTypeDef, GetObjectOutputTypeDef
+
 
 @dataclass(frozen=True)
 class ObjectHead:
+    """What a HEAD of a raw object tells: its size, ETag, upload time and version."""
+
     size: int
     etag: str
     last_modified: datetime
@@ -52,7 +56,7 @@ class ObjectStore:
             version_id=response.get("VersionId"),
         )
 
-    def _get(self, raw: RawObject, **extra: Any) -> Any:
+    def _get(self, raw: RawObject, **extra: Any) -> GetObjectOutputTypeDef:
         try:
             return self._s3.get_object(**_source(raw), **extra)  # type: ignore[arg-type]
         except ClientError as error:
@@ -64,9 +68,9 @@ class ObjectStore:
         """The first `size` bytes of the object (a ranged GET, so a large file is not downloaded)."""
         if raw.size == 0:
             return b""
-        return self._get(raw, Range=f"bytes=0-{size - 1}")["Body"].read()  # type: ignore[no-any-return]
+        return self._get(raw, Range=f"bytes=0-{size - 1}")["Body"].read()
 
-    def open(self, raw: RawObject) -> Any:
+    def open(self, raw: RawObject) -> StreamingBody:
         """The object's body as a stream; callers read it in chunks."""
         return self._get(raw)["Body"]
 
@@ -87,6 +91,7 @@ class ObjectStore:
         return ObjectWriter(self._s3, bucket, key, content_type)
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
+        """Write a small JSON document (an error report) in one PUT."""
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 

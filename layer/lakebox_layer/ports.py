@@ -1,0 +1,57 @@
+"""What the stages need of the outside world, as protocols: the adapters in :mod:`lakebox_layer.adapters` are one
+implementation, the unit tests' in-memory fakes another, and mypy holds both to these signatures."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from lakebox_layer.adapters.objects import ObjectHead
+from lakebox_layer.contracts import Contract
+from lakebox_layer.outputs import Writer
+from lakebox_layer.parsing import BinaryStream
+from lakebox_layer.records import QualityTotals, RawObject
+
+
+class Body(BinaryStream, Protocol):
+    """An object's content as a stream, closed once read."""
+
+    def close(self) -> None: ...
+
+
+class ObjectStore(Protocol):
+    """Raw objects read, processed and quarantined copies written (S3)."""
+
+    def head(self, raw: RawObject) -> ObjectHead: ...
+    def read_head(self, raw: RawObject, size: int) -> bytes: ...
+    def open(self, raw: RawObject) -> Body: ...
+    def copy(self, raw: RawObject, bucket: str, key: str, content_type: str | None = None) -> None: ...
+    def writer(self, bucket: str, key: str, content_type: str) -> Writer: ...
+    def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None: ...
+
+
+class MetadataStore(Protocol):
+    """Stage records written once and the pipeline's running quality totals (DynamoDB)."""
+
+    def has_stage(self, process_id: str, sort_key: str) -> bool: ...
+    def put_stage(self, item: dict[str, Any]) -> None: ...
+    def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
+                       records: int) -> QualityTotals: ...
+    def totals(self, pipeline: str) -> QualityTotals: ...
+
+
+class EventPublisher(Protocol):
+    """The pipeline's events (EventBridge)."""
+
+    def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class QualityMetrics(Protocol):
+    """One observation per judged file (CloudWatch)."""
+
+    def publish(self, *, passed: bool, quality_score: float, records: int) -> None: ...
+
+
+class ContractStore(Protocol):
+    """Each dataset's published contract (DynamoDB)."""
+
+    def contract_for(self, dataset: str) -> Contract: ...

@@ -1,0 +1,106 @@
+"""Ingestion: look at each new raw object, decide its format and announce it with "Data Received"."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from aws_lambda_powertools import Logger
+
+from lakebox_layer import ports
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.metadata import MetadataStore
+from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.exceptions import IngestionFailed, RawObjectMissing
+from lakebox_layer.formats import SNIFF_BYTES, detect_format
+from lakebox_layer.notifications import ObjectCreated
+from lakebox_layer.records import (
+    DETAIL_DATA_RECEIVED,
+    EVENT_SOURCE_INGESTION,
+    DataReceived,
+    FileStatus,
+    RawObject,
+    Stage,
+)
+from lakebox_layer.settings import Settings
+from lakebox_layer.stages.recorder import StageRecorder, now
+
+
+class Ingestion:
+    """The ingestion stage: S3 notifications in, one "Data Received" event per raw object out."""
+
+    def __init__(self, settings: Settings, *, objects: ports.ObjectStore, metadata: ports.MetadataStore,
+                 events: ports.EventPublisher, logger: Logger) -> None:
+        self.objects = objects
+        self.events = events
+        self.logger = logger
+        self.recorder = StageRecorder(metadata, settings.project, logger)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Ingestion:
+        """The stage on the AWS clients the settings name; a function builds one per cold start."""
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings,
+            objects=ObjectStore(clients.s3),
+            metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
+            events=EventPublisher(clients.events, settings.event_bus),
+            logger=logger,
+        )
+
+    def ingest(self, raw: RawObject, event_time: str | None = None, *, redrive: bool = False) -> DataReceived | None:
+        """Look at a new raw object, decide its format and announce it; None for a duplicate delivery. A redrive
+        announces again a file that was ingested but never validated (its event was lost)."""
+        process_id = raw.process_id
+        self.logger.set_correlation_id(process_id)
+        try:
+            head = self.objects.head(raw)
+        except RawObjectMissing as missing:
+            arrived_at = event_time or now()
+            reason = f"raw object deleted before ingestion: {missing}"
+            self.logger.warning(reason, extra={"key": raw.key})
+            self.recorder.write_once(self.recorder.file_record(
+                raw, process_id, arrived_at, Stage.INGESTION, FileStatus.FAILED, Errors=[reason]))
+            return None
+        arrived_at = head.last_modified.astimezone(UTC).isoformat()
+        if self._already_ingested(process_id, arrived_at, redrive=redrive):
+            self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
+            return None
+        detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
+        received = DataReceived(
+            process_id=process_id, bucket=raw.bucket, key=raw.key, etag=raw.etag, size=raw.size,
+            dataset=raw.dataset, format=detection.format, arrived_at=arrived_at, version_id=raw.version_id,
+            reason=detection.reason, compression=detection.compression,
+        )
+        self.events.publish(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail())
+        self.recorder.write_once(self.recorder.file_record(
+            raw, process_id, arrived_at, Stage.INGESTION, FileStatus.IN_PROGRESS,
+            Format=detection.format.value, Compression=detection.compression, Size=raw.size, ETag=raw.etag,
+            VersionId=raw.version_id,
+        ))
+        self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
+        return received
+
+    def _already_ingested(self, process_id: str, arrived_at: str, *, redrive: bool) -> bool:
+        """Whether this delivery is a duplicate. A redrive of a file whose validation never happened is not: its
+        "Data Received" event was lost, so ingestion announces the file again."""
+        if not self.recorder.recorded(process_id, arrived_at, Stage.INGESTION):
+            return False
+        return not redrive or self.recorder.recorded(process_id, arrived_at, Stage.VALIDATION)
+
+    def ingest_all(self, created: list[ObjectCreated]) -> list[str]:
+        """Ingest every object of a notification; if any fails, raise after trying all of them."""
+        ingested: list[str] = []
+        failed: list[str] = []
+        for item in created:
+            try:
+                received = self.ingest(item.raw, item.event_time, redrive=item.redrive)
+            except Exception:
+                self.logger.exception("ingestion failed", extra={"key": item.raw.key})
+                failed.append(item.raw.key)
+                continue
+            if received is not None:
+                ingested.append(received.process_id)
+        if failed:
+            raise IngestionFailed(f"ingestion failed for {len(failed)} of {len(created)} objects: {failed}")
+        return ingested

@@ -1,0 +1,77 @@
+"""Quality: add one judged file to the pipeline's totals, publish its metrics and announce "Quality Check Complete"."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from lakebox_layer import ports
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.metadata import MetadataStore
+from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.exceptions import StageAlreadyRecorded
+from lakebox_layer.records import (
+    DETAIL_QUALITY_COMPLETE,
+    EVENT_SOURCE_QUALITY,
+    DataValidated,
+    QualityTotals,
+    Stage,
+)
+from lakebox_layer.settings import Settings
+from lakebox_layer.stages.recorder import stage_record
+
+
+class Quality:
+    """The quality stage: "Data Validated" in, CloudWatch metrics and "Quality Check Complete" out."""
+
+    def __init__(self, settings: Settings, *, metadata: ports.MetadataStore, events: ports.EventPublisher,
+                 metrics: ports.QualityMetrics, logger: Logger) -> None:
+        self.pipeline = settings.project
+        self.metadata = metadata
+        self.events = events
+        self.metrics = metrics
+        self.logger = logger
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Quality:
+        """The stage on the AWS clients the settings name; a function builds one per cold start."""
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings,
+            metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
+            events=EventPublisher(clients.events, settings.event_bus),
+            metrics=QualityMetrics(clients.cloudwatch, settings.project),
+            logger=logger,
+        )
+
+    def assess_quality(self, validated: DataValidated) -> QualityTotals | None:
+        """Add one judged file to the pipeline's totals, publish the metrics and announce completion."""
+        self.logger.set_correlation_id(validated.process_id)
+        item = stage_record(
+            validated.process_id, validated.arrived_at, Stage.QUALITY,
+            RawKey=validated.key, QualityScore=validated.quality_score, ValidationPassed=validated.passed,
+            RecordsTotal=validated.records_total,
+        )
+        # The record and the totals go in one transaction, so this is the write-once of this stage.
+        try:
+            totals = self.metadata.record_quality(
+                item, self.pipeline, passed=validated.passed, score=validated.quality_score,
+                records=validated.records_total,
+            )
+        except StageAlreadyRecorded:
+            self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
+            return None
+        self.metrics.publish(passed=validated.passed, quality_score=validated.quality_score,
+                             records=validated.records_total)
+        self.events.publish(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
+            "process_id": validated.process_id,
+            "key": validated.key,
+            "status": validated.status.value,
+            "quality_score": validated.quality_score,
+            "validation_success_rate": round(totals.success_rate, 2),
+            "average_quality_score": round(totals.average_score, 2),
+            "files": totals.files,
+        })
+        self.logger.info("quality recorded", extra={"files": totals.files,
+                                                    "success_rate": totals.success_rate})
+        return totals

@@ -1,0 +1,125 @@
+"""Validation: judge a file against its dataset's contract, deliver it (or its records) and announce the outcome
+with "Data Validated"."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from lakebox_layer import ports
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.metadata import MetadataStore
+from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.contracts import Contract, Mode, structural_contract
+from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObjectMissing
+from lakebox_layer.outputs import RecordSplit
+from lakebox_layer.parsing import RecordReader
+from lakebox_layer.records import (
+    DETAIL_DATA_VALIDATED,
+    EVENT_SOURCE_VALIDATION,
+    DataReceived,
+    DataValidated,
+    FileFormat,
+    FileStatus,
+    Stage,
+    ValidationOutcome,
+)
+from lakebox_layer.settings import Settings
+from lakebox_layer.stages.delivery import Delivery
+from lakebox_layer.stages.recorder import StageRecorder
+from lakebox_layer.validation import rejected, validate_records
+
+
+class Validation:
+    """The validation stage: "Data Received" in, the file routed, "Data Validated" out."""
+
+    def __init__(self, settings: Settings, *, objects: ports.ObjectStore, metadata: ports.MetadataStore,
+                 events: ports.EventPublisher, contracts: ports.ContractStore, logger: Logger) -> None:
+        self.objects = objects
+        self.events = events
+        self.contracts = contracts
+        self.logger = logger
+        self.delivery = Delivery(settings, objects)
+        self.recorder = StageRecorder(metadata, settings.project, logger)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Validation:
+        """The stage on the AWS clients the settings name; a function builds one per cold start."""
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings,
+            objects=ObjectStore(clients.s3),
+            metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
+            events=EventPublisher(clients.events, settings.event_bus),
+            contracts=ContractStore(clients.dynamodb, settings.metadata_table),
+            logger=logger,
+        )
+
+    def _judge(self, received: DataReceived, contract: Contract) -> tuple[ValidationOutcome, RecordSplit | None]:
+        """Read and judge the file as a stream; in record mode also write its good and bad records as they come."""
+        if received.format is FileFormat.UNSUPPORTED:
+            return rejected(received.reason or "unsupported format", contract), None
+        body = self.objects.open(received.raw_object)
+        reader = RecordReader(body, received.format, received.compression)
+        split = self.delivery.record_split(received, reader) if contract.mode is Mode.RECORD else None
+        try:
+            outcome = validate_records(reader, contract, received.format, split.route if split else None)
+        except ContentRejected as rejection:
+            if split is not None:
+                split.abort()
+            return rejected(rejection.reason, contract), None
+        except Exception:
+            # Anything else is retried with the event: leave no half-written multipart upload behind.
+            if split is not None:
+                split.abort()
+            raise
+        finally:
+            body.close()
+        return outcome, split
+
+    def validate(self, received: DataReceived) -> DataValidated | None:
+        """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""
+        self.logger.set_correlation_id(received.process_id)
+        raw = received.raw_object
+        if self.recorder.recorded(received.process_id, received.arrived_at, Stage.VALIDATION):
+            self.logger.info("duplicate delivery: validation already recorded", extra={"key": raw.key})
+            return None
+        quarantined: str | None = None
+        destination_uri: str | None = None
+        # What the record names when the published contract cannot even be read.
+        contract = structural_contract(received.dataset)
+        try:
+            contract = self.contracts.contract_for(received.dataset)
+            outcome, split = self._judge(received, contract)
+            status, destination_uri, quarantined = self.delivery.deliver(received, contract, outcome, split)
+        except RawObjectMissing as missing:
+            outcome = rejected(f"raw object deleted before validation: {missing}", contract)
+            status = FileStatus.FAILED
+        except ContractInvalid as invalid:
+            # Bootstrap refuses malformed contracts; one written by other means (or one whose pattern does not
+            # compile) fails the file, loudly, instead of failing the function on every retry.
+            outcome = rejected(f"the published contract of {received.dataset!r} is invalid: {invalid}")
+            status = FileStatus.FAILED
+        validated = DataValidated(
+            process_id=received.process_id, key=raw.key, dataset=received.dataset,
+            arrived_at=received.arrived_at, status=status, quality_score=outcome.quality_score,
+            records_total=outcome.records_total, records_valid=outcome.records_valid,
+            errors=outcome.errors, destination=destination_uri,
+        )
+        self.events.publish(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail())
+        self.recorder.write_once(self.recorder.file_record(
+            raw, received.process_id, received.arrived_at, Stage.VALIDATION, status,
+            ValidationPassed=outcome.passed, QualityScore=outcome.quality_score,
+            Completeness=outcome.completeness, Validity=outcome.validity, RecordsTotal=outcome.records_total,
+            RecordsValid=outcome.records_valid, RecordsInvalid=outcome.records_invalid,
+            ErrorCount=outcome.error_count, Errors=outcome.errors, RuleCounts=outcome.rule_counts,
+            Destination=destination_uri, QuarantineDestination=quarantined, Format=received.format.value,
+            Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
+        ))
+        self.logger.info("validated", extra={
+            "key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
+            "records_total": outcome.records_total, "records_valid": outcome.records_valid,
+            "contract_version": contract.version, "rule_counts": outcome.rule_counts,
+        })
+        return validated

@@ -1,0 +1,64 @@
+"""QualityMetrics' PutMetricData request as CloudWatch's API model checks it (botocore Stubber): one high-resolution
+observation of each metric per judged file, under the pipeline's dimension; a refusal is a MetricsError."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.exceptions import MetricsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+
+DIMENSIONS = [{"Name": "Pipeline", "Value": "lakebox"}]
+
+
+@pytest.fixture
+def client() -> CloudWatchClient:
+    return boto3.client("cloudwatch", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
+@pytest.fixture
+def stubber(client: CloudWatchClient) -> Iterator[Stubber]:
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def metrics(client: CloudWatchClient) -> QualityMetrics:
+    return QualityMetrics(client, "lakebox")
+
+
+def datums(success_rate: float, score: float, records: float) -> list[dict[str, Any]]:
+    return [
+        {"MetricName": "ValidationSuccessRate", "Value": success_rate, "Unit": "Percent", "Dimensions": DIMENSIONS,
+         "StorageResolution": 1},
+        {"MetricName": "AverageQualityScore", "Value": score, "Unit": "None", "Dimensions": DIMENSIONS,
+         "StorageResolution": 1},
+        {"MetricName": "ProcessedRecords", "Value": records, "Unit": "Count", "Dimensions": DIMENSIONS,
+         "StorageResolution": 1},
+    ]
+
+
+@pytest.mark.parametrize(("passed", "success_rate"), [(True, 100.0), (False, 0.0)])
+def test_one_observation_of_each_metric_per_file(metrics: QualityMetrics, stubber: Stubber, passed: bool,
+                                                 success_rate: float) -> None:
+    stubber.add_response("put_metric_data", {}, {
+        "Namespace": "DataLake/Quality", "MetricData": datums(success_rate, 62.5, 8.0),
+    })
+    metrics.publish(passed=passed, quality_score=62.5, records=8)
+
+
+@pytest.mark.parametrize("code", ["InvalidParameterValue", "AccessDenied", "Throttling"])
+def test_a_refused_call_is_a_metrics_error_naming_the_code(metrics: QualityMetrics, stubber: Stubber,
+                                                           code: str) -> None:
+    stubber.add_client_error("put_metric_data", service_error_code=code)
+    with pytest.raises(MetricsError, match=f"quality metrics of lakebox refused: {code}"):
+        metrics.publish(passed=True, quality_score=100.0, records=1)
