@@ -31,6 +31,10 @@ class IngestionFailed(LakeboxError):
     """Some objects of a notification could not be ingested; the event is retried and the rest deduplicated."""
 
 
+class StorageError(LakeboxError):
+    """S3 refused a read or write for a reason other than a missing raw object."""
+
+
 class MetadataError(LakeboxError):
     """The metadata table refused a read or write."""
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.objects import PART_BYTES, ObjectStore, ObjectWriter
-from lakebox_layer.exceptions import RawObjectMissing
+from lakebox_layer.exceptions import RawObjectMissing, StorageError
 from lakebox_layer.records import RawObject
 
 S3_MINIMUM_PART = 5 * 1024 * 1024  # every part but the last must be at least this big on S3
@@ -236,7 +236,8 @@ def test_a_deleted_raw_object_is_raw_object_missing(code: str, operation: str) -
             getattr(store, operation)(RAW)
 
 
-def test_other_s3_errors_pass_through() -> None:
+def test_other_s3_errors_are_storage_errors_naming_the_code() -> None:
     store = ObjectStore(FakeS3(fail_with=missing("HeadObject", "AccessDenied")))  # type: ignore[arg-type]
-    with pytest.raises(ClientError):
+    with pytest.raises(StorageError, match="AccessDenied") as raised:
         store.head(RAW)
+    assert isinstance(raised.value.__cause__, ClientError)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from lakebox_layer.adapters.errors import missing
-from lakebox_layer.exceptions import RawObjectMissing
+from lakebox_layer.adapters.errors import error_code, missing
+from lakebox_layer.exceptions import RawObjectMissing, StorageError
 from lakebox_layer.records import RawObject
 
 if TYPE_CHECKING:
@@ -36,6 +38,18 @@ def _source(raw: RawObject) -> dict[str, str]:
     return source
 
 
+@contextmanager
+def _mapped(what: str, raw: RawObject | None = None) -> Iterator[None]:
+    """S3 errors as lakebox errors: a raw object that is gone is :class:`RawObjectMissing`, anything else
+    :class:`StorageError` naming the operation and the code."""
+    try:
+        yield
+    except ClientError as error:
+        if raw is not None and missing(error):
+            raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
+        raise StorageError(f"{what}: {error_code(error)}") from error
+
+
 class ObjectStore:
     """The pipeline's S3 operations, each naming its bucket explicitly."""
 
@@ -43,12 +57,8 @@ class ObjectStore:
         self._s3 = s3
 
     def head(self, raw: RawObject) -> ObjectHead:
-        try:
+        with _mapped(f"reading the head of s3://{raw.bucket}/{raw.key}", raw):
             response = self._s3.head_object(**_source(raw))  # type: ignore[arg-type]
-        except ClientError as error:
-            if missing(error):
-                raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
-            raise
         return ObjectHead(
             size=response["ContentLength"],
             etag=response["ETag"].strip('"'),
@@ -57,12 +67,8 @@ class ObjectStore:
         )
 
     def _get(self, raw: RawObject, **extra: Any) -> GetObjectOutputTypeDef:
-        try:
+        with _mapped(f"reading s3://{raw.bucket}/{raw.key}", raw):
             return self._s3.get_object(**_source(raw), **extra)  # type: ignore[arg-type]
-        except ClientError as error:
-            if missing(error):
-                raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
-            raise
 
     def read_head(self, raw: RawObject, size: int) -> bytes:
         """The first `size` bytes of the object (a ranged GET, so a large file is not downloaded)."""
@@ -79,12 +85,8 @@ class ObjectStore:
         type the copy gets it in place of the raw object's."""
         source: CopySourceTypeDef = _source(raw)  # type: ignore[assignment]
         extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"} if content_type else None
-        try:
+        with _mapped(f"copying s3://{raw.bucket}/{raw.key} to s3://{bucket}/{key}", raw):
             self._s3.copy(source, bucket, key, ExtraArgs=extra)
-        except ClientError as error:
-            if missing(error):
-                raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from error
-            raise
 
     def writer(self, bucket: str, key: str, content_type: str) -> ObjectWriter:
         """A streaming writer of a new object (see :class:`ObjectWriter`)."""
@@ -93,7 +95,8 @@ class ObjectStore:
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         """Write a small JSON document (an error report) in one PUT."""
         body = json.dumps(document, indent=2, sort_keys=True, default=str).encode()
-        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        with _mapped(f"writing s3://{bucket}/{key}"):
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
 PART_BYTES = 8 * 1024 * 1024
@@ -125,6 +128,10 @@ class ObjectWriter:
             self._upload_part()
 
     def _upload_part(self) -> None:
+        with _mapped(f"uploading a part of {self.uri}"):
+            self._send_part()
+
+    def _send_part(self) -> None:
         if self._upload_id is None:
             self._upload_id = self._s3.create_multipart_upload(
                 Bucket=self.bucket, Key=self.key, ContentType=self._content_type)["UploadId"]
@@ -136,17 +143,21 @@ class ObjectWriter:
 
     def commit(self) -> None:
         if self._upload_id is None:
-            self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
-                                ContentType=self._content_type)
+            with _mapped(f"writing {self.uri}"):
+                self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
+                                    ContentType=self._content_type)
         else:
             if self._buffer:
                 self._upload_part()
-            self._s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                               MultipartUpload={"Parts": self._parts})  # type: ignore[typeddict-item]
+            with _mapped(f"completing {self.uri}"):
+                self._s3.complete_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts})  # type: ignore[typeddict-item]
         self._buffer.clear()
 
     def abort(self) -> None:
         if self._upload_id is not None:
-            self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+            with _mapped(f"aborting the upload of {self.uri}"):
+                self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
             self._upload_id = None
         self._buffer.clear()
