@@ -8,38 +8,29 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import itertools
 import json
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from lakebox_layer.exceptions import ContentRejected
 from lakebox_layer.records import FileFormat
+from lakebox_layer.streams import BinaryStream, decompressed
+from lakebox_layer.strict_json import StrictJson
 
 CHUNK_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 16 * 1024 * 1024
 MAX_RECORD_CHARS = 16 * 1024 * 1024
 # A lone JSON object is one record, parsed whole; large data belongs in JSON Lines or a JSON array.
 MAX_JSON_DOCUMENT_CHARS = 64 * 1024 * 1024
-# A gzip is refused as a bomb past 1 GiB decompressed, or past 16 MiB when it expands more than 100 times (text
-# compresses 5-20 times; a bomb thousands of times).
-MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
-SUSPICIOUS_BYTES = 16 * 1024 * 1024
-MAX_RATIO = 100
 # csv.Sniffer's cost grows faster than its sample when the sample holds quotes; 8 KiB is ample for a delimiter.
 CSV_SNIFF_CHARS = 8 * 1024
 CSV_DELIMITERS = ",;\t|"
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 # What may follow a complete array element: a number decoded at a chunk boundary may not be complete without it.
 _ELEMENT_END = re.compile(r"[ \t\r\n]*[,\]]")
-
-
-class BinaryStream(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(slots=True)
@@ -51,89 +42,6 @@ class ParsedRecord:
     fields: dict[str, Any] | None
     error: str | None = None
     source: Any = None
-
-
-class StrictJson:
-    """JSON decoding that refuses NaN and Infinity (not JSON) and notices duplicate keys (ambiguous records).
-
-    `duplicates` lists the keys seen twice in the last decoded value; a value nested too deeply raises
-    RecursionError, which callers turn into a reason.
-    """
-
-    def __init__(self) -> None:
-        self.duplicates: list[str] = []
-        self.decoder = json.JSONDecoder(object_pairs_hook=self._object, parse_constant=self._constant)
-
-    def _object(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        value = dict(pairs)
-        if len(value) != len(pairs):
-            seen: set[str] = set()
-            self.duplicates.extend(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        return value
-
-    @staticmethod
-    def _constant(name: str) -> Any:
-        raise ValueError(f"{name} is not valid JSON")
-
-    def loads(self, text: str) -> Any:
-        self.duplicates = []
-        return self.decoder.decode(text)
-
-    def raw_decode(self, text: str, position: int) -> tuple[Any, int]:
-        self.duplicates = []
-        return self.decoder.raw_decode(text, position)
-
-    def problem(self) -> str | None:
-        """Why the last decoded value is not an acceptable record, beyond its syntax."""
-        if self.duplicates:
-            return f"duplicate key {self.duplicates[0]!r}"
-        return None
-
-
-class _Counted:
-    """Counts the compressed bytes read, for the expansion ratio."""
-
-    def __init__(self, stream: BinaryStream) -> None:
-        self._stream = stream
-        self.total = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        data = self._stream.read(size)
-        self.total += len(data)
-        return data
-
-
-class _Limited:
-    """A decompressed stream that refuses to grow past a limit (a gzip bomb), and reports corrupt input clearly."""
-
-    def __init__(self, stream: BinaryStream, limit: int) -> None:
-        self._counted = _Counted(stream)
-        self._gzip = gzip.GzipFile(fileobj=self._counted, mode="rb")  # type: ignore[call-overload]
-        self._limit = limit
-        self.total = 0
-
-    def read(self, size: int = -1, /) -> bytes:
-        try:
-            data: bytes = self._gzip.read(size)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ContentRejected(f"corrupt gzip: {error}") from error
-        self.total += len(data)
-        if self.total > self._limit:
-            raise ContentRejected(f"gzip expands beyond {self._limit:,} bytes: refused as a possible gzip bomb")
-        if self.total > min(SUSPICIOUS_BYTES, self._limit) and self.total > MAX_RATIO * self._counted.total:
-            raise ContentRejected(
-                f"gzip expands more than {MAX_RATIO} times ({self._counted.total:,} bytes to over "
-                f"{self.total:,}): refused as a possible gzip bomb"
-            )
-        return data
-
-
-def decompressed(stream: BinaryStream, compression: str | None, limit: int = MAX_DECOMPRESSED_BYTES) -> BinaryStream:
-    if compression is None:
-        return stream
-    if compression == "gzip":
-        return _Limited(stream, limit)
-    raise ContentRejected(f"unsupported compression: {compression}")
 
 
 def iter_text(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Iterator[str]:

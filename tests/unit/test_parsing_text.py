@@ -12,13 +12,9 @@ import pytest
 from lakebox_layer import parsing
 from lakebox_layer.exceptions import ContentRejected
 from lakebox_layer.formats import UTF8_BOM
-from lakebox_layer.parsing import (
-    RecordReader,
-    decompressed,
-    iter_text,
-    iter_text_lines,
-)
+from lakebox_layer.parsing import RecordReader, iter_text, iter_text_lines
 from lakebox_layer.records import FileFormat
+from lakebox_layer.streams import decompressed
 from tests.unit.parsing_support import BAD_BYTE, CSV, JSON, JSONL, fields_of, parse, rejection
 from tests.unit.streams import Trickle
 
