@@ -8,8 +8,8 @@ from typing import Any, Protocol
 from lakebox_layer.adapters.objects import ObjectHead
 from lakebox_layer.contracts import Contract
 from lakebox_layer.outputs import Writer
-from lakebox_layer.streams import BinaryStream
 from lakebox_layer.records import QualityTotals, RawObject
+from lakebox_layer.streams import BinaryStream
 
 
 class Body(BinaryStream, Protocol):
