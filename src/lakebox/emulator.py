@@ -1,7 +1,8 @@
 """The embedded emulator: MiniStack run as a local background process on 127.0.0.1.
 
-`lakebox up` starts it and records its pid, port and log file in the state directory, so that `lakebox down` stops
-exactly that process and every other command finds the same endpoint.
+`lakebox up` starts it and records its pid, start time, port and log file in the state directory, so that
+`lakebox down` stops exactly that process and every other command finds the same endpoint. A recorded pid is trusted
+only while it still names that MiniStack process: after a reboot the number may belong to anything.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
 _OPERATOR_FILE = "operator.json"
+_PROC = Path("/proc")
 # Variables that must not leak from the caller into the emulator (and from there into its Lambda workers, whose
 # environment is the emulator's): the caller's endpoint and AWS identity, and secrets the emulator has no use for.
 _SCRUBBED = ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "LOCALSTACK_AUTH_TOKEN",
@@ -46,6 +48,8 @@ class EmulatorState:
     region: str
     persist_dir: str | None = None
     strict_iam: bool = False
+    # When the process started, as the system tells it (see `process_identity`); None in older records.
+    started: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -75,6 +79,45 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """What tells one process from another that later gets the same pid: its command line and start time."""
+
+    command: tuple[str, ...]
+    started: str
+
+    @property
+    def runs_ministack(self) -> bool:
+        """Whether the command runs MiniStack (`python -m ministack`, or its `ministack` script)."""
+        return any(arg == "ministack" or Path(arg).name == "ministack" for arg in self.command)
+
+
+def process_identity(pid: int) -> ProcessIdentity | None:
+    """The command line and start time of process `pid`, from /proc where there is one, else from `ps`;
+    None when the process is gone or neither can tell."""
+    proc = _PROC / str(pid)
+    if (_PROC / "self" / "stat").is_file():
+        try:
+            command = proc.joinpath("cmdline").read_bytes().split(b"\0")
+            # Field 22 of stat, in clock ticks since boot; the boot id makes it unique across reboots. The command
+            # name (field 2) may hold spaces and parentheses, so count from the last ")".
+            ticks = proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[19]
+        except (OSError, IndexError):
+            return None
+        boot_id = _PROC / "sys" / "kernel" / "random" / "boot_id"
+        boot = boot_id.read_text().strip() if boot_id.is_file() else ""
+        return ProcessIdentity(tuple(part.decode(errors="replace") for part in command if part), f"{boot}:{ticks}")
+    try:
+        # `lstart` is a fixed-width date (24 characters); the command follows it.
+        listed = subprocess.run(["ps", "-o", "lstart=,command=", "-p", str(pid)], capture_output=True, text=True,
+                                timeout=5, check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if len(listed) <= 24:
+        return None
+    return ProcessIdentity(tuple(listed[24:].split()), listed[:24])
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -100,6 +143,23 @@ def persistence_env(persist_dir: Path) -> dict[str, str]:
             "S3_PERSIST": "1", "S3_DATA_DIR": str(persist_dir / "s3")}
 
 
+@dataclass(frozen=True)
+class Stale:
+    """A record whose process is no longer the emulator it names."""
+
+    state: EmulatorState
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What `stop` did: `stopped` is false when the record was stale and nothing was signalled."""
+
+    state: EmulatorState
+    stopped: bool
+    reason: str = ""
+
+
 class EmbeddedEmulator:
     """Start, find and stop the MiniStack process recorded in `state_dir`."""
 
@@ -108,15 +168,26 @@ class EmbeddedEmulator:
         self.state_file = state_dir / _STATE_FILE
 
     def state(self) -> EmulatorState | None:
-        """The recorded emulator if its process is still alive, else None (a stale record is removed)."""
+        """The recorded emulator if its process is still alive and still ours, else None (a stale record is
+        removed)."""
+        state, _ = self._recorded()
+        return state
+
+    def _recorded(self) -> tuple[EmulatorState | None, Stale | None]:
+        """The recorded emulator while its process is ours; else None, with the stale record (now forgotten)."""
         try:
             state = EmulatorState(**json.loads(self.state_file.read_text()))
         except (OSError, ValueError, TypeError):
-            return None
-        if not _alive(state.pid):
-            self.state_file.unlink(missing_ok=True)
-            return None
-        return state
+            return None, None
+        why = _not_ours(state)
+        if why is None:
+            return state, None
+        self._forget()
+        return None, Stale(state, why)
+
+    def _forget(self) -> None:
+        self.state_file.unlink(missing_ok=True)
+        (self.state_dir / _OPERATOR_FILE).unlink(missing_ok=True)
 
     def start(self, port: int | None = DEFAULT_PORT, region: str = "us-east-1",
               extra_env: dict[str, str] | None = None, persist_dir: Path | None = None,
@@ -134,9 +205,9 @@ class EmbeddedEmulator:
                 f"its health check; run `lakebox down` and try again.\n--- {current.log_file} ---\n"
                 f"{log_tail(current.log_file)}"
             )
-        if port is None and persist_dir is not None and (persist_dir / _PORT_FILE).is_file():
+        if port is None and persist_dir is not None:
             # MiniStack's saved state names its own endpoint (queue URLs carry the port): start where it was.
-            port = int((persist_dir / _PORT_FILE).read_text())
+            port = saved_port(persist_dir)
         port = free_port() if port is None else port
         if not 0 < port < 65536:
             raise EmulatorError(f"port {port} is not a TCP port (1-65535)")
@@ -168,8 +239,10 @@ class EmbeddedEmulator:
                 # Its own process group, so `down` also stops the Lambda workers it spawned.
                 start_new_session=True,
             )
+        identity = process_identity(process.pid)
         state = EmulatorState(pid=process.pid, port=port, log_file=str(log_file), region=region,
-                              persist_dir=str(persist_dir) if persist_dir else None, strict_iam=strict_iam)
+                              persist_dir=str(persist_dir) if persist_dir else None, strict_iam=strict_iam,
+                              started=identity.started if identity else None)
         endpoint = state.endpoint
 
         def answered() -> bool:
@@ -186,8 +259,6 @@ class EmbeddedEmulator:
         except TimeoutError as error:
             self._kill(process.pid)
             raise EmulatorError(str(error)) from error
-        except EmulatorError:
-            raise
         self.state_file.write_text(json.dumps(asdict(state)))
         if persist_dir is not None:
             persist_dir.mkdir(parents=True, exist_ok=True)
@@ -208,15 +279,20 @@ class EmbeddedEmulator:
             return None
         return credentials
 
-    def stop(self) -> EmulatorState | None:
-        """Stop the recorded emulator (and its workers); None when there was nothing to stop."""
-        state = self.state()
-        self.state_file.unlink(missing_ok=True)
-        (self.state_dir / _OPERATOR_FILE).unlink(missing_ok=True)
+    def stop(self) -> Stopped | None:
+        """Stop the recorded emulator (and its workers); None when nothing was recorded.
+
+        A record whose pid is no longer our MiniStack (the emulator died, and the number may since belong to an
+        unrelated process) is forgotten and nothing is signalled: the result then says why, with `stopped` false.
+        """
+        state, stale = self._recorded()
+        self._forget()
+        if stale is not None:
+            return Stopped(stale.state, stopped=False, reason=stale.reason)
         if state is None:
             return None
         self._kill(state.pid)
-        return state
+        return Stopped(state, stopped=True)
 
     @staticmethod
     def _kill(pid: int) -> None:
@@ -228,6 +304,33 @@ class EmbeddedEmulator:
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(pid, signal.SIGKILL)
+
+
+def saved_port(persist_dir: Path) -> int | None:
+    """The port the emulator whose state is kept in `persist_dir` last listened on, if it was recorded."""
+    try:
+        return int((persist_dir / _PORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _not_ours(state: EmulatorState) -> str | None:
+    """Why the recorded pid no longer names the emulator `up` started, or None while it does."""
+    if not _alive(state.pid):
+        return f"process {state.pid} has exited"
+    identity = process_identity(state.pid)
+    if identity is None:
+        # Neither /proc nor ps can tell: that the pid is alive is all we know, as before this check existed.
+        return None
+    if not identity.command:
+        # A zombie (exited, not yet collected) has an empty command line; collect it if it is our child.
+        _reap(state.pid)
+        return f"process {state.pid} has exited"
+    if not identity.runs_ministack:
+        return f"process {state.pid} is not MiniStack but `{' '.join(identity.command)[:80]}`"
+    if state.started is not None and identity.started != state.started:
+        return f"process {state.pid} runs MiniStack but started at {identity.started}, not {state.started}"
+    return None
 
 
 def _reap(pid: int) -> bool:

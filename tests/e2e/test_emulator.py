@@ -11,7 +11,7 @@ from lakebox.emulator import EmbeddedEmulator, free_port, healthy
 from lakebox.exceptions import EmulatorError
 
 
-def test_start_reuse_and_stop(tmp_path) -> None:
+def test_start_reuse_and_stop(tmp_path: Path) -> None:
     emulator = EmbeddedEmulator(tmp_path)
     state, started = emulator.start(port=None)
     try:
@@ -21,13 +21,14 @@ def test_start_reuse_and_stop(tmp_path) -> None:
         assert (again.pid, again.port, started_again) == (state.pid, state.port, False)
     finally:
         stopped = emulator.stop()
-    assert stopped is not None and stopped.pid == state.pid
+    assert stopped is not None and stopped.stopped and stopped.state.pid == state.pid
+    assert stopped.state.started is not None, "up records the process's start time"
     assert not healthy(state.endpoint)
     assert emulator.state() is None
     assert emulator.stop() is None
 
 
-def test_a_port_held_by_something_else_is_a_clear_error(tmp_path) -> None:
+def test_a_port_held_by_something_else_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", free_port()))
         holder.listen()
@@ -37,7 +38,7 @@ def test_a_port_held_by_something_else_is_a_clear_error(tmp_path) -> None:
     assert not (tmp_path / "emulator.json").exists()
 
 
-def test_a_failed_start_reports_the_log_tail(tmp_path) -> None:
+def test_a_failed_start_reports_the_log_tail(tmp_path: Path) -> None:
     # A port setting MiniStack cannot parse makes it exit at once; the error must carry what it logged.
     with pytest.raises(EmulatorError, match="MiniStack exited") as raised:
         EmbeddedEmulator(tmp_path).start(port=None, extra_env={"GATEWAY_PORT": "not-a-port"})
@@ -45,12 +46,13 @@ def test_a_failed_start_reports_the_log_tail(tmp_path) -> None:
     assert not (tmp_path / "emulator.json").exists()
 
 
-def test_an_impossible_port_is_refused(tmp_path) -> None:
+def test_an_impossible_port_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EmulatorError, match="not a TCP port"):
         EmbeddedEmulator(tmp_path).start(port=70000)
 
 
-def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(tmp_path, monkeypatch) -> None:
+def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
     from lakebox.target import Target

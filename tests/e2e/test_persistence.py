@@ -3,9 +3,14 @@ redrive finish what was in flight."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
+import pytest
+from typer.testing import CliRunner
+
+from lakebox.cli import app
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.reconcile import reconcile, redrive
 from lakebox.target import Target
@@ -53,3 +58,33 @@ def test_a_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
             assert stages.count("validation") == 1, (upload.raw.key, stages)
     finally:
         emulator.stop()
+
+
+def test_a_plain_up_restarts_a_persisted_state_on_its_saved_port(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --port, `up --persist DIR` starts where the saved state was: its queue URLs name that port."""
+    monkeypatch.setenv("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    persist = str(tmp_path / "persist")
+    runner = CliRunner()
+    try:
+        first = runner.invoke(app, ["up", "--json", "--port", "0", "--persist", persist])
+        assert first.exit_code == 0, first.output
+        endpoint = json.loads(first.stdout)["endpoint"]
+        stopped = runner.invoke(app, ["down"])
+        assert stopped.exit_code == 0 and "stopped the embedded emulator" in stopped.stdout
+
+        again = runner.invoke(app, ["up", "--json", "--persist", persist])
+
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["endpoint"] == endpoint
+        target = Target.resolve()
+        sqs = target.session.client("sqs", region_name=target.region, endpoint_url=target.endpoint)
+        url = sqs.get_queue_url(QueueName=target.names.dead_letter_queue)["QueueUrl"]
+        # The saved queue URL names the port, so it answers only if the emulator came back on that port.
+        port = endpoint.rsplit(":", 1)[1]
+        assert f":{port}/" in url, url
+        assert "Attributes" in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    finally:
+        runner.invoke(app, ["down"])

@@ -1,0 +1,63 @@
+"""`lakebox demo`'s work: ingest sample_data/, wait for every file's outcome, read the quality metrics back, and
+compare each outcome with sample_data/expected.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lakebox.metrics import QualityFigures
+from lakebox.status import FileRow
+from lakebox.target import Target
+from lakebox.uploads import upload, wait_for_metrics, wait_for_outcomes
+from lakebox_infra import PROJECT_ROOT
+from lakebox_layer.records import DEFAULT_DATASET
+
+SAMPLE_DATA = PROJECT_ROOT / "sample_data"
+OUTCOMES_DEADLINE_S = 180.0
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """One demo run: each sample file's outcome, what it should have been, how long it took, the metrics."""
+
+    rows: list[FileRow]
+    expected: dict[str, str]
+    elapsed_s: float
+    metrics: QualityFigures
+
+    @property
+    def unexpected(self) -> list[str]:
+        """Raw keys whose status is not the one sample_data/expected.json names."""
+        return [row.key for row in self.rows if row.status.value != self.expected.get(row.key)]
+
+
+def expected_outcomes(sample_data: Path = SAMPLE_DATA) -> dict[str, str]:
+    """Each sample file's path inside `sample_data` with the terminal status it should reach."""
+    files: dict[str, str] = json.loads((sample_data / "expected.json").read_text())["files"]
+    return files
+
+
+def run_demo(target: Target, sample_data: Path = SAMPLE_DATA, deadline_s: float = OUTCOMES_DEADLINE_S,
+             say: Callable[[str], None] | None = None) -> DemoResult:
+    """Upload every sample file to the default dataset of `target`, wait for their outcomes and metrics."""
+    expected_by_name = expected_outcomes(sample_data)
+    files = [(sample_data / name, name) for name in sorted(expected_by_name)]
+    # CloudWatch's window starts before the first upload, so every datapoint of this run falls in it.
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    uploads = upload(target, files, DEFAULT_DATASET)
+    if say is not None:
+        say(f"uploaded {len(uploads)} sample files; waiting for their outcomes")
+    by_process = wait_for_outcomes(target, uploads, deadline_s=deadline_s)
+    elapsed = time.monotonic() - started
+    expected = {u.raw.key: expected_by_name[u.path.relative_to(sample_data).as_posix()] for u in uploads}
+    rows = sorted(by_process.values(), key=lambda row: row.key)
+    if say is not None:
+        say(f"{len(rows)} files reached a terminal status; reading the quality metrics back from CloudWatch")
+    metrics = wait_for_metrics(target, started_at, len(uploads))
+    return DemoResult(rows, expected, elapsed, metrics)

@@ -1,0 +1,29 @@
+"""`lakebox ingest` and `lakebox status`: upload files to the raw bucket, and one row per raw file's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from lakebox.status import FileRow, fold_status
+from lakebox.target import Target
+from lakebox.uploads import WAIT_DEADLINE_S, files_to_upload, upload, wait_for_outcomes
+
+
+def ingest_paths(target: Target, paths: Iterable[Path], dataset: str, wait: bool = False,
+           deadline_s: float = WAIT_DEADLINE_S) -> list[dict[str, Any]]:
+    """Upload files and folders under input/<dataset>/; one JSON row per file, in upload order.
+
+    Without `wait` each row says `uploaded`; with it, each row is the file's terminal status row.
+    """
+    uploads = upload(target, files_to_upload(paths), dataset)
+    if not wait:
+        return [{"key": u.raw.key, "process_id": u.raw.process_id, "status": "uploaded"} for u in uploads]
+    rows = wait_for_outcomes(target, uploads, deadline_s=deadline_s)
+    return [rows[u.raw.process_id].to_json() for u in uploads]
+
+
+def file_status(target: Target) -> list[FileRow]:
+    """One row per raw file of the target's project, sorted by key."""
+    return fold_status(target.metadata.file_records(target.settings.project))

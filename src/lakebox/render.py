@@ -1,0 +1,74 @@
+"""How the commands show their results on a terminal: rich tables and one-line summaries, no AWS calls."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.table import Table
+
+from lakebox.metrics import QualityFigures
+from lakebox.reconcile import Reconciliation, Redrive
+from lakebox.status import FileRow
+from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
+from lakebox_layer.records import FileStatus
+
+_COLOURS = {FileStatus.PROCESSED: "green", FileStatus.QUARANTINED: "yellow", FileStatus.FAILED: "red",
+            FileStatus.IN_PROGRESS: "cyan"}
+
+
+def description_table(description: Mapping[str, Any]) -> Table:
+    """`lakebox up`: one line per name, lists joined by commas."""
+    table = Table(show_header=False, box=None)
+    for name, value in description.items():
+        table.add_row(name, ", ".join(value) if isinstance(value, list) else str(value))
+    return table
+
+
+def outcomes_table(rows: list[FileRow], expected: Mapping[str, str] | None = None) -> Table:
+    """One row per file: status, score, valid/total records, first reason; with `expected`, whether each status
+    is the expected one."""
+    table = Table(title="outcomes")
+    for column in ("file", "status", "score", "records", "reason"):
+        table.add_column(column)
+    if expected is not None:
+        table.add_column("expected")
+    for row in rows:
+        score = "" if row.quality_score is None else f"{row.quality_score:.1f}"
+        records = "" if row.records_total is None else f"{row.records_valid}/{row.records_total}"
+        reason = row.errors[0] if row.errors else ""
+        if len(row.errors) > 1:
+            reason += f" (+{len(row.errors) - 1} more)"
+        cells = [row.key, f"[{_COLOURS[row.status]}]{row.status.value}[/]", score, records, reason]
+        if expected is not None:
+            wanted = expected.get(row.key, "?")
+            cells.append("[green]yes[/]" if wanted == row.status.value else f"[red]no: {wanted}[/]")
+        table.add_row(*cells)
+    return table
+
+
+def metrics_table(figures: QualityFigures) -> Table:
+    """The quality metrics CloudWatch aggregated over a run."""
+    table = Table(title=f"quality metrics of this run ({NAMESPACE})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value, unit in ((SUCCESS_RATE, figures.success_rate, " %"),
+                              (AVERAGE_SCORE, figures.average_score, ""),
+                              (PROCESSED_RECORDS, figures.records, "")):
+        table.add_row(name, "no datapoints" if value is None else f"{value:.1f}{unit}")
+    return table
+
+
+def reconciliation_lines(found: Reconciliation, where: str) -> list[str]:
+    """`lakebox reconcile`: a count line, then one line per unfinished file and per orphaned outcome."""
+    lines = [f"{found.raw_objects} raw object versions at {where}: {len(found.unfinished)} without a terminal "
+             f"outcome, {len(found.orphaned)} outcomes without a raw object"]
+    lines += [f"  unfinished  {unfinished.status:<13} {unfinished.key}" for unfinished in found.unfinished]
+    lines += [f"  orphaned    {orphan.status:<13} {orphan.key}" for orphan in found.orphaned]
+    return lines
+
+
+def redrive_line(done: Redrive) -> str:
+    """`lakebox redrive`: what was resubmitted and what stays in the dead-letter queue."""
+    left = f"; {len(done.dead_letters_left)} left in the queue (not ours to replay)" if done.dead_letters_left else ""
+    return f"resubmitted {len(done.resubmitted)} raw files; redrove {done.dead_letters_redriven} dead letters{left}"

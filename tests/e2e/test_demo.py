@@ -1,0 +1,88 @@
+"""`lakebox demo` on its own embedded emulator: every sample file ends as sample_data/expected.json says, and the
+quality metrics are read back from CloudWatch and shown."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lakebox.bringup import bring_up
+from lakebox.cli import app
+from lakebox.demo import SAMPLE_DATA, expected_outcomes, run_demo
+from lakebox.emulator import EmbeddedEmulator
+from lakebox.render import metrics_table, outcomes_table
+from lakebox_layer.adapters.metrics import AVERAGE_SCORE, PROCESSED_RECORDS, SUCCESS_RATE
+
+EXPECTED = {f"input/{name}": status for name, status in expected_outcomes().items()}
+
+
+@pytest.fixture(scope="module")
+def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A state directory of its own: the demo uploads into the default dataset of whatever emulator it reaches,
+    so it starts one here, never the session's. Whatever it started is stopped afterwards."""
+    state_dir = tmp_path_factory.mktemp("demo-state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAKEBOX_STATE_DIR", str(state_dir))
+        for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+            patch.delenv(name, raising=False)
+        try:
+            yield state_dir
+        finally:
+            EmbeddedEmulator(state_dir).stop()
+
+
+def test_the_expected_outcomes_name_every_sample_file() -> None:
+    samples = {path.relative_to(SAMPLE_DATA).as_posix() for path in SAMPLE_DATA.rglob("*")
+               if path.is_file() and path.name not in {"expected.json", "README.md"}}
+
+    assert set(expected_outcomes()) == samples
+    assert set(EXPECTED.values()) == {"processed", "quarantined"}
+
+
+def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "--port", "0"])
+
+    assert result.exit_code == 0, result.output
+    recorded = EmbeddedEmulator(demo_state).state()
+    assert recorded is not None, "the demo started (or reused) the embedded emulator in its own state directory"
+    assert os.environ["LAKEBOX_STATE_DIR"] == str(demo_state)
+    out = result.stdout
+    assert out.count("yes") == len(EXPECTED), out
+    assert "no:" not in out
+    assert f"{len(EXPECTED)} files reached a terminal status in" in out
+    for metric in (SUCCESS_RATE, AVERAGE_SCORE, PROCESSED_RECORDS):
+        assert metric in out
+    assert "no datapoints" not in out
+    assert "every sample file ended where sample_data/README.md says it should" in out
+
+
+def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None:
+    target = bring_up(0)
+    said: list[str] = []
+
+    result = run_demo(target, deadline_s=180, say=said.append)
+
+    assert result.expected == EXPECTED
+    assert {row.key: row.status.value for row in result.rows} == EXPECTED
+    assert result.unexpected == []
+    assert all(row.errors for row in result.rows if row.status.value == "quarantined")
+    assert result.elapsed_s > 0
+    processed = [row for row in result.rows if row.status.value == "processed"]
+    # At least this run's files (an earlier run in the same minute may add its own to the window).
+    assert result.metrics.files >= len(EXPECTED)
+    assert result.metrics.success_rate is not None and 0 < result.metrics.success_rate <= 100
+    assert result.metrics.average_score is not None and 0 < result.metrics.average_score <= 100
+    assert result.metrics.records is not None and result.metrics.records >= len(processed)
+    assert said and "uploaded" in said[0]
+
+    outcomes = outcomes_table(result.rows, result.expected)
+    assert outcomes.row_count == len(EXPECTED)
+    assert [column.header for column in outcomes.columns][-1] == "expected"
+    metrics = metrics_table(result.metrics)
+    values = list(metrics.columns[1].cells)
+    assert values[0] == f"{result.metrics.success_rate:.1f} %"
+    assert values[2] == f"{result.metrics.records:.1f}"

@@ -1,0 +1,169 @@
+"""The `lakebox` command's wiring: every command is listed, options reach the work, failures are clear."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from lakebox import bringup, cli
+from lakebox.bringup import bring_up, emulator_port
+from lakebox.emulator import DEFAULT_PORT, EmulatorState
+from lakebox.exceptions import EmulatorError
+
+COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo")
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No recorded emulator, and an endpoint where nothing listens instead of AWS."""
+    monkeypatch.setenv("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(cli.app, ["--help"])
+
+    assert result.exit_code == 0
+    for command in COMMANDS:
+        assert f" {command} " in result.stdout, command
+
+
+def test_the_module_docstring_names_every_command() -> None:
+    assert cli.__doc__ is not None
+    for command in COMMANDS:
+        assert command in cli.__doc__.splitlines()[0], command
+
+
+def test_an_unknown_option_is_a_usage_error() -> None:
+    result = runner.invoke(cli.app, ["status", "--nope"])
+
+    assert result.exit_code == 2
+    assert "No such option" in result.output
+
+
+def test_a_port_that_is_not_a_number_is_a_usage_error() -> None:
+    assert runner.invoke(cli.app, ["up", "--port", "many"]).exit_code == 2
+
+
+@pytest.mark.parametrize(("args", "port"), [([], None), (["--port", "0"], 0), (["--port", "4600"], 4600)])
+def test_up_passes_the_port_as_given_and_prints_the_description(
+        monkeypatch: pytest.MonkeyPatch, args: list[str], port: int | None) -> None:
+    calls: list[tuple[Any, ...]] = []
+
+    def fake_bring_up(*given: Any, **_: Any) -> str:
+        calls.append(given)
+        return "target"
+
+    monkeypatch.setattr(cli, "bring_up", fake_bring_up)
+    monkeypatch.setattr(cli, "describe", lambda target: {"endpoint": f"at {target}", "functions": ["a", "b"]})
+
+    result = runner.invoke(cli.app, ["up", "--json", *args])
+
+    assert result.exit_code == 0, result.output
+    assert calls == [(port, None, False)]
+    assert json.loads(result.stdout) == {"endpoint": "at target", "functions": ["a", "b"]}
+
+
+def test_up_against_an_endpoint_where_nothing_answers_fails_clearly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bringup, "healthy", lambda endpoint: False)
+
+    result = runner.invoke(cli.app, ["up"])
+
+    assert result.exit_code == 1
+    assert "nothing answers at AWS_ENDPOINT_URL=http://127.0.0.1:9" in result.output
+
+
+def test_bring_up_refuses_an_endpoint_where_nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bringup, "healthy", lambda endpoint: False)
+
+    with pytest.raises(EmulatorError, match="nothing answers"):
+        bring_up()
+
+
+@pytest.mark.parametrize(("given", "saved", "chosen"), [
+    (None, None, DEFAULT_PORT),  # a plain `up`
+    (None, 45123, 45123),  # a persisted restart keeps the port its queue URLs name
+    (0, None, None),  # any free port
+    (0, 45123, 45123),
+    (4600, None, 4600),
+    (4600, 45123, 4600),  # a port the user names wins
+])
+def test_the_emulator_port(given: int | None, saved: int | None, chosen: int | None) -> None:
+    assert emulator_port(given, saved) == chosen
+
+
+class _Started(Exception):
+    """Raised by the fake emulator: the test needs only the arguments `start` got."""
+
+
+@pytest.mark.parametrize(("given", "chosen"), [(None, 45123), (0, 45123), (4600, 4600)])
+def test_bring_up_restarts_a_persisted_state_on_its_saved_port(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: int | None, chosen: int) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    (tmp_path / "persist").mkdir()
+    (tmp_path / "persist" / "port").write_text("45123")
+    ports: list[int | None] = []
+
+    class FakeEmulator:
+        def __init__(self, state_dir: Path) -> None:
+            self.state_dir = state_dir
+
+        def start(self, port: int | None, **_: Any) -> Any:
+            ports.append(port)
+            raise _Started
+
+    monkeypatch.setattr(bringup, "EmbeddedEmulator", FakeEmulator)
+    said: list[str] = []
+
+    with pytest.raises(_Started):
+        bring_up(given, persist=tmp_path / "persist", say=said.append)
+
+    assert ports == [chosen]
+    assert any("saved on port 45123" in line for line in said) is (chosen != 45123)
+
+
+def test_down_forgets_a_record_whose_pid_is_another_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    sleeper = subprocess.Popen(["sleep", "120"], stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        state_dir = tmp_path / "state"
+        state_dir.mkdir()
+        recorded = EmulatorState(pid=sleeper.pid, port=45666, log_file="emulator.log", region="us-east-1")
+        (state_dir / "emulator.json").write_text(json.dumps(asdict(recorded)))
+
+        result = runner.invoke(cli.app, ["down"])
+
+        assert result.exit_code == 0
+        assert f"forgot the stale record of the embedded emulator (pid {sleeper.pid}" in result.stdout
+        assert "stopped nothing" in result.stdout
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait(timeout=10)
+
+
+def test_down_without_an_emulator_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+
+    result = runner.invoke(cli.app, ["down"])
+
+    assert result.exit_code == 0
+    assert "no embedded emulator is running" in result.stdout
+
+
+def test_ingest_of_a_missing_path_fails_before_any_call(tmp_path: Path) -> None:
+    result = runner.invoke(cli.app, ["ingest", str(tmp_path / "nope.csv")])
+
+    assert result.exit_code == 1
+    assert "no such file or folder" in result.output
+
+
+def test_ingest_needs_a_path() -> None:
+    assert runner.invoke(cli.app, ["ingest"]).exit_code == 2
