@@ -12,6 +12,7 @@ from lakebox.emulator import DEFAULT_PORT, EmbeddedEmulator, healthy, saved_port
 from lakebox.exceptions import EmulatorError
 from lakebox.operator import issue_operator_credentials
 from lakebox.target import Target, default_region, state_dir
+from lakebox_infra import project_root
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 
@@ -43,6 +44,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     directory is reused or started (`port` as `emulator_port` reads it). With `strict_iam` the embedded emulator
     enforces IAM, and the operator user's fresh keys are recorded for the other commands to act as.
     """
+    project_root()  # refuse before starting anything when there is no checkout to provision from
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = default_region()
     embedded = endpoint is None

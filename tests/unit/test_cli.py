@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import lakebox_infra
 from lakebox import bringup, cli
 from lakebox.bringup import bring_up, emulator_port
 from lakebox.emulator import DEFAULT_PORT, EmulatorState
@@ -167,3 +168,18 @@ def test_ingest_of_a_missing_path_fails_before_any_call(tmp_path: Path) -> None:
 
 def test_ingest_needs_a_path() -> None:
     assert runner.invoke(cli.app, ["ingest"]).exit_code == 2
+
+
+def test_bring_up_without_a_checkout_refuses_before_starting_anything(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A non-editable install has no lambdas/, layer/ or contracts/: nothing is started or provisioned."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    monkeypatch.setattr(lakebox_infra, "PROJECT_ROOT", tmp_path)
+    started: list[object] = []
+    monkeypatch.setattr(bringup, "EmbeddedEmulator", lambda state_dir: started.append(state_dir))
+
+    result = runner.invoke(cli.app, ["up"])
+
+    assert result.exit_code == 1
+    assert "pip install -e" in result.output
+    assert started == []
