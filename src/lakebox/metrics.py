@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from lakebox_layer.adapters.metrics import AVERAGE_SCORE, DIMENSION, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
+from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE, dimensions
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
-    from mypy_boto3_cloudwatch.type_defs import DimensionTypeDef
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,10 @@ class QualityReadout:
         self._cloudwatch = cloudwatch
         self.pipeline = pipeline
 
-    @property
-    def _dimensions(self) -> list[DimensionTypeDef]:
-        return [{"Name": DIMENSION, "Value": self.pipeline}]
-
     def _statistics(self, name: str, start: datetime, end: datetime) -> dict[str, float]:
         period = max(60, int((end - start).total_seconds() // 60 + 1) * 60)
         points = self._cloudwatch.get_metric_statistics(
-            Namespace=NAMESPACE, MetricName=name, Dimensions=self._dimensions,
+            Namespace=NAMESPACE, MetricName=name, Dimensions=dimensions(self.pipeline),
             StartTime=start, EndTime=start + timedelta(seconds=period), Period=period,
             Statistics=["Average", "Sum", "SampleCount"],
         ).get("Datapoints", [])

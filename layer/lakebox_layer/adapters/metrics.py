@@ -25,6 +25,11 @@ AVERAGE_SCORE = "AverageQualityScore"
 PROCESSED_RECORDS = "ProcessedRecords"
 
 
+def dimensions(pipeline: str) -> list[DimensionTypeDef]:
+    """The one dimension every quality metric carries: the pipeline (project) it belongs to."""
+    return [{"Name": DIMENSION, "Value": pipeline}]
+
+
 class QualityMetrics:
     """Publishes one observation per judged file."""
 
@@ -32,15 +37,11 @@ class QualityMetrics:
         self._cloudwatch = cloudwatch
         self.pipeline = pipeline
 
-    @property
-    def _dimensions(self) -> list[DimensionTypeDef]:
-        return [{"Name": DIMENSION, "Value": self.pipeline}]
-
     def publish(self, *, passed: bool, quality_score: float, records: int) -> None:
         """Record one judged file."""
         # High resolution (1 s), so a window that starts mid-minute holds only its own files.
         data: list[MetricDatumTypeDef] = [
-            {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": self._dimensions,  # type: ignore[typeddict-item]
+            {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions(self.pipeline),  # type: ignore[typeddict-item]
              "StorageResolution": 1}
             for name, value, unit in (
                 (SUCCESS_RATE, 100.0 if passed else 0.0, "Percent"),
