@@ -19,7 +19,7 @@ from rich.console import Console
 
 from lakebox import render
 from lakebox.bringup import bring_up, describe
-from lakebox.demo import OUTCOMES_DEADLINE_S, run_demo
+from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, run_demo
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.files import file_status, ingest_paths
 from lakebox.reconcile import reconcile as reconcile_lake
@@ -169,7 +169,8 @@ def demo(
     result = _run(lambda: run_demo(target, deadline_s=timeout, say=_say))
     out.print(render.outcomes_table(result.rows, result.expected))
     out.print(f"{len(result.rows)} files reached a terminal status in {result.elapsed_s:.1f} s")
-    out.print(render.metrics_table(result.metrics))
+    _say("reading the quality metrics back from CloudWatch")
+    out.print(render.metrics_table(_run(lambda: demo_metrics(target, result))))
     if result.unexpected:
         raise _fail(f"{len(result.unexpected)} sample file(s) ended in an unexpected state: "
                     f"{', '.join(result.unexpected)}")

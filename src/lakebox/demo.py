@@ -23,12 +23,13 @@ OUTCOMES_DEADLINE_S = 180.0
 
 @dataclass(frozen=True)
 class DemoResult:
-    """One demo run: each sample file's outcome, what it should have been, how long it took, the metrics."""
+    """One demo run: each sample file's outcome, what it should have been, how long it took, and when it began
+    (the start of the metrics' window)."""
 
     rows: list[FileRow]
     expected: dict[str, str]
     elapsed_s: float
-    metrics: QualityFigures
+    started_at: datetime
 
     @property
     def unexpected(self) -> list[str]:
@@ -44,7 +45,7 @@ def expected_outcomes(sample_data: Path = SAMPLE_DATA) -> dict[str, str]:
 
 def run_demo(target: Target, sample_data: Path = SAMPLE_DATA, deadline_s: float = OUTCOMES_DEADLINE_S,
              say: Callable[[str], None] | None = None) -> DemoResult:
-    """Upload every sample file to the default dataset of `target`, wait for their outcomes and metrics."""
+    """Upload every sample file to the default dataset of `target` and wait for their outcomes."""
     expected_by_name = expected_outcomes(sample_data)
     files = [(sample_data / name, name) for name in sorted(expected_by_name)]
     # CloudWatch's window starts before the first upload, so every datapoint of this run falls in it.
@@ -57,7 +58,9 @@ def run_demo(target: Target, sample_data: Path = SAMPLE_DATA, deadline_s: float 
     elapsed = time.monotonic() - started
     expected = {u.raw.key: expected_by_name[u.path.relative_to(sample_data).as_posix()] for u in uploads}
     rows = sorted(by_process.values(), key=lambda row: row.key)
-    if say is not None:
-        say(f"{len(rows)} files reached a terminal status; reading the quality metrics back from CloudWatch")
-    metrics = wait_for_metrics(target, started_at, len(uploads))
-    return DemoResult(rows, expected, elapsed, metrics)
+    return DemoResult(rows, expected, elapsed, started_at)
+
+
+def demo_metrics(target: Target, result: DemoResult) -> QualityFigures:
+    """The quality metrics of the demo's files, read back from CloudWatch once every datapoint has arrived."""
+    return wait_for_metrics(target, result.started_at, len(result.rows))

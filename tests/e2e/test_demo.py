@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from lakebox.bringup import bring_up
 from lakebox.cli import app
-from lakebox.demo import SAMPLE_DATA, expected_outcomes, run_demo
+from lakebox.demo import SAMPLE_DATA, demo_metrics, expected_outcomes, run_demo
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.render import metrics_table, outcomes_table
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, PROCESSED_RECORDS, SUCCESS_RATE
@@ -65,6 +65,7 @@ def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None
     said: list[str] = []
 
     result = run_demo(target, deadline_s=180, say=said.append)
+    metrics = demo_metrics(target, result)
 
     assert result.expected == EXPECTED
     assert {row.key: row.status.value for row in result.rows} == EXPECTED
@@ -73,16 +74,16 @@ def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None
     assert result.elapsed_s > 0
     processed = [row for row in result.rows if row.status.value == "processed"]
     # At least this run's files (an earlier run in the same minute may add its own to the window).
-    assert result.metrics.files >= len(EXPECTED)
-    assert result.metrics.success_rate is not None and 0 < result.metrics.success_rate <= 100
-    assert result.metrics.average_score is not None and 0 < result.metrics.average_score <= 100
-    assert result.metrics.records is not None and result.metrics.records >= len(processed)
+    assert metrics.files >= len(EXPECTED)
+    assert metrics.success_rate is not None and 0 < metrics.success_rate <= 100
+    assert metrics.average_score is not None and 0 < metrics.average_score <= 100
+    assert metrics.records is not None and metrics.records >= len(processed)
     assert said and "uploaded" in said[0]
 
     outcomes = outcomes_table(result.rows, result.expected)
     assert outcomes.row_count == len(EXPECTED)
     assert [column.header for column in outcomes.columns][-1] == "expected"
-    metrics = metrics_table(result.metrics)
-    values = list(metrics.columns[1].cells)
-    assert values[0] == f"{result.metrics.success_rate:.1f} %"
-    assert values[2] == f"{result.metrics.records:.1f}"
+    table = metrics_table(metrics)
+    values = list(table.columns[1].cells)
+    assert values[0] == f"{metrics.success_rate:.1f} %"
+    assert values[2] == f"{metrics.records:.1f}"
