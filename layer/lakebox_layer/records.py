@@ -88,7 +88,9 @@ class RawObject:
 
 @dataclass(frozen=True)
 class DataReceived:
-    """Detail of the ingestion stage's event: a raw object was looked at and its format decided."""
+    """Detail of the ingestion stage's event: a raw object was looked at and its format decided. `reason` is set
+    when ingestion already knows the file cannot be processed (unsupported format, refused dataset name); validation
+    then quarantines it with that reason."""
 
     process_id: str
     bucket: str

@@ -7,3 +7,7 @@ from lakebox_layer.exceptions import LakeboxError
 
 class EmulatorError(LakeboxError):
     """The embedded emulator could not be started, reached or stopped."""
+
+
+class DatasetNameRefused(LakeboxError):
+    """A dataset name that cannot become a table name; refused before anything is uploaded."""

@@ -6,6 +6,7 @@ import gzip
 
 import pytest
 
+from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import IngestionFailed
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, FileFormat, RawObject
@@ -94,3 +95,29 @@ def test_ingest_all_returns_the_process_ids_and_skips_duplicates(harness: Harnes
     # A redelivered notification ingests nothing new.
     assert harness.ingestion.ingest_all(created) == []
     assert len(harness.events.published) == 2
+
+
+@pytest.mark.parametrize(("key", "dataset"), [
+    ("input/Bad Name/x.json", "Bad Name"), ("input/UPPER/2026/x.json", "UPPER"), ("input/../x.json", ".."),
+])
+def test_a_file_under_an_invalid_dataset_is_announced_with_the_reason(harness: Harness, key: str,
+                                                                       dataset: str) -> None:
+    received = harness.ingest(key, GOOD_JSON)
+
+    assert received.dataset == dataset
+    assert received.reason == dataset_name_problem(dataset)
+    assert received.format is FileFormat.JSON  # the format is still decided: the quarantine copy is made by it
+    assert DataReceived.from_detail(harness.events.of_type("Data Received")[0]) == received
+    [record] = harness.metadata.stage("ingestion")
+    assert record["Status"] == "in_progress"
+
+
+def test_a_dash_in_the_dataset_is_accepted(harness: Harness) -> None:
+    received = harness.ingest("input/sales-eu/x.json", GOOD_JSON)
+    assert (received.dataset, received.reason) == ("sales-eu", None)
+
+
+def test_an_invalid_dataset_is_the_reason_even_for_an_unsupported_format(harness: Harness) -> None:
+    received = harness.ingest("input/Reports/r.xml", b"<r/>")
+    assert received.format is FileFormat.UNSUPPORTED
+    assert received.reason == dataset_name_problem("Reports")

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from lakebox_layer.contracts import FieldRules, parse_contract
+from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus
 from tests.fakes import (
     BAD_EMAIL_JSONL,
@@ -239,3 +240,51 @@ def test_a_quarantined_csv_copy_cannot_run_formulas_and_the_raw_file_is_untouche
     copy = harness.objects.buckets[QUARANTINE]["quarantine/default/contacts.csv"].decode()
     assert copy.splitlines() == ["id,email", "1,\"'=HYPERLINK(\"\"http://evil\"\")\"", "2,'@SUM(1)"]
     assert harness.objects.content_types[(QUARANTINE, "quarantine/default/contacts.csv")] == "text/csv"
+
+
+@pytest.mark.parametrize(("key", "body", "dataset", "name"), [
+    ("input/Bad Name/x.json", GOOD_JSON, "Bad Name", "x.json"),
+    ("input/UPPER/2026/x.csv", b"id,note\n1,=SUM(A1)\n", "UPPER", "2026/x.csv"),
+    ("input/../x.json", GOOD_JSON, "..", "x.json"),
+])
+def test_a_file_under_an_invalid_dataset_is_quarantined_with_the_reason(
+        harness: Harness, key: str, body: bytes, dataset: str, name: str) -> None:
+    harness.ingest(key, body)
+    [detail] = harness.events.of_type("Data Received")
+    validated = harness.validation.validate(DataReceived.from_detail(detail))
+
+    reason = dataset_name_problem(dataset)
+    assert validated is not None
+    assert validated.status is FileStatus.QUARANTINED
+    assert validated.errors == [reason]
+    assert validated.dataset == dataset
+    quarantined = f"quarantine/{dataset}/{name}"
+    assert validated.destination == f"s3://{QUARANTINE}/{quarantined}"
+    assert harness.objects.keys(QUARANTINE) == [quarantined, f"{quarantined}.error.json"]
+    assert harness.objects.keys(PROCESSED) == []
+    report = harness.objects.json(QUARANTINE, f"{quarantined}.error.json")
+    assert (report["dataset"], report["errors"], report["raw"]) == (dataset, [reason], f"s3://{RAW}/{key}")
+    assert report["rules"]["content"]["count"] == 1
+    assert harness.objects.buckets[RAW][key] == body  # the raw file stays as it came
+    [record] = harness.metadata.stage("validation")
+    assert (record["Status"], record["Errors"]) == ("quarantined", [reason])
+    assert len(harness.events.of_type("Data Validated")) == 1
+
+
+def test_a_quarantined_csv_under_an_invalid_dataset_is_copied_defused(harness: Harness) -> None:
+    harness.validate("input/UPPER/x.csv", b"id,note\n1,=SUM(A1)\n")
+    assert harness.objects.buckets[QUARANTINE]["quarantine/UPPER/x.csv"] == b"id,note\n1,'=SUM(A1)\n"
+
+
+def test_a_contract_published_under_an_invalid_name_does_not_let_a_file_through(harness: Harness) -> None:
+    harness.contracts.published["Orders"] = replace(ORDERS, dataset="Orders")
+    validated = harness.validate("input/Orders/a.jsonl", jsonl(order(1)))
+    assert validated.status is FileStatus.QUARANTINED
+    assert validated.errors == [dataset_name_problem("Orders")]
+    assert harness.objects.keys(PROCESSED) == []
+
+
+def test_a_dash_dataset_is_processed_under_its_own_folder(harness: Harness) -> None:
+    validated = harness.validate("input/sales-eu/x.json", GOOD_JSON)
+    assert validated.status is FileStatus.PROCESSED
+    assert harness.objects.keys(PROCESSED) == ["validated/sales-eu/x.json"]

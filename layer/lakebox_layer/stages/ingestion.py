@@ -11,6 +11,7 @@ from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import IngestionFailed, RawObjectMissing
 from lakebox_layer.formats import SNIFF_BYTES, detect_format
 from lakebox_layer.notifications import ObjectCreated
@@ -67,10 +68,15 @@ class Ingestion:
             self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
             return None
         detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
+        # A file under a folder that cannot be a dataset (a table) is refused here, where the key is known; the
+        # reason travels with the event and validation quarantines the file like one of unsupported format.
+        refused_dataset = dataset_name_problem(raw.dataset)
+        if refused_dataset is not None:
+            self.logger.warning(refused_dataset, extra={"key": raw.key})
         received = DataReceived(
             process_id=process_id, bucket=raw.bucket, key=raw.key, etag=raw.etag, size=raw.size,
             dataset=raw.dataset, format=detection.format, arrived_at=arrived_at, version_id=raw.version_id,
-            reason=detection.reason, compression=detection.compression,
+            reason=refused_dataset or detection.reason, compression=detection.compression,
         )
         self.events.publish(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail())
         self.recorder.write_once(self.recorder.file_record(

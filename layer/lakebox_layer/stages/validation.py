@@ -58,7 +58,8 @@ class Validation:
 
     def _judge(self, received: DataReceived, contract: Contract) -> tuple[ValidationOutcome, RecordSplit | None]:
         """Read and judge the file as a stream; in record mode also write its good and bad records as they come."""
-        if received.format is FileFormat.UNSUPPORTED:
+        # Ingestion gives a reason for every file it refuses: an unsupported format or a refused dataset name.
+        if received.reason is not None or received.format is FileFormat.UNSUPPORTED:
             return rejected(received.reason or "unsupported format", contract), None
         body = self.objects.open(received.raw_object)
         reader = RecordReader(body, received.format, received.compression)
