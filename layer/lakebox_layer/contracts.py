@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import ContractInvalid
 from lakebox_layer.schema import check_document, compile_schema
 
@@ -80,7 +81,7 @@ CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
     "required": ["dataset", "version"],
     "additionalProperties": False,
     "properties": {
-        "dataset": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]*$"},
+        "dataset": {"type": "string", "minLength": 1},
         "version": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "schema": {"type": "object"},
@@ -126,6 +127,9 @@ def parse_contract(document: dict[str, Any]) -> Contract:
     if not isinstance(document, dict):
         raise ContractInvalid(f"a contract must be a JSON object, not {type(document).__name__}")
     check_document(CONTRACT_DOCUMENT_SCHEMA, document, f"contract {document.get('dataset', '?')!r}")
+    problem = dataset_name_problem(document["dataset"])
+    if problem is not None:
+        raise ContractInvalid(problem)  # a contract for a name no file can carry would never apply
     schema = document.get("schema")
     if schema is not None:
         compile_schema(schema)  # a schema that does not compile is a broken contract, found at publish time
