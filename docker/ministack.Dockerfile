@@ -8,6 +8,7 @@ COPY wheels /tmp/wheels
 COPY hook-requirements.txt /tmp/hook-requirements.txt
 # boto3 plays the part of the Lambda runtime's boto3 for the functions MiniStack runs in this container;
 # Powertools and fastjsonschema let the ready.d hook build the lakebox layer here.
+# duckdb makes MiniStack answer Athena queries with a real engine instead of a mock.
 RUN python3 -m venv /opt/ministack \
  && /opt/ministack/bin/pip install --no-index --find-links /tmp/wheels --no-cache-dir \
       "ministack==${MINISTACK_VERSION}" --requirement /tmp/hook-requirements.txt \

@@ -4,6 +4,8 @@
 #   2. MiniStack and its dependencies as wheels downloaded on the host (pip reaches PyPI; the build does not);
 #   3. `docker build` that installs those wheels offline.
 # Useful behind any firewall that lets pip and apt through but blocks container registries.
+# The wheels include duckdb (pinned in docker/hook-requirements.txt): with it MiniStack answers Athena with DuckDB
+# instead of a mock, so `lakebox query` works against the image as it does embedded.
 # Prints the image tag it built as its last line. Needs root (debootstrap), docker, debootstrap and pip.
 #
 #   scripts/build-emulator-image.sh [TAG]        default TAG: lakebox/ministack:<MiniStack version>

@@ -45,6 +45,7 @@ ASYNC_RETRIES = 2
 # instead of starting one execution environment per file.
 STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2}
 STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10}
+ATHENA_RESULTS_PREFIX = "athena-results"
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,10 @@ class Topology:
         return self.arn("lambda", f"function:{function}")
 
     @property
+    def workgroup_arn(self) -> str:
+        return self.arn("athena", f"workgroup/{self.names.athena_workgroup}")
+
+    @property
     def queue_arn(self) -> str:
         return self.arn("sqs", self.names.quality_events_queue)
 
@@ -104,12 +109,9 @@ class Topology:
 
     def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
         """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
-        return {
-            "FunctionName": spec.name,
-            "MaximumRetryAttempts": ASYNC_RETRIES,
-            "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
-            "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}},
-        }
+        return {"FunctionName": spec.name, "MaximumRetryAttempts": ASYNC_RETRIES,
+                "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
+                "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}}}
 
     def stage_queue_arn(self, stage: Stage) -> str:
         return self.arn("sqs", self.names.stage_queue(stage.value))
@@ -117,13 +119,9 @@ class Topology:
     def event_source_mapping(self, spec: FunctionSpec) -> dict[str, Any]:
         """create_event_source_mapping arguments: the stage's queue, in batches, with bounded concurrency, reporting
         which records of a batch failed so only those come back."""
-        return {
-            "FunctionName": spec.name,
-            "EventSourceArn": self.stage_queue_arn(spec.stage),
-            "BatchSize": STAGE_BATCH[spec.stage],
-            "FunctionResponseTypes": ["ReportBatchItemFailures"],
-            "ScalingConfig": {"MaximumConcurrency": STAGE_CONCURRENCY[spec.stage]},
-        }
+        return {"FunctionName": spec.name, "EventSourceArn": self.stage_queue_arn(spec.stage),
+                "BatchSize": STAGE_BATCH[spec.stage], "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": STAGE_CONCURRENCY[spec.stage]}}
 
     # -- settings the functions receive -------------------------------------------------------------------------
 
@@ -152,26 +150,16 @@ class Topology:
         """create_table arguments of the metadata table, including the sparse index `lakebox status` reads."""
         return {
             "TableName": self.names.metadata_table,
-            "AttributeDefinitions": [
-                {"AttributeName": "ProcessId", "AttributeType": "S"},
-                {"AttributeName": "Timestamp", "AttributeType": "S"},
-                {"AttributeName": "Pipeline", "AttributeType": "S"},
-                {"AttributeName": "RawKey", "AttributeType": "S"},
-            ],
-            "KeySchema": [
-                {"AttributeName": "ProcessId", "KeyType": "HASH"},
-                {"AttributeName": "Timestamp", "KeyType": "RANGE"},
-            ],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": STATUS_INDEX,
-                    "KeySchema": [
-                        {"AttributeName": "Pipeline", "KeyType": "HASH"},
-                        {"AttributeName": "RawKey", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
+            "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"}
+                                     for name in ("ProcessId", "Timestamp", "Pipeline", "RawKey")],
+            "KeySchema": [{"AttributeName": "ProcessId", "KeyType": "HASH"},
+                          {"AttributeName": "Timestamp", "KeyType": "RANGE"}],
+            "GlobalSecondaryIndexes": [{
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [{"AttributeName": "Pipeline", "KeyType": "HASH"},
+                              {"AttributeName": "RawKey", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
             "BillingMode": "PAY_PER_REQUEST",
         }
 
@@ -338,16 +326,12 @@ class Topology:
 
     @property
     def raw_notification(self) -> dict[str, Any]:
-        return {
-            "QueueConfigurations": [
-                {
-                    "Id": "lakebox-ingestion",
-                    "QueueArn": self.stage_queue_arn(Stage.INGESTION),
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INPUT_PREFIX}]}},
-                }
-            ]
-        }
+        return {"QueueConfigurations": [{
+            "Id": "lakebox-ingestion",
+            "QueueArn": self.stage_queue_arn(Stage.INGESTION),
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INPUT_PREFIX}]}},
+        }]}
 
     @property
     def operator_policy(self) -> dict[str, Any]:
@@ -368,7 +352,25 @@ class Topology:
                    "sqs:GetQueueAttributes"],
                   [self.dead_letter_arn, self.stage_queue_arn(Stage.INGESTION), self.queue_arn]),
             allow(["events:PutEvents"], [self.bus_arn]),
+            *self._run_queries(),
         )
+
+    def _run_queries(self) -> list[dict[str, Any]]:
+        """`lakebox query`: Athena in the workgroup over the catalog (curated data is read by the grant above)."""
+        glue = self.names.glue_database
+        calls = ["athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"]
+        return [
+            allow(["athena:StartQueryExecution", *calls], [self.workgroup_arn]),
+            # MiniStack cannot tell which workgroup a query id belongs to and checks these calls against "*";
+            # AWS (HTTPS only) never matches this statement and checks them against the workgroup above.
+            allow(calls, ["*"], Condition={"Bool": {"aws:SecureTransport": "false"}}),
+            allow(["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions",
+                   "glue:BatchGetPartition"], [self.arn("glue", "catalog"), self.arn("glue", f"database/{glue}"),
+                                               self.arn("glue", f"table/{glue}/*")]),
+            allow(["s3:GetBucketLocation"], [self.bucket_arn(self.names.processed_bucket)]),
+            allow(["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                  [self.bucket_arn(self.names.processed_bucket, f"{ATHENA_RESULTS_PREFIX}/*")]),
+        ]
 
     # -- catalog ------------------------------------------------------------------------------------------------
 

@@ -91,6 +91,10 @@ class ResourceNames:
         return f"{self.project}-glue-role"
 
     @property
+    def athena_workgroup(self) -> str:
+        return f"{self.project}-workgroup"
+
+    @property
     def dead_letter_queue(self) -> str:
         return f"{self.project}-dead-letters"
 

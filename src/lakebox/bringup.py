@@ -88,6 +88,7 @@ def describe(target: Target) -> dict[str, Any]:
         "functions": [names.function(stage) for stage in ("ingestion", "validation", "quality")],
         "layer": names.layer,
         "glue_database": names.glue_database,
+        "athena_workgroup": names.athena_workgroup,
         "quality_events_queue": names.quality_events_queue,
         "dead_letter_queue": names.dead_letter_queue,
     }

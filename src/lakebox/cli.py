@@ -1,4 +1,4 @@
-"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo.
+"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query.
 
 Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo),
 and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
@@ -18,10 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from lakebox import render
+from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
 from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, run_demo
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.files import file_status, ingest_paths
+from lakebox.query import json_rows, run_query
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
 from lakebox.target import Target, state_dir
@@ -175,6 +177,26 @@ def demo(
         raise _fail(f"{len(result.unexpected)} sample file(s) ended in an unexpected state: "
                     f"{', '.join(result.unexpected)}")
     out.print("[green]every sample file ended where sample_data/README.md says it should[/]")
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="the SQL; tables are the Glue tables of the project's database")],
+    json_output: JsonOption = False,
+    csv_output: Annotated[bool, typer.Option("--csv", help="print CSV with a header instead of a table")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the query")] = QUERY_DEADLINE_S,
+) -> None:
+    """Run SQL over the curated data through Athena (DuckDB behind it on the embedded emulator)."""
+    if json_output and csv_output:
+        raise _fail("choose one of --json and --csv", code=2)
+    target = Target.resolve()
+    result = _run(lambda: run_query(target, sql, deadline_s=timeout))
+    if json_output:
+        _print_json(json_rows(result))
+    elif csv_output:
+        typer.echo(render.query_csv(result), nl=False)
+    else:
+        out.print(render.query_table(result))
 
 
 def main() -> None:

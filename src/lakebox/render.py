@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
+from lakebox.athena import QueryResult
 from lakebox.metrics import QualityFigures
 from lakebox.reconcile import Reconciliation, Redrive
 from lakebox.status import FileRow
@@ -72,3 +76,22 @@ def redrive_line(done: Redrive) -> str:
     """`lakebox redrive`: what was resubmitted and what stays in the dead-letter queue."""
     left = f"; {len(done.dead_letters_left)} left in the queue (not ours to replay)" if done.dead_letters_left else ""
     return f"resubmitted {len(done.resubmitted)} raw files; redrove {done.dead_letters_redriven} dead letters{left}"
+
+
+def query_table(result: QueryResult) -> Table:
+    """`lakebox query`: the rows under their column names; SQL NULL shown as a dim `NULL`."""
+    table = Table(caption=f"{len(result.rows)} row{'' if len(result.rows) == 1 else 's'}")
+    for column in result.columns:
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        table.add_row(*(Text("NULL", style="dim") if value is None else Text(value) for value in row))
+    return table
+
+
+def query_csv(result: QueryResult) -> str:
+    """`lakebox query --csv`: a header, then one line per row; SQL NULL as an empty field."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(result.columns)
+    writer.writerows([["" if value is None else value for value in row] for row in result.rows])
+    return buffer.getvalue()

@@ -1,9 +1,9 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
-One module per kind of resource (storage, table, iam, functions, queues, events, catalog), each with its apply and
-teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`), so a second run reports
-no changes. The same calls run against AWS and against an emulator; only the endpoint differs. Waits use boto3
-waiters or a bounded poll.
+One module per kind of resource (storage, table, iam, functions, queues, events, catalog, analytics), each with its
+apply and teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`), so a second run
+reports no changes. The same calls run against AWS and against an emulator; only the endpoint differs. Waits use
+boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from lakebox_infra.capabilities import Capabilities, detect
-from lakebox_infra.provision import catalog, events, functions, iam, queues, storage, table
+from lakebox_infra.provision import analytics, catalog, events, functions, iam, queues, storage, table
 from lakebox_infra.provision.base import Context, Report, retry
 from lakebox_infra.session import session_for
 from lakebox_infra.topology import Topology
@@ -92,6 +92,7 @@ class Provisioner:
             events.apply_rule(ctx, rule)
         storage.apply_notification(ctx)
         catalog.apply_catalog(ctx)
+        analytics.apply_workgroup(ctx)
         return ctx.report
 
     def teardown(self) -> Report:
@@ -103,6 +104,7 @@ class Provisioner:
             functions.teardown_function(ctx, function)
         functions.teardown_layer(ctx)
         queues.teardown_queues(ctx)
+        analytics.teardown_workgroup(ctx)
         catalog.teardown_catalog(ctx)
         table.teardown_table(ctx)
         storage.teardown_buckets(ctx)
