@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
 _OPERATOR_FILE = "operator.json"
+_EXEC_GRACE_S = 1.0
 _PROC = Path("/proc")
 # Variables that must not leak from the caller into the emulator (and from there into its Lambda workers, whose
 # environment is the emulator's): the caller's endpoint and AWS identity, and secrets the emulator has no use for.
@@ -97,16 +99,23 @@ def process_identity(pid: int) -> ProcessIdentity | None:
     None when the process is gone or neither can tell."""
     proc = _PROC / str(pid)
     if (_PROC / "self" / "stat").is_file():
-        try:
-            command = proc.joinpath("cmdline").read_bytes().split(b"\0")
-            # Field 22 of stat, in clock ticks since boot; the boot id makes it unique across reboots. The command
-            # name (field 2) may hold spaces and parentheses, so count from the last ")".
-            ticks = proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()[19]
-        except (OSError, IndexError):
-            return None
+        # A process caught while it execs shows an empty command line for an instant; only a zombie keeps one.
+        deadline = time.monotonic() + _EXEC_GRACE_S
+        while True:
+            try:
+                command = [part for part in proc.joinpath("cmdline").read_bytes().split(b"\0") if part]
+                # Fields 3 (state) and 22 (start, in clock ticks since boot) of stat; the boot id makes the start
+                # unique across reboots. The command name (field 2) may hold spaces and ")", so split after the last.
+                fields = proc.joinpath("stat").read_text().rsplit(")", 1)[1].split()
+                state, ticks = fields[0], fields[19]
+            except (OSError, IndexError):
+                return None
+            if command or state == "Z" or time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
         boot_id = _PROC / "sys" / "kernel" / "random" / "boot_id"
         boot = boot_id.read_text().strip() if boot_id.is_file() else ""
-        return ProcessIdentity(tuple(part.decode(errors="replace") for part in command if part), f"{boot}:{ticks}")
+        return ProcessIdentity(tuple(part.decode(errors="replace") for part in command), f"{boot}:{ticks}")
     try:
         # `lstart` is a fixed-width date (24 characters); the command follows it.
         listed = subprocess.run(["ps", "-o", "lstart=,command=", "-p", str(pid)], capture_output=True, text=True,
