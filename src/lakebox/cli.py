@@ -1,6 +1,6 @@
 """The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query.
 
-Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo),
+Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo, query),
 and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
 """
 
