@@ -21,16 +21,19 @@ def apply_queue(ctx: Context, queue: QueueSpec) -> None:
     sqs = ctx.client("sqs")
     wanted = queue.attributes
 
+    # The queue's URL, looked up once by the read (or returned by the create) and reused by every later call.
+    url = ""
+
     def read() -> dict[str, str | None]:
+        nonlocal url
         url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
         found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted)).get("Attributes", {})
         return _comparable({name: found.get(name) for name in wanted})
 
     def write(found: dict[str, str | None] | None) -> None:
+        nonlocal url
         if found is None:
             url = sqs.create_queue(QueueName=queue.name, Attributes={"SqsManagedSseEnabled": "true"})["QueueUrl"]
-        else:
-            url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
         sqs.set_queue_attributes(QueueUrl=url, Attributes=wanted)
 
     declared = _comparable(dict(wanted))
@@ -41,7 +44,6 @@ def apply_queue(ctx: Context, queue: QueueSpec) -> None:
         return f"updated {', '.join(name for name, value in declared.items() if found[name] != value)} of"
 
     ensure(ctx, f"queue {queue.name}", read, declared, write, action)
-    url = sqs.get_queue_url(QueueName=queue.name)["QueueUrl"]
     ensure_tags(ctx, "queues", f"queue {queue.name}", lambda: dict(sqs.list_queue_tags(QueueUrl=url).get("Tags", {})),
                 lambda tags: sqs.tag_queue(QueueUrl=url, Tags=tags))
 
