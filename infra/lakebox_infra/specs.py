@@ -48,6 +48,8 @@ class FunctionSpec:
     policy: dict[str, Any]
     description: str
     queue: str
+    # Whether the function imports DuckDB, which comes in its own layer (see lakebox_infra.duckdb_layer).
+    duckdb: bool = False
 
     @property
     def visibility_timeout(self) -> int:

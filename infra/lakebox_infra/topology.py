@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from lakebox_infra import operator_access
+from lakebox_infra.operator_access import ATHENA_RESULTS_PREFIX
 from lakebox_infra.specs import (
     MAX_EVENT_AGE_S,
     FunctionSpec,
@@ -26,26 +28,25 @@ from lakebox_layer.records import (
     EVENT_SOURCE_QUALITY,
     EVENT_SOURCE_VALIDATION,
     INPUT_PREFIX,
+    FileStatus,
     Stage,
 )
-from lakebox_layer.routing import PROCESSED_PREFIX, QUARANTINE_PREFIX
+from lakebox_layer.routing import CURATED_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.settings import ResourceNames, Settings
 
 # Importers of the topology find the pieces it is built of here too.
-__all__ = ["CRAWLER_SCHEDULE", "HANDLER", "RUNTIME", "FunctionSpec", "QueueSpec", "RuleSpec", "Topology", "allow",
+__all__ = ["ATHENA_RESULTS_PREFIX", "HANDLER", "RUNTIME", "FunctionSpec", "QueueSpec", "RuleSpec", "Topology", "allow",
            "canonical", "partition", "policy", "trust"]
 
 RUNTIME = "python3.12"
 HANDLER = "handler.handler"
-CRAWLER_SCHEDULE = "cron(0 */6 * * ? *)"
 # The functions are invoked by their queues; any asynchronous invocation besides (by hand, by a future trigger) is
 # retried twice, Lambda's maximum, and then lands in the dead-letter queue too.
 ASYNC_RETRIES = 2
 # Work is pulled in batches by at most this many concurrent invocations per stage: a burst waits in the queue
 # instead of starting one execution environment per file.
-STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2}
-STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10}
-ATHENA_RESULTS_PREFIX = "athena-results"
+STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2, Stage.CURATION: 2}
+STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10, Stage.CURATION: 5}
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,13 @@ class Topology:
     @property
     def workgroup_arn(self) -> str:
         return self.arn("athena", f"workgroup/{self.names.athena_workgroup}")
+
+    @property
+    def catalog_arns(self) -> list[str]:
+        """The Glue catalog, the project's database and its tables."""
+        database = self.names.glue_database
+        return [self.arn("glue", "catalog"), self.arn("glue", f"database/{database}"),
+                self.arn("glue", f"table/{database}/*")]
 
     @property
     def queue_arn(self) -> str:
@@ -236,6 +244,23 @@ class Topology:
                           Condition={"StringEqualsIfExists": {"cloudwatch:namespace": NAMESPACE}}),
                 ),
             ),
+            FunctionSpec(
+                stage=Stage.CURATION, name=names.function(Stage.CURATION),
+                role=names.function_role(Stage.CURATION), memory=1024, timeout=300,
+                description="lakebox curation: processed files to Parquet and the Glue catalog",
+                queue=names.stage_queue(Stage.CURATION.value), duckdb=True,
+                policy=policy(
+                    *self._function_basics(Stage.CURATION),
+                    allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
+                    # Large Parquet files go up as multipart uploads.
+                    allow(["s3:PutObject", "s3:AbortMultipartUpload"],
+                          [self.bucket_arn(names.processed_bucket, f"{CURATED_PREFIX}/*")]),
+                    # GetItem reads the dataset's contract; PutItem writes the stage record once.
+                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                    allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
+                          self.catalog_arns),
+                ),
+            ),
         ]
 
     # -- events -------------------------------------------------------------------------------------------------
@@ -254,6 +279,14 @@ class Topology:
                 name=names.rule("validation"),
                 pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED]},
                 target_arn=self.stage_queue_arn(Stage.QUALITY), target_id="quality",
+                dead_letter_arn=self.dead_letter_arn,
+            ),
+            # Only processed files have rows to curate.
+            RuleSpec(
+                name=names.rule("curation"),
+                pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED],
+                         "detail": {"status": [FileStatus.PROCESSED.value]}},
+                target_arn=self.stage_queue_arn(Stage.CURATION), target_id="curation",
                 dead_letter_arn=self.dead_letter_arn,
             ),
             # The recipe's quality rule had no target: its events now land in a queue that consumers (alerting,
@@ -305,6 +338,7 @@ class Topology:
             Stage.INGESTION: self.ingestion_queue_policy,
             Stage.VALIDATION: self._events_may_send(self.stage_queue_arn(Stage.VALIDATION), names.rule("ingestion")),
             Stage.QUALITY: self._events_may_send(self.stage_queue_arn(Stage.QUALITY), names.rule("validation")),
+            Stage.CURATION: self._events_may_send(self.stage_queue_arn(Stage.CURATION), names.rule("curation")),
         }
         queues = {names.dead_letter_queue: QueueSpec(names.dead_letter_queue, self.dead_letter_queue_policy)}
         for stage, queue_policy in stage_policies.items():
@@ -335,64 +369,5 @@ class Topology:
 
     @property
     def operator_policy(self) -> dict[str, Any]:
-        """What `lakebox` itself needs: upload raw files, read outcomes, metrics and outputs, replay dead letters.
-        It cannot delete or overwrite outputs, change the topology or touch another project."""
-        names = self.names
-        return policy(
-            allow(["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
-                  [self.bucket_arn(names.raw_bucket, f"{INPUT_PREFIX}*")]),
-            allow(["s3:ListBucket", "s3:ListBucketVersions"],
-                  [self.bucket_arn(b) for b in self.buckets]),
-            allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, "*"),
-                                     self.bucket_arn(names.quarantine_bucket, "*")]),
-            allow(["dynamodb:Query", "dynamodb:GetItem"], [self.table_arn, f"{self.table_arn}/index/*"]),
-            # Reading metrics has no resource-level permissions: AWS requires "*".
-            allow(["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], ["*"]),
-            allow(["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage",
-                   "sqs:GetQueueAttributes"],
-                  [self.dead_letter_arn, self.stage_queue_arn(Stage.INGESTION), self.queue_arn]),
-            allow(["events:PutEvents"], [self.bus_arn]),
-            *self._run_queries(),
-        )
-
-    def _run_queries(self) -> list[dict[str, Any]]:
-        """`lakebox query`: Athena in the workgroup over the catalog (curated data is read by the grant above)."""
-        glue = self.names.glue_database
-        calls = ["athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"]
-        return [
-            allow(["athena:StartQueryExecution", *calls], [self.workgroup_arn]),
-            # MiniStack cannot tell which workgroup a query id belongs to and checks these calls against "*";
-            # AWS (HTTPS only) never matches this statement and checks them against the workgroup above.
-            allow(calls, ["*"], Condition={"Bool": {"aws:SecureTransport": "false"}}),
-            allow(["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions",
-                   "glue:BatchGetPartition"], [self.arn("glue", "catalog"), self.arn("glue", f"database/{glue}"),
-                                               self.arn("glue", f"table/{glue}/*")]),
-            allow(["s3:GetBucketLocation"], [self.bucket_arn(self.names.processed_bucket)]),
-            allow(["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-                  [self.bucket_arn(self.names.processed_bucket, f"{ATHENA_RESULTS_PREFIX}/*")]),
-        ]
-
-    # -- catalog ------------------------------------------------------------------------------------------------
-
-    @property
-    def crawler_path(self) -> str:
-        return f"s3://{self.names.processed_bucket}/{PROCESSED_PREFIX}/"
-
-    @property
-    def glue_policy(self) -> dict[str, Any]:
-        names = self.names
-        database = names.glue_database
-        return policy(
-            allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
-            allow(["s3:ListBucket"], [self.bucket_arn(names.processed_bucket)],
-                  Condition={"StringLike": {"s3:prefix": [f"{PROCESSED_PREFIX}/*", f"{PROCESSED_PREFIX}/"]}}),
-            allow(
-                ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:CreateTable", "glue:UpdateTable",
-                 "glue:GetPartition", "glue:GetPartitions", "glue:BatchCreatePartition",
-                 "glue:BatchGetPartition", "glue:UpdatePartition"],
-                [self.arn("glue", "catalog"), self.arn("glue", f"database/{database}"),
-                 self.arn("glue", f"table/{database}/*")],
-            ),
-            allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                  [self.arn("logs", "log-group:/aws-glue/*")]),
-        )
+        """What `lakebox` itself needs (see :mod:`lakebox_infra.operator_access`)."""
+        return operator_access.operator_policy(self)

@@ -7,7 +7,9 @@ A contract document (`contracts/<dataset>.json`, published by bootstrap into the
   boolean, date, datetime), `format` (email, phone, date, datetime), `pattern` (a regular expression), `enum`,
   `minimum` / `maximum`, `unique` (within a file) and `pii` (values masked in reports and logs);
 - `policy`: the quality `threshold` (0-100) and the `mode`: `file` routes the whole file, `record` sends good
-  records to processed and bad ones to quarantine.
+  records to processed and bad ones to quarantine;
+- `curation`: optionally `partition_by`, a `date` or `datetime` field whose day partitions the curated Parquet
+  (`dt=YYYY-MM-DD`); without it a file's rows are partitioned by the day the file arrived.
 
 A dataset without a contract gets structural checks only (the file must parse; CSV rows must match the header).
 """
@@ -63,6 +65,7 @@ class Contract:
     threshold: float = 0.0
     mode: Mode = Mode.FILE
     description: str = ""
+    partition_by: str | None = None
     document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -112,6 +115,11 @@ CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
                 "mode": {"enum": [m.value for m in Mode]},
             },
         },
+        "curation": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"partition_by": {"type": "string", "minLength": 1}},
+        },
     },
 }
 
@@ -156,6 +164,12 @@ def parse_contract(document: dict[str, Any]) -> Contract:
                 re.compile(rules.pattern)
             except re.error as error:
                 raise ContractInvalid(f"field {rules.name!r}: pattern does not compile: {error}") from error
+    partition_by = document.get("curation", {}).get("partition_by")
+    if partition_by is not None:
+        declared = {rules.name: rules.type for rules in fields}
+        if declared.get(partition_by) not in ("date", "datetime"):
+            raise ContractInvalid(
+                f"curation.partition_by {partition_by!r} must name a field of type date or datetime")
     policy = document.get("policy", {})
     return Contract(
         dataset=document["dataset"],
@@ -165,5 +179,6 @@ def parse_contract(document: dict[str, Any]) -> Contract:
         threshold=float(policy.get("threshold", 0.0)),
         mode=Mode(policy.get("mode", Mode.FILE.value)),
         description=document.get("description", ""),
+        partition_by=partition_by,
         document=document,
     )

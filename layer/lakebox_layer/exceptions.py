@@ -45,3 +45,16 @@ class PublishError(LakeboxError):
 
 class MetricsError(LakeboxError):
     """CloudWatch did not accept the quality metrics."""
+
+
+class CurationRejected(LakeboxError):
+    """A processed file's rows cannot become the table's typed columns (a value that does not cast to the column's
+    type, clashing column names); its curation ends failed with this reason and the validated copy stays."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CatalogError(LakeboxError):
+    """The Glue catalog refused a read or write."""

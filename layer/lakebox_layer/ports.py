@@ -3,9 +3,12 @@ implementation, the unit tests' in-memory fakes another, and mypy holds both to 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
+from lakebox_layer.adapters.catalog import TableState
 from lakebox_layer.adapters.objects import ObjectHead
+from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
 from lakebox_layer.outputs import Writer
 from lakebox_layer.records import QualityTotals, RawObject
@@ -55,3 +58,19 @@ class ContractStore(Protocol):
     """Each dataset's published contract (DynamoDB)."""
 
     def contract_for(self, dataset: str) -> Contract: ...
+
+
+class FileTransfer(Protocol):
+    """Whole objects to and from local files (S3 managed transfers), for work done on local disk."""
+
+    def download_to(self, bucket: str, key: str, path: Path) -> None: ...
+    def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None: ...
+
+
+class Catalog(Protocol):
+    """Each dataset's table and its partitions (Glue)."""
+
+    def table(self, name: str) -> TableState | None: ...
+    def ensure_columns(self, name: str, found: list[Column], location: str,
+                       description: str = "") -> list[Column]: ...
+    def add_partitions(self, name: str, days: list[str], location: str, columns: list[Column]) -> None: ...

@@ -14,15 +14,18 @@ MAX_ERRORS_KEPT = 25
 EVENT_SOURCE_INGESTION = "datalake.ingestion"
 EVENT_SOURCE_VALIDATION = "datalake.validation"
 EVENT_SOURCE_QUALITY = "datalake.quality"
+EVENT_SOURCE_CURATION = "datalake.curation"
 DETAIL_DATA_RECEIVED = "Data Received"
 DETAIL_DATA_VALIDATED = "Data Validated"
 DETAIL_QUALITY_COMPLETE = "Quality Check Complete"
+DETAIL_DATA_CURATED = "Data Curated"
 
 
 class Stage(StrEnum):
     INGESTION = "ingestion"
     VALIDATION = "validation"
     QUALITY = "quality"
+    CURATION = "curation"
 
     @property
     def order(self) -> int:
@@ -152,6 +155,11 @@ class DataValidated:
     records_valid: int
     errors: list[str]
     destination: str | None
+    # What curation needs to read the processed output and to trace its rows back (absent in older events).
+    format: FileFormat | None = None
+    compression: str | None = None
+    version_id: str | None = None
+    contract_version: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -162,7 +170,9 @@ class DataValidated:
 
     @classmethod
     def from_detail(cls, detail: dict[str, Any]) -> DataValidated:
-        return cls(**{**detail, "status": FileStatus(detail["status"])})
+        file_format = detail.get("format")
+        return cls(**{**detail, "status": FileStatus(detail["status"]),
+                      "format": FileFormat(file_format) if file_format else None})
 
 
 @dataclass(frozen=True)

@@ -70,3 +70,16 @@ def quarantine_destination(raw: RawObject, settings: Settings, file_format: File
 def error_report_destination(quarantined: Destination) -> Destination:
     """The JSON error report lives beside the quarantined copy."""
     return Destination(quarantined.bucket, quarantined.key + ERROR_REPORT_SUFFIX)
+
+
+CURATED_PREFIX = "curated"
+
+
+def curated_location(settings: Settings, dataset: str) -> str:
+    """The S3 location of a dataset's curated Parquet: its Glue table's location, partitioned below by `dt=`."""
+    return f"s3://{settings.processed_bucket}/{CURATED_PREFIX}/{dataset}/"
+
+
+def curated_key(dataset: str, day: str, process_id: str, index: int = 0) -> str:
+    """One curated file's key: a process writes one file per day, so a retry overwrites instead of adding."""
+    return f"{CURATED_PREFIX}/{dataset}/dt={day}/{process_id}_{index}.parquet"

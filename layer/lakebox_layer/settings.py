@@ -25,6 +25,7 @@ ENV_NAMES = {
     "quarantine_bucket": "QUARANTINE_BUCKET",
     "metadata_table": "METADATA_TABLE",
     "event_bus": "EVENT_BUS",
+    "glue_database": "GLUE_DATABASE",
     "endpoint_url": "AWS_ENDPOINT_URL",
 }
 
@@ -82,6 +83,8 @@ class ResourceNames:
     def glue_database(self) -> str:
         return f"{self.project.replace('-', '_')}_catalog"
 
+    # The crawler and its role are retired (curation owns the tables); the names remain so bootstrap can remove
+    # what earlier versions created.
     @property
     def glue_crawler(self) -> str:
         return f"{self.project}-crawler"
@@ -132,6 +135,7 @@ class Settings:
     quarantine_bucket: str
     metadata_table: str
     event_bus: str
+    glue_database: str
     endpoint_url: str | None = None
 
     @classmethod
@@ -145,6 +149,7 @@ class Settings:
             quarantine_bucket=names.quarantine_bucket,
             metadata_table=names.metadata_table,
             event_bus=names.event_bus,
+            glue_database=names.glue_database,
         )
         return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -29,6 +29,7 @@ FUNCTION_ENV = {
     "QUARANTINE_BUCKET": "lakebox-quarantine-000000000000-us-east-1",
     "METADATA_TABLE": "lakebox-metadata",
     "EVENT_BUS": "lakebox-bus",
+    "GLUE_DATABASE": "lakebox_catalog",
     "LAKEBOX_PROJECT": "lakebox",
     "AWS_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "x",

@@ -1,36 +1,43 @@
-"""The Glue catalog: its role, database and crawler, created when missing, the crawler updated when it differs;
-skipped with a warning where the endpoint has no Glue."""
+"""The Glue catalog: the database and one table per contract dataset, created when missing, updated where the
+contract changed, columns learned from data kept; the retired crawler and its role removed; skipped with a warning
+where the endpoint has no Glue."""
 
 from __future__ import annotations
 
+import copy
 import json
-from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from botocore.stub import Stubber
 
+from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.provision import catalog
-from lakebox_infra.topology import CRAWLER_SCHEDULE, trust
-from tests.unit.provision_stubs import NAMES, TAG_LIST, TOPOLOGY, Stubs, missing
+from lakebox_layer.columns import LINEAGE, Column, contract_columns
+from lakebox_layer.contracts import Contract, parse_contract
+from tests.unit.provision_stubs import NAMES, Stubs, missing
 
 DATABASE = NAMES.glue_database
 CRAWLER = NAMES.glue_crawler
 ROLE = NAMES.glue_role
-WANTED = {"Name": CRAWLER, "Role": TOPOLOGY.role_arn(ROLE), "DatabaseName": DATABASE,
-          "Targets": {"S3Targets": [{"Path": f"s3://{NAMES.processed_bucket}/validated/"}]},
-          "Schedule": CRAWLER_SCHEDULE}
+ORDERS = parse_contract(json.loads((PROJECT_ROOT / "contracts" / "orders.json").read_text()))
 
 
-def expect_role_as_declared(stubs: Stubs) -> None:
-    iam = stubs("iam")
-    iam.add_response("get_role", {"Role": {
-        "Path": "/", "RoleName": ROLE, "RoleId": "AROA000000000000GLUE", "Arn": TOPOLOGY.role_arn(ROLE),
-        "CreateDate": datetime(2026, 1, 1, tzinfo=UTC),
-        "AssumeRolePolicyDocument": json.dumps(trust("glue.amazonaws.com"))}}, {"RoleName": ROLE})
-    iam.add_response("get_role_policy", {"RoleName": ROLE, "PolicyName": f"{ROLE}-policy",
-                                         "PolicyDocument": json.dumps(TOPOLOGY.glue_policy)},
-                     {"RoleName": ROLE, "PolicyName": f"{ROLE}-policy"})
-    iam.add_response("list_role_tags", {"Tags": TAG_LIST}, {"RoleName": ROLE})
+@pytest.fixture(autouse=True)
+def only_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bootstrap reads contracts/*.json; these tests declare one contract, the orders one."""
+    monkeypatch.setattr(catalog.contract_files, "contracts", lambda: [ORDERS])
+
+
+def wanted(contract: Contract = ORDERS, existing: list[Column] | None = None) -> dict[str, Any]:
+    table = catalog.contract_table(Stubs().context, contract, existing)
+    assert table is not None
+    return table
+
+
+def found(table_input: dict[str, Any], version: str = "3") -> dict[str, Any]:
+    """A table as get_table returns it."""
+    return {"Table": {**copy.deepcopy(table_input), "DatabaseName": DATABASE, "VersionId": version}}
 
 
 def expect_database(glue: Stubber, exists: bool) -> None:
@@ -40,65 +47,96 @@ def expect_database(glue: Stubber, exists: bool) -> None:
         missing(glue, "get_database", "EntityNotFoundException", {"Name": DATABASE}, 400)
 
 
-def crawler(**overrides: Any) -> dict[str, Any]:
-    found = {**WANTED, "Schedule": {"ScheduleExpression": CRAWLER_SCHEDULE, "State": "SCHEDULED"}, **overrides}
-    return {"Crawler": found}
+def expect_crawler_retired(stubs: Stubs) -> None:
+    missing(stubs("glue"), "delete_crawler", "EntityNotFoundException", {"Name": CRAWLER}, 400)
+    missing(stubs("iam"), "list_role_policies", "NoSuchEntity", {"RoleName": ROLE})
 
 
-def test_a_missing_database_and_crawler_are_created() -> None:
+def test_the_orders_table_has_the_contracts_columns_typed_then_lineage_partitioned_by_day() -> None:
+    table = wanted()
+    columns = table["StorageDescriptor"]["Columns"]
+    declared = contract_columns(ORDERS)
+    assert declared is not None
+    assert columns == [c.to_glue() for c in (*declared, *LINEAGE)]
+    assert {"Name": "order_id", "Type": "bigint"} in columns
+    assert {"Name": "ordered_at", "Type": "timestamp"} in columns
+    assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
+    assert table["StorageDescriptor"]["Location"] == f"s3://{NAMES.processed_bucket}/curated/orders/"
+    assert "ParquetHiveSerDe" in table["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"]
+    assert table["Parameters"]["projection.enabled"] == "true"
+    assert table["Parameters"]["storage.location.template"] == (
+        f"s3://{NAMES.processed_bucket}/curated/orders/dt=${{dt}}/")
+
+
+def test_a_missing_database_and_table_are_created_and_the_crawler_retired() -> None:
     stubs = Stubs()
     glue = stubs("glue")
     expect_database(glue, exists=False)  # Glue answers: the service is there
-    expect_role_as_declared(stubs)
     expect_database(glue, exists=False)
     glue.add_response("create_database", {}, {"DatabaseInput": {
-        "Name": DATABASE, "Description": "lakebox processed data catalog"}})
-    missing(glue, "get_crawler", "EntityNotFoundException", {"Name": CRAWLER}, 400)
-    glue.add_response("create_crawler", {}, WANTED)
+        "Name": DATABASE, "Description": "lakebox curated data catalog"}})
+    missing(glue, "get_table", "EntityNotFoundException", {"DatabaseName": DATABASE, "Name": "orders"}, 400)
+    glue.add_response("create_table", {}, {"DatabaseName": DATABASE, "TableInput": wanted()})
+    expect_crawler_retired(stubs)
 
     catalog.apply_catalog(stubs.context)
 
     stubs.done()
-    assert stubs.changes == [("created", f"glue database {DATABASE}"), ("created", f"glue crawler {CRAWLER}")]
+    assert stubs.changes == [("created", f"glue database {DATABASE}"), ("created", f"glue table {DATABASE}.orders")]
+    assert f"glue crawler {CRAWLER} (absent)" in stubs.unchanged
 
 
-def test_a_catalog_as_declared_is_left_alone() -> None:
+def test_a_table_as_declared_is_left_alone() -> None:
     stubs = Stubs()
     glue = stubs("glue")
     expect_database(glue, exists=True)
-    expect_role_as_declared(stubs)
     expect_database(glue, exists=True)
-    glue.add_response("get_crawler", crawler(), {"Name": CRAWLER})
+    glue.add_response("get_table", found(wanted()), {"DatabaseName": DATABASE, "Name": "orders"})
+    expect_crawler_retired(stubs)
 
     catalog.apply_catalog(stubs.context)
 
     stubs.done()
     assert stubs.changes == []
-    assert stubs.unchanged[-2:] == [f"glue database {DATABASE}", f"glue crawler {CRAWLER}"]
+    assert f"glue table {DATABASE}.orders" in stubs.unchanged
 
 
-def test_a_crawler_with_a_different_path_is_updated() -> None:
+def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_learned_from_data(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    document = {**ORDERS.document, "fields": {**ORDERS.document["fields"], "coupon": {"type": "string"}}}
+    changed = parse_contract(document)
+    learned = Column("gift_wrap", "boolean")
+    before = wanted()
+    before["StorageDescriptor"]["Columns"].append(learned.to_glue())
     stubs = Stubs()
     glue = stubs("glue")
     expect_database(glue, exists=True)
-    expect_role_as_declared(stubs)
     expect_database(glue, exists=True)
-    glue.add_response("get_crawler", crawler(Targets={"S3Targets": [{"Path": "s3://elsewhere/"}]}), {"Name": CRAWLER})
-    glue.add_response("update_crawler", {}, WANTED)
+    glue.add_response("get_table", found(before, version="7"), {"DatabaseName": DATABASE, "Name": "orders"})
+    after = wanted(changed, [Column.from_glue(c) for c in before["StorageDescriptor"]["Columns"]])
+    glue.add_response("update_table", {}, {"DatabaseName": DATABASE, "TableInput": after, "VersionId": "7"})
+    expect_crawler_retired(stubs)
 
+    monkeypatch.setattr(catalog.contract_files, "contracts", lambda: [changed])
     catalog.apply_catalog(stubs.context)
 
     stubs.done()
-    assert stubs.changes == [("updated", f"glue crawler {CRAWLER}")]
+    assert stubs.changes == [("updated", f"glue table {DATABASE}.orders")]
+    names = [c["Name"] for c in after["StorageDescriptor"]["Columns"]]
+    assert names.index("coupon") < names.index("gift_wrap") < names.index("_process_id")
+
+
+def test_a_contract_without_columns_gets_no_table_from_bootstrap() -> None:
+    bare = parse_contract({"dataset": "loose", "version": "1"})
+    assert catalog.contract_table(Stubs().context, bare) is None
 
 
 def test_without_glue_the_catalog_is_skipped_with_a_warning() -> None:
     stubs = Stubs()
     glue = stubs("glue")
-    glue.add_client_error("get_database", service_error_code="NotImplemented", http_status_code=501,
-                          expected_params={"Name": DATABASE})
-    glue.add_client_error("get_database", service_error_code="NotImplemented", http_status_code=501,
-                          expected_params={"Name": DATABASE})
+    for _ in range(2):
+        glue.add_client_error("get_database", service_error_code="NotImplemented", http_status_code=501,
+                              expected_params={"Name": DATABASE})
 
     catalog.apply_catalog(stubs.context)
     catalog.teardown_catalog(stubs.context)
@@ -109,15 +147,17 @@ def test_without_glue_the_catalog_is_skipped_with_a_warning() -> None:
     assert "Glue is not available at this endpoint (NotImplemented)" in stubs.context.report.warnings[0]
 
 
-def test_teardown_deletes_the_crawler_then_the_database() -> None:
+def test_teardown_deletes_the_tables_then_the_database() -> None:
     stubs = Stubs()
     glue = stubs("glue")
     expect_database(glue, exists=True)
-    glue.add_response("delete_crawler", {}, {"Name": CRAWLER})
-    missing(glue, "delete_database", "EntityNotFoundException", {"Name": DATABASE}, 400)
+    missing(glue, "delete_crawler", "EntityNotFoundException", {"Name": CRAWLER}, 400)
+    glue.add_response("get_tables", {"TableList": [{"Name": "orders"}, {"Name": "sales"}]},
+                      {"DatabaseName": DATABASE})
+    glue.add_response("batch_delete_table", {}, {"DatabaseName": DATABASE, "TablesToDelete": ["orders", "sales"]})
+    glue.add_response("delete_database", {}, {"Name": DATABASE})
 
     catalog.teardown_catalog(stubs.context)
 
     stubs.done()
-    assert stubs.changes == [("deleted", f"glue crawler {CRAWLER}")]
-    assert stubs.unchanged == [f"glue database {DATABASE} (absent)"]
+    assert stubs.changes == [("deleted", f"glue tables of {DATABASE}"), ("deleted", f"glue database {DATABASE}")]

@@ -19,6 +19,7 @@ FUNCTION_ENV = {
     "QUARANTINE_BUCKET": "quarantine-b",
     "METADATA_TABLE": "lakebox-metadata",
     "EVENT_BUS": "lakebox-bus",
+    "GLUE_DATABASE": "lakebox_catalog",
 }
 
 
@@ -115,6 +116,7 @@ def test_from_env_reads_every_setting() -> None:
     assert settings == Settings(
         project="lakebox", region="eu-west-1", raw_bucket="raw-b", processed_bucket="processed-b",
         quarantine_bucket="quarantine-b", metadata_table="lakebox-metadata", event_bus="lakebox-bus",
+        glue_database="lakebox_catalog",
         endpoint_url=None,
     )
 

@@ -28,7 +28,6 @@ def as_list(value: str | list[str]) -> list[str]:
 def all_policies(topology: Topology) -> Iterator[tuple[str, dict[str, Any]]]:
     for function in topology.functions:
         yield function.name, function.policy
-    yield "glue", topology.glue_policy
     yield "quality-queue", topology.quality_queue_policy
 
 
@@ -55,8 +54,11 @@ def resources_for(policy: dict[str, Any], action: str) -> set[str]:
 
 
 def test_there_is_one_function_per_stage(topology: Topology) -> None:
-    assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY]
-    assert len({f.role for f in topology.functions}) == 3
+    assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY,
+                                                     Stage.CURATION]
+    assert len({f.role for f in topology.functions}) == 4
+    # Only curation imports DuckDB, which comes in its own layer.
+    assert [f.stage for f in topology.functions if f.duckdb] == [Stage.CURATION]
 
 
 def test_every_statement_allows_and_no_action_is_a_wildcard(topology: Topology) -> None:
@@ -126,8 +128,31 @@ def test_functions_publish_only_to_their_bus_and_use_only_their_table(topology: 
             assert f"log-group:/aws/lambda/lakebox-{stage.value}:" in resource
 
 
+def test_curation_reads_validated_writes_curated_and_changes_only_its_catalog(topology: Topology) -> None:
+    policy = function(topology, Stage.CURATION).policy
+    assert resources_for(policy, "s3:GetObject") == {f"arn:aws:s3:::{NAMES.processed_bucket}/validated/*"}
+    assert resources_for(policy, "s3:PutObject") == {f"arn:aws:s3:::{NAMES.processed_bucket}/curated/*"}
+    assert not {a for a in actions_of(policy) if a.startswith(("s3:Delete", "s3:List"))}
+    glue = {a for a in actions_of(policy) if a.startswith("glue:")}
+    assert glue == {"glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"}
+    for action in glue:
+        assert resources_for(policy, action) == {
+            "arn:aws:glue:us-east-1:000000000000:catalog",
+            "arn:aws:glue:us-east-1:000000000000:database/lakebox_catalog",
+            "arn:aws:glue:us-east-1:000000000000:table/lakebox_catalog/*"}
+    dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
+    assert dynamodb == {"dynamodb:GetItem", "dynamodb:PutItem"}
+
+
+def test_only_processed_files_are_curated(topology: Topology) -> None:
+    [curation] = [r for r in topology.rules if r.target_id == "curation"]
+    assert curation.pattern == {"source": ["datalake.validation"], "detail-type": ["Data Validated"],
+                                "detail": {"status": ["processed"]}}
+    assert curation.target_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-curation-queue"
+
+
 def test_rules_chain_ingestion_to_validation_to_quality_to_queue(topology: Topology) -> None:
-    ingestion, validation, quality = topology.rules
+    ingestion, validation, _curation, quality = topology.rules
     assert ingestion.pattern == {"source": ["datalake.ingestion"], "detail-type": ["Data Received"]}
     assert ingestion.target_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-validation-queue"
     assert validation.pattern == {"source": ["datalake.validation"], "detail-type": ["Data Validated"]}
@@ -145,6 +170,7 @@ def test_each_queue_accepts_only_its_sender(topology: Topology) -> None:
         "lakebox-quality-events": {"ArnEquals": {"aws:SourceArn": [rule.format("quality")]}},
         "lakebox-validation-queue": {"ArnEquals": {"aws:SourceArn": [rule.format("ingestion")]}},
         "lakebox-quality-queue": {"ArnEquals": {"aws:SourceArn": [rule.format("validation")]}},
+        "lakebox-curation-queue": {"ArnEquals": {"aws:SourceArn": [rule.format("curation")]}},
         "lakebox-ingestion-queue": {"ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{NAMES.raw_bucket}"},
                                     "StringEquals": {"aws:SourceAccount": "000000000000"}},
     }

@@ -1,5 +1,11 @@
-"""The Glue catalog of the processed data: its role, database and crawler; skipped with a warning where the
-endpoint has no Glue."""
+"""The Glue catalog of the curated zone: the database and one table per dataset with a contract; skipped with a
+warning where the endpoint has no Glue.
+
+Tables of datasets without a contract are created by the curation stage from their first file. The recipe's
+crawler is gone: the curation stage owns every table's columns and registers its partitions, and a crawler over the
+same data would make competing tables (or retype these) on AWS. A crawler or crawler role left by an earlier
+version is deleted.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from lakebox_infra import contract_files
 from lakebox_infra.provision import iam
-from lakebox_infra.provision.base import Context, absent, current, ensure, retry
-from lakebox_infra.topology import CRAWLER_SCHEDULE
+from lakebox_infra.provision.base import Context, absent, current, ensure
+from lakebox_layer.adapters.catalog import table_input
 from lakebox_layer.adapters.errors import error_code, unavailable
+from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
+from lakebox_layer.contracts import Contract
+from lakebox_layer.datasets import table_name
+from lakebox_layer.routing import curated_location
 
 
 def glue_available(ctx: Context) -> bool:
@@ -20,69 +31,111 @@ def glue_available(ctx: Context) -> bool:
     except ClientError as error:
         if unavailable(error):
             ctx.report.warn(
-                f"Glue is not available at this endpoint ({error_code(error)}): the catalog database and crawler "
-                "are skipped; everything else is provisioned"
+                f"Glue is not available at this endpoint ({error_code(error)}): the catalog database and tables "
+                "are skipped, and `lakebox query` has nothing to query; everything else is provisioned"
             )
             return False
     return True
 
 
-def crawler_config(ctx: Context) -> dict[str, Any]:
-    """create_crawler arguments, and the shape a crawler is compared in."""
-    names = ctx.names
+def contract_table(ctx: Context, contract: Contract, existing: list[Column] | None = None) -> dict[str, Any] | None:
+    """The TableInput of a dataset with a contract: the contract's columns and types, then any column the table
+    gained from data before (never dropped); None for a contract that declares no columns."""
+    declared = contract_columns(contract)
+    if declared is None:
+        return None
+    names = {c.name for c in declared}
+    kept = [c for c in data_columns(existing or []) if c.name not in names]
+    location = curated_location(ctx.topology.settings, contract.dataset)
+    return table_input(table_name(contract.dataset), table_columns([*declared, *kept]), location,
+                       contract.description)
+
+
+def _comparable(table: dict[str, Any]) -> dict[str, Any]:
+    storage = table.get("StorageDescriptor", {})
     return {
-        "Name": names.glue_crawler,
-        "Role": ctx.topology.role_arn(names.glue_role),
-        "DatabaseName": names.glue_database,
-        "Targets": {"S3Targets": [{"Path": ctx.topology.crawler_path}]},
-        "Schedule": CRAWLER_SCHEDULE,
+        "Name": table["Name"],
+        "Description": table.get("Description", ""),
+        "TableType": table.get("TableType"),
+        "PartitionKeys": [{"Name": k["Name"], "Type": k.get("Type")} for k in table.get("PartitionKeys", [])],
+        "StorageDescriptor": {
+            "Columns": [{"Name": c["Name"], "Type": c.get("Type")} for c in storage.get("Columns", [])],
+            "Location": storage.get("Location"),
+            "InputFormat": storage.get("InputFormat"),
+            "OutputFormat": storage.get("OutputFormat"),
+            "SerdeInfo": {"SerializationLibrary": storage.get("SerdeInfo", {}).get("SerializationLibrary"),
+                          "Parameters": storage.get("SerdeInfo", {}).get("Parameters", {})},
+        },
+        "Parameters": table.get("Parameters", {}),
     }
 
 
-def _comparable_crawler(crawler: dict[str, Any]) -> dict[str, Any]:
-    # get_crawler returns the schedule as {"ScheduleExpression": ...}; some emulators return the bare expression.
-    schedule = crawler.get("Schedule", {})
-    return {
-        "Name": crawler["Name"],
-        "Role": crawler.get("Role"),
-        "DatabaseName": crawler.get("DatabaseName"),
-        "Targets": {"S3Targets": [{"Path": t.get("Path")} for t in crawler.get("Targets", {}).get("S3Targets", [])]},
-        "Schedule": schedule.get("ScheduleExpression") if isinstance(schedule, dict) else schedule,
-    }
+def apply_contract_tables(ctx: Context) -> None:
+    """One table per dataset with a contract, matching the contract's columns."""
+    for contract in contract_files.contracts():
+        _apply_contract_table(ctx, contract)
+
+
+def _apply_contract_table(ctx: Context, contract: Contract) -> None:
+    glue = ctx.client("glue")
+    database = ctx.names.glue_database
+    name = table_name(contract.dataset)
+    found = current(lambda: glue.get_table(DatabaseName=database, Name=name)["Table"])
+    existing = [Column.from_glue(c) for c in (found or {}).get("StorageDescriptor", {}).get("Columns", [])]
+    wanted = contract_table(ctx, contract, existing)
+    if wanted is None:
+        return
+
+    def write(table: dict[str, Any] | None) -> None:
+        if table is None or found is None:
+            glue.create_table(DatabaseName=database, TableInput=wanted)
+            return
+        # With the VersionId read above: a curation widening the table meanwhile makes this fail, not vanish.
+        version = {"VersionId": found["VersionId"]} if found.get("VersionId") else {}
+        glue.update_table(DatabaseName=database, TableInput=wanted, **version)
+
+    ensure(ctx, f"glue table {database}.{name}", lambda: _comparable(found) if found else None, wanted, write,
+           lambda table: "created" if table is None else "updated")
 
 
 def apply_catalog(ctx: Context) -> None:
-    """The Glue role, the database and the crawler over the processed prefix."""
+    """The database, the contract datasets' tables, and no crawler."""
     if not glue_available(ctx):
         return
     glue = ctx.client("glue")
     names = ctx.names
-    iam.apply_role(ctx, names.glue_role, "glue.amazonaws.com", ctx.topology.glue_policy)
     if current(lambda: glue.get_database(Name=names.glue_database)) is None:
         glue.create_database(DatabaseInput={"Name": names.glue_database,
-                                            "Description": "lakebox processed data catalog"})
+                                            "Description": "lakebox curated data catalog"})
         ctx.report.changed("created", f"glue database {names.glue_database}")
     else:
         ctx.report.same(f"glue database {names.glue_database}")
-    wanted = crawler_config(ctx)
+    apply_contract_tables(ctx)
+    retire_crawler(ctx)
 
-    def write(found: object) -> None:
-        if found is None:
-            retry(lambda: glue.create_crawler(**wanted), retry_on={"InvalidInputException"},
-                  what=f"creating crawler {names.glue_crawler}")
-        else:
-            glue.update_crawler(**wanted)
 
-    ensure(ctx, f"glue crawler {names.glue_crawler}",
-           lambda: _comparable_crawler(glue.get_crawler(Name=names.glue_crawler)["Crawler"]), wanted, write,
-           lambda found: "created" if found is None else "updated")
+def retire_crawler(ctx: Context) -> None:
+    """Delete the crawler and its role that earlier versions created."""
+    names = ctx.names
+    absent(ctx, f"glue crawler {names.glue_crawler}",
+           lambda: ctx.client("glue").delete_crawler(Name=names.glue_crawler))
+    iam.remove_role(ctx, names.glue_role)
 
 
 def teardown_catalog(ctx: Context) -> None:
-    """Delete the crawler and the database, where the endpoint has Glue."""
+    """Delete the database with its tables, where the endpoint has Glue."""
     if not glue_available(ctx):
         return
     glue = ctx.client("glue")
     names = ctx.names
     absent(ctx, f"glue crawler {names.glue_crawler}", lambda: glue.delete_crawler(Name=names.glue_crawler))
+
+    def delete_tables() -> bool:
+        tables = [t["Name"] for page in glue.get_paginator("get_tables").paginate(DatabaseName=names.glue_database)
+                  for t in page.get("TableList", [])]
+        for start in range(0, len(tables), 100):
+            glue.batch_delete_table(DatabaseName=names.glue_database, TablesToDelete=tables[start:start + 100])
+        return bool(tables)
+
+    absent(ctx, f"glue tables of {names.glue_database}", delete_tables)
     absent(ctx, f"glue database {names.glue_database}", lambda: glue.delete_database(Name=names.glue_database))

@@ -38,9 +38,14 @@ def apply_role(ctx: Context, role: str, service: str, inline_policy: dict[str, A
 
 
 def teardown_roles(ctx: Context) -> None:
-    """Delete the functions' roles and the Glue role, inline policies first."""
+    """Delete the functions' roles and the retired crawler role, inline policies first."""
     for role in [f.role for f in ctx.topology.functions] + [ctx.names.glue_role]:
-        absent(ctx, f"role {role}", partial(_delete_role, ctx, role))
+        remove_role(ctx, role)
+
+
+def remove_role(ctx: Context, role: str) -> None:
+    """Delete a role, inline policies first; one already gone counts as done."""
+    absent(ctx, f"role {role}", partial(_delete_role, ctx, role))
 
 
 def teardown_operator(ctx: Context) -> None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_glue import GlueClient
     from mypy_boto3_s3 import S3Client
 
 _CONFIG = Config(
@@ -54,3 +55,7 @@ class AwsClients:
     @cached_property
     def cloudwatch(self) -> CloudWatchClient:
         return self.client("cloudwatch")  # type: ignore[no-any-return]
+
+    @cached_property
+    def glue(self) -> GlueClient:
+        return self.client("glue")  # type: ignore[no-any-return]

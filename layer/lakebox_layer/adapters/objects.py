@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -91,6 +92,16 @@ class ObjectStore:
     def writer(self, bucket: str, key: str, content_type: str) -> ObjectWriter:
         """A streaming writer of a new object (see :class:`ObjectWriter`)."""
         return ObjectWriter(self._s3, bucket, key, content_type)
+
+    def download_to(self, bucket: str, key: str, path: Path) -> None:
+        """Stream an object to a local file (managed transfer: ranged parts, never the whole object in memory)."""
+        with _mapped(f"downloading s3://{bucket}/{key}"):
+            self._s3.download_file(bucket, key, str(path))
+
+    def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
+        """Put a local file (multipart when large); the same key again overwrites it."""
+        with _mapped(f"uploading s3://{bucket}/{key}"):
+            self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         """Write a small JSON document (an error report) in one PUT."""

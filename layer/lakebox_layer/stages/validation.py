@@ -79,6 +79,15 @@ class Validation:
             body.close()
         return outcome, split
 
+    @staticmethod
+    def _output_shape(received: DataReceived, contract: Contract) -> tuple[FileFormat, str | None]:
+        """The format and compression of what lands in processed: record mode writes plain CSV or JSON Lines,
+        file mode copies the raw file as it came."""
+        if contract.mode is Mode.RECORD:
+            output = FileFormat.CSV if received.format is FileFormat.CSV else FileFormat.JSON_LINES
+            return output, None
+        return received.format, received.compression
+
     def validate(self, received: DataReceived) -> DataValidated | None:
         """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""
         self.logger.set_correlation_id(received.process_id)
@@ -102,11 +111,14 @@ class Validation:
             # compile) fails the file, loudly, instead of failing the function on every retry.
             outcome = rejected(f"the published contract of {received.dataset!r} is invalid: {invalid}")
             status = FileStatus.FAILED
+        output_format, output_compression = self._output_shape(received, contract)
         validated = DataValidated(
             process_id=received.process_id, key=raw.key, dataset=received.dataset,
             arrived_at=received.arrived_at, status=status, quality_score=outcome.quality_score,
             records_total=outcome.records_total, records_valid=outcome.records_valid,
             errors=outcome.errors, destination=destination_uri,
+            format=output_format, compression=output_compression, version_id=raw.version_id,
+            contract_version=contract.version,
         )
         self.events.publish(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail())
         self.recorder.write_once(self.recorder.file_record(
@@ -117,6 +129,7 @@ class Validation:
             ErrorCount=outcome.error_count, Errors=outcome.errors, RuleCounts=outcome.rule_counts,
             Destination=destination_uri, QuarantineDestination=quarantined, Format=received.format.value,
             Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
+            RawVersionId=raw.version_id, OutputFormat=output_format.value, OutputCompression=output_compression,
         ))
         self.logger.info("validated", extra={
             "key": raw.key, "status": status.value, "quality_score": outcome.quality_score,

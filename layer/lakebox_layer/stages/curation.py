@@ -1,0 +1,169 @@
+"""Curation: a processed file's rows become typed, partitioned Parquet under `curated/`, its dataset's Glue table
+gains any new columns and the file's day partitions, the stage is recorded and "Data Curated" announced.
+
+Keys are deterministic (`curated/<dataset>/dt=<day>/<process_id>_0.parquet`): a redelivery or a retry overwrites
+the same objects, and the stage record is written once, so every processed file has exactly one curation outcome.
+A file whose values cannot take the table's types gets a failed outcome with the reason; its validated copy stays.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from lakebox_layer import ports
+from lakebox_layer.adapters.catalog import Catalog
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.metadata import MetadataStore
+from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.columns import contract_columns
+from lakebox_layer.contracts import Contract
+from lakebox_layer.datasets import dataset_name_problem, table_name
+from lakebox_layer.exceptions import ContractInvalid, CurationRejected
+from lakebox_layer.parquet import Lineage, ParquetEngine
+from lakebox_layer.records import (
+    DETAIL_DATA_CURATED,
+    EVENT_SOURCE_CURATION,
+    DataValidated,
+    FileFormat,
+    FileStatus,
+    Stage,
+)
+from lakebox_layer.routing import Destination, curated_key, curated_location
+from lakebox_layer.settings import Settings
+from lakebox_layer.stages.recorder import StageRecorder, stage_record
+
+CURATED = "curated"
+CURATION_FAILED = "failed"
+PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+
+
+@dataclass(frozen=True)
+class Curated:
+    """One file's curation outcome, as recorded and announced."""
+
+    process_id: str
+    key: str
+    dataset: str
+    status: str  # CURATED or CURATION_FAILED
+    table: str | None
+    rows: int = 0
+    partitions: list[str] = field(default_factory=list)
+    objects: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+    def to_detail(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Curation:
+    """The curation stage: "Data Validated" (processed) in, Parquet and catalog entries out, "Data Curated" out."""
+
+    def __init__(self, settings: Settings, *, objects: ports.FileTransfer, metadata: ports.MetadataStore,
+                 events: ports.EventPublisher, contracts: ports.ContractStore, catalog: ports.Catalog,
+                 engine: Callable[[Path], ParquetEngine], logger: Logger) -> None:
+        self.settings = settings
+        self.objects = objects
+        self.events = events
+        self.contracts = contracts
+        self.catalog = catalog
+        self.engine = engine
+        self.logger = logger
+        self.recorder = StageRecorder(metadata, settings.project, logger)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Curation:
+        """The stage on the AWS clients the settings name; a function builds one per cold start."""
+        clients = clients or AwsClients(settings)
+        return cls(
+            settings,
+            objects=ObjectStore(clients.s3),
+            metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
+            events=EventPublisher(clients.events, settings.event_bus),
+            contracts=ContractStore(clients.dynamodb, settings.metadata_table),
+            catalog=Catalog(clients.glue, settings.glue_database),
+            engine=ParquetEngine,
+            logger=logger,
+        )
+
+    def curate(self, validated: DataValidated) -> Curated | None:
+        """Curate one processed file; None for a duplicate delivery or a file that is not processed."""
+        self.logger.set_correlation_id(validated.process_id)
+        if validated.status is not FileStatus.PROCESSED or validated.destination is None:
+            self.logger.info("not processed: nothing to curate", extra={"key": validated.key})
+            return None
+        if self.recorder.recorded(validated.process_id, validated.arrived_at, Stage.CURATION):
+            self.logger.info("duplicate delivery: curation already recorded", extra={"key": validated.key})
+            return None
+        try:
+            outcome = self._curate(validated)
+        except CurationRejected as rejected:
+            outcome = Curated(validated.process_id, validated.key, validated.dataset, CURATION_FAILED,
+                              self._table_or_none(validated.dataset), reason=rejected.reason)
+        self.events.publish(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED, outcome.to_detail())
+        self.recorder.write_once(stage_record(
+            validated.process_id, validated.arrived_at, Stage.CURATION,
+            Pipeline=self.settings.project, RawKey=validated.key, Dataset=validated.dataset,
+            CurationStatus=outcome.status, Table=outcome.table, CuratedRows=outcome.rows,
+            Partitions=outcome.partitions, CuratedObjects=outcome.objects, Reason=outcome.reason,
+        ))
+        self.logger.info("curated", extra={"key": validated.key, "status": outcome.status, "rows": outcome.rows,
+                                           "partitions": outcome.partitions, "reason": outcome.reason})
+        return outcome
+
+    @staticmethod
+    def _table_or_none(dataset: str) -> str | None:
+        return None if dataset_name_problem(dataset) else table_name(dataset)
+
+    def _contract(self, dataset: str) -> Contract:
+        try:
+            return self.contracts.contract_for(dataset)
+        except ContractInvalid as invalid:
+            raise CurationRejected(f"the published contract of {dataset!r} is invalid: {invalid}") from invalid
+
+    def _curate(self, validated: DataValidated) -> Curated:
+        problem = dataset_name_problem(validated.dataset)
+        if problem is not None:
+            raise CurationRejected(problem)
+        if validated.format in (None, FileFormat.UNSUPPORTED):
+            raise CurationRejected(f"the processed file's format is unknown ({validated.format})")
+        file_format = FileFormat(validated.format)
+        contract = self._contract(validated.dataset)
+        table = table_name(validated.dataset)
+        location = curated_location(self.settings, validated.dataset)
+        processed = Destination.of(validated.destination or "")
+        work = Path(tempfile.mkdtemp(prefix="lakebox-curation-"))
+        engine = self.engine(work)
+        try:
+            local = work / "processed"
+            self.objects.download_to(processed.bucket, processed.key, local)
+            source = engine.source(local, file_format, validated.compression)
+            declared = contract_columns(contract)
+            found = declared if declared is not None else engine.infer(source)
+            columns = self.catalog.ensure_columns(table, found, location, contract.description)
+            lineage = Lineage(validated.process_id, validated.key, validated.version_id,
+                              validated.contract_version or contract.version, validated.arrived_at)
+            parts = engine.write(source, columns, lineage, partition_by=contract.partition_by,
+                                 arrival_day=validated.arrived_at[:10], out_dir=work / "curated",
+                                 stem=validated.process_id)
+            keys = []
+            for part in parts:
+                key = curated_key(validated.dataset, part.dt, validated.process_id)
+                self.objects.upload_from(part.path, self.settings.processed_bucket, key, PARQUET_CONTENT_TYPE)
+                keys.append(f"s3://{self.settings.processed_bucket}/{key}")
+            days = [part.dt for part in parts]
+            if days:
+                self.catalog.add_partitions(table, days, location, columns)
+        finally:
+            engine.close()
+            shutil.rmtree(work, ignore_errors=True)
+        return Curated(validated.process_id, validated.key, validated.dataset, CURATED, table,
+                       rows=sum(part.rows for part in parts), partitions=days, objects=keys)
