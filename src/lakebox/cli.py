@@ -20,7 +20,7 @@ from rich.console import Console
 from lakebox import render
 from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
-from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, run_demo
+from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, query_curated, run_demo
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.files import file_status, ingest_paths
 from lakebox.query import json_rows, run_query
@@ -177,6 +177,9 @@ def demo(
         raise _fail(f"{len(result.unexpected)} sample file(s) ended in an unexpected state: "
                     f"{', '.join(result.unexpected)}")
     out.print("[green]every sample file ended where sample_data/README.md says it should[/]")
+    _say("querying the curated orders through Athena")
+    out.print(f"$ lakebox query \"{demo_query(result)}\"")
+    out.print(render.query_table(_run(lambda: query_curated(target, result))))
 
 
 @app.command()

@@ -1,5 +1,5 @@
-"""`lakebox demo`'s work: ingest sample_data/, wait for every file's outcome, read the quality metrics back, and
-compare each outcome with sample_data/expected.json."""
+"""`lakebox demo`'s work: ingest sample_data/, wait for every file's outcome, read the quality metrics back,
+compare each outcome with sample_data/expected.json, wait for the processed files' curation and query the result."""
 
 from __future__ import annotations
 
@@ -10,15 +10,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lakebox.athena import QueryResult
 from lakebox.metrics import QualityFigures
+from lakebox.polling import wait_until
+from lakebox.query import run_query
 from lakebox.status import FileRow
 from lakebox.target import Target
 from lakebox.uploads import upload, wait_for_metrics, wait_for_outcomes
 from lakebox_infra import PROJECT_ROOT
-from lakebox_layer.records import DEFAULT_DATASET
+from lakebox_layer.records import DEFAULT_DATASET, FileStatus, Stage
 
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"
 OUTCOMES_DEADLINE_S = 180.0
+CURATION_DEADLINE_S = 120.0
+# Orders per currency and day over what this run curated, in SQL that DuckDB (local) and Athena (AWS) both run.
+DEMO_QUERY = ("SELECT currency, CAST(ordered_at AS DATE) AS day, COUNT(*) AS orders, SUM(amount) AS amount "
+              "FROM orders WHERE _ingested_at >= TIMESTAMP '{since}' "
+              "GROUP BY currency, CAST(ordered_at AS DATE) ORDER BY currency, day")
 
 
 @dataclass(frozen=True)
@@ -64,3 +72,28 @@ def run_demo(target: Target, sample_data: Path = SAMPLE_DATA, deadline_s: float 
 def demo_metrics(target: Target, result: DemoResult) -> QualityFigures:
     """The quality metrics of the demo's files, read back from CloudWatch once every datapoint has arrived."""
     return wait_for_metrics(target, result.started_at, len(result.rows))
+
+
+def wait_for_curation(target: Target, result: DemoResult, deadline_s: float = CURATION_DEADLINE_S) -> None:
+    """Wait until every processed file of the run has its curation recorded."""
+    waiting = {row.process_id: row.key for row in result.rows if row.status is FileStatus.PROCESSED}
+
+    def curated() -> bool:
+        for process_id in list(waiting):
+            if any(r["Stage"] == Stage.CURATION.value for r in target.metadata.stage_records(process_id)):
+                del waiting[process_id]
+        return not waiting
+
+    wait_until(curated, deadline_s=deadline_s, interval_s=0.2, what="the processed sample files' curation",
+               on_timeout=lambda: f"; not curated yet: {', '.join(sorted(waiting.values()))}")
+
+
+def demo_query(result: DemoResult) -> str:
+    """The demo's closing query, limited to rows this run ingested."""
+    return DEMO_QUERY.format(since=result.started_at.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def query_curated(target: Target, result: DemoResult) -> QueryResult:
+    """Wait for the run's curation, then run the demo's query through Athena."""
+    wait_for_curation(target, result)
+    return run_query(target, demo_query(result))

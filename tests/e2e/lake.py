@@ -17,7 +17,7 @@ from lakebox_layer.records import QualityTotals, RawObject
 from tests.emulators import Emulator
 
 DEADLINE_S = 60.0
-STAGE_QUEUES = ("ingestion", "validation", "quality")
+STAGE_QUEUES = ("ingestion", "validation", "quality", "curation")
 
 
 @dataclass

@@ -58,6 +58,13 @@ def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state
         assert metric in out
     assert "no datapoints" not in out
     assert "every sample file ended where sample_data/README.md says it should" in out
+    # It ends with a query over the curated orders: one row per currency and day, six orders in all.
+    assert out.index("every sample file ended") < out.index("$ lakebox query")
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in out.splitlines() if line.count("│") == 5]
+    assert rows == [["EUR", "2026-01-02", "1", "19.99"], ["EUR", "2026-01-05", "1", "7.25"],
+                    ["EUR", "2026-01-06", "1", "88.0"], ["GBP", "2026-01-03", "1", "120.5"],
+                    ["USD", "2026-01-02", "1", "5.0"], ["USD", "2026-01-07", "1", "15.0"]]
+    assert out.rstrip().endswith("6 rows")
 
 
 def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None:

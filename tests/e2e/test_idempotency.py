@@ -11,7 +11,7 @@ from lakebox_layer.records import DETAIL_DATA_RECEIVED, DETAIL_DATA_VALIDATED, F
 from tests.e2e.lake import Lake
 
 RECORD = {"id": "7", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 7}}
-STAGES = ["ingestion", "quality", "validation"]
+STAGES = ["curation", "ingestion", "quality", "validation"]  # of a processed file
 COPIES = 4
 
 
@@ -28,6 +28,7 @@ def validated_event(lake: Lake, raw: RawObject, validation: dict[str, Any]) -> d
         "process_id": raw.process_id, "key": raw.key, "dataset": "default",
         "arrived_at": validation["Timestamp"].rsplit("#", 1)[0], "status": "processed", "quality_score": 100.0,
         "records_total": 1, "records_valid": 1, "errors": [], "destination": validation["Destination"],
+        "format": validation["OutputFormat"], "version_id": raw.version_id,
     }
     return bus_event(lake, "datalake.validation", DETAIL_DATA_VALIDATED, detail)
 
@@ -51,7 +52,8 @@ def test_same_s3_event_twice_yields_one_outcome(lake: Lake) -> None:
 def test_same_event_racing_at_every_stage_is_recorded_and_counted_once(lake: Lake) -> None:
     """Copies of the same S3 event and of the same "Data Validated" sent at once, before the first has finished:
     the stages' pre-checks cannot see each other's work yet, so only the conditional writes keep the outcome single.
-    Without them the quality stage, which has no pre-check at all, would count the file once per copy."""
+    Without them the quality stage, which has no pre-check at all, would count the file once per copy, and curation
+    would record it once per copy."""
     lake.wait_until_idle()
     before = lake.totals()
     raw = lake.put_raw(f"input/race-{uuid.uuid4().hex[:6]}.json", json.dumps(RECORD).encode())
@@ -61,12 +63,18 @@ def test_same_event_racing_at_every_stage_is_recorded_and_counted_once(lake: Lak
     validated = validated_event(lake, raw, next(r for r in records if r["Stage"] == "validation"))
     for _ in range(COPIES):
         lake.send("quality", validated)
+        lake.send("curation", validated)
 
-    lake.wait_for_stages(raw.process_id, {"quality"})
+    lake.wait_for_stages(raw.process_id, {"quality", "curation"})
     lake.wait_until_idle()
 
     assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES
     assert len([e for e in lake.log_lines("quality", raw.process_id) if e.get("message") == "quality recorded"]) == 1
+    [curated] = [r for r in lake.stage_records(raw.process_id) if r["Stage"] == "curation"]
+    assert curated["CurationStatus"] == "curated" and curated["CuratedRows"] == 1
+    # However many copies wrote it, one object per day holds the file's rows.
+    assert [k for k in lake.keys(lake.names.processed_bucket, "curated/default/") if raw.process_id in k] == \
+        [o.removeprefix(f"s3://{lake.names.processed_bucket}/") for o in curated["CuratedObjects"]]
     after = lake.totals()
     assert (after.files - before.files, after.files_passed - before.files_passed, after.records - before.records) \
         == (1, 1, 1), "the file is counted once in the totals"

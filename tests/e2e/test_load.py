@@ -1,4 +1,5 @@
-"""500 files dropped at once, good and bad mixed: every one ends in exactly one terminal status, nothing twice."""
+"""500 files dropped at once, good and bad mixed: every one ends in exactly one terminal status, nothing twice, and
+every processed one is curated exactly once."""
 
 from __future__ import annotations
 
@@ -50,7 +51,13 @@ def test_a_burst_of_500_files_each_reaches_exactly_one_outcome(lake: Lake) -> No
     quarantined = [k for k in lake.keys(lake.names.quarantine_bucket, "quarantine/default/")
                    if f"burst-{run}-" in k and not k.endswith(".error.json")]
     assert (len(processed), len(quarantined)) == (FILES - FILES // 5, FILES // 5)
-    # Exactly one validation per file.
+    # Exactly one validation per file, one curation per processed file, one curated object per curated file.
+    lake.wait_until_idle(deadline_s=DEADLINE_S)
+    curated = Counter(k.rsplit("/", 1)[1].split("_")[0]
+                      for k in lake.keys(lake.names.processed_bucket, "curated/default/"))
     for sent in uploads:
         stages = [r["Stage"] for r in lake.stage_records(sent.raw.process_id)]
         assert stages.count("validation") == 1, (sent.raw.key, stages)
+        processed = expected[sent.raw.process_id] is FileStatus.PROCESSED
+        assert stages.count("curation") == int(processed), (sent.raw.key, stages)
+        assert curated[sent.raw.process_id] == int(processed), sent.raw.key
