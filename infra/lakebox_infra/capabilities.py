@@ -1,9 +1,11 @@
 """What the target endpoint can do, decided before provisioning so bootstrap can adapt instead of failing silently.
 
 AWS and MiniStack apply Lambda layers at invoke time; LocalStack Community creates layers but does not apply them,
-so there the layer's files are bundled into each function's zip as well. An endpoint reached over plain HTTP gets no
-TLS-only bucket policy: under IAM enforcement it would refuse every request the functions make. Glue's absence is
-detected separately, from the API's answer (see :mod:`lakebox_infra.provision.catalog`).
+so there the layer's files are bundled into each function's zip as well. MiniStack runs functions on its own
+interpreter whatever the declared runtime, so compiled code (DuckDB) is packaged for that interpreter there and for
+the declared runtime elsewhere. An endpoint reached over plain HTTP gets no TLS-only bucket policy: under IAM
+enforcement it would refuse every request the functions make. Glue's absence is detected separately, from the API's
+answer (see :mod:`lakebox_infra.provision.catalog`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class Capabilities:
     emulator: str
     layers_applied: bool
     tls: bool = True
+    # Functions run on the emulator's own interpreter (MiniStack), not on the declared runtime's.
+    host_interpreter: bool = False
 
     @property
     def bundle_layer(self) -> bool:
@@ -49,7 +53,8 @@ def detect(endpoint: str | None) -> Capabilities:
     base = endpoint.rstrip("/")
     tls = base.startswith("https://")
     if (ministack := _get_json(f"{base}/_ministack/health")) is not None:
-        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True, tls=tls)
+        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True, tls=tls,
+                            host_interpreter=True)
     if (localstack := _get_json(f"{base}/_localstack/health")) is not None:
         edition = str(localstack.get("edition", "unknown"))
         name = f"LocalStack {localstack.get('version', '')} ({edition})"

@@ -65,15 +65,17 @@ def build_layer() -> bytes:
     return _zip(layer_entries())
 
 
-def build_function(stage: str, *, bundle_layer: bool = False) -> bytes:
+def build_function(stage: str, *, bundle_layer: bool = False, extra: Iterable[tuple[str, Path]] = ()) -> bytes:
     """A function's zip; with `bundle_layer`, the layer's files too, at the zip's root, for emulators that create
-    layers but do not apply them."""
+    layers but do not apply them. `extra` entries (name in the zip, file) are added as named: another layer's files
+    bundled the same way."""
     source = project_root() / "lambdas" / stage
     if not (source / "handler.py").is_file():
         raise FileNotFoundError(f"no handler for function {stage!r} at {source}/handler.py")
     entries = _tree(source, "")
     if bundle_layer:
         entries.extend((name.removeprefix("python/"), path) for name, path in layer_entries())
+    entries.extend(extra)
     return _zip(entries)
 
 

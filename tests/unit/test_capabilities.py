@@ -68,3 +68,16 @@ def test_plain_http_endpoints_cannot_take_a_tls_only_policy(serve: Serve) -> Non
 
     assert not detect(ENDPOINT).tls
     assert AWS.tls
+
+
+def test_only_ministack_runs_functions_on_its_own_interpreter(serve: Serve) -> None:
+    serve({f"{ENDPOINT}/_ministack/health": {"version": "1.5.33"}})
+    assert detect(ENDPOINT).host_interpreter
+
+    serve({f"{ENDPOINT}/_localstack/health": {"version": "4.14.0", "edition": "community"}})
+    assert not detect(ENDPOINT).host_interpreter
+    serve({f"{ENDPOINT}/_localstack/health": {"version": "2026.3.0", "edition": "pro"}})
+    assert not detect(ENDPOINT).host_interpreter
+    serve({})
+    assert not detect(ENDPOINT).host_interpreter
+    assert not AWS.host_interpreter

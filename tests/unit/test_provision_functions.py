@@ -3,16 +3,20 @@ declared, updated in place when they differ."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from lakebox_infra import packaging
+from lakebox_infra import duckdb_layer, packaging
+from lakebox_infra.capabilities import Capabilities
+from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision import functions
-from lakebox_infra.topology import HANDLER, RUNTIME
-from tests.unit.provision_stubs import NAMES, TAGS, TOPOLOGY, Stubs, missing
+from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec, Topology
+from tests.unit.provision_stubs import AWS, NAMES, TAGS, TOPOLOGY, Stubs, missing
 
 ARCHIVE = b"PK function archive"
 LAYER_ARCHIVE = b"PK layer archive"
@@ -24,13 +28,20 @@ WANTED = functions.function_config(Stubs().context, SPEC, LAYER_ARN)
 MAPPING = TOPOLOGY.event_source_mapping(SPEC)
 INVOKE_CONFIG = TOPOLOGY.event_invoke_config(SPEC)
 UUID = "00000000-0000-4000-8000-000000000000"
+# DuckDB's layer, attached to the functions whose spec says they import it.
+DUCKDB_ARCHIVE = b"PK duckdb layer archive"
+DUCKDB_LAYER = f"{NAMES.project}-duckdb"
+DUCKDB_ARN = f"arn:aws:lambda:us-east-1:000000000000:layer:{DUCKDB_LAYER}:1"
+DUCKDB_SPEC = dataclasses.replace(SPEC, duckdb=True)
+MINISTACK = Capabilities("MiniStack 1.5.33", layers_applied=True, tls=False, host_interpreter=True)
+LOCALSTACK = Capabilities("LocalStack 4.14.0 (community)", layers_applied=False, tls=False)
 
 
 @pytest.fixture(autouse=True)
 def _archives(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fixed archives instead of zips built from the checkout."""
     monkeypatch.setattr(packaging, "build_layer", lambda: LAYER_ARCHIVE)
-    monkeypatch.setattr(packaging, "build_function", lambda stage, bundle_layer=False: ARCHIVE)
+    monkeypatch.setattr(packaging, "build_function", lambda stage, bundle_layer=False, extra=(): ARCHIVE)
 
 
 def configuration(**overrides: Any) -> dict[str, Any]:
@@ -202,3 +213,156 @@ def test_teardown_deletes_mappings_then_the_function_then_the_layer() -> None:
     stubs.done()
     assert stubs.changes == [("deleted", f"mapping {SPEC.queue} -> {SPEC.name}"), ("deleted", f"function {SPEC.name}")]
     assert stubs.unchanged == [f"layer {NAMES.layer} (absent)"]
+
+
+@pytest.fixture
+def duckdb_sources(monkeypatch: pytest.MonkeyPatch) -> list[duckdb_layer.Source]:
+    """A fixed DuckDB layer archive instead of a build; records the source each build asked for."""
+    asked: list[duckdb_layer.Source] = []
+
+    def build(source: duckdb_layer.Source) -> bytes:
+        asked.append(source)
+        return DUCKDB_ARCHIVE
+
+    monkeypatch.setattr(duckdb_layer, "build_duckdb_layer", build)
+    return asked
+
+
+def with_functions(monkeypatch: pytest.MonkeyPatch, *specs: FunctionSpec) -> None:
+    """The topology declares `specs`, whatever functions it declares today."""
+    monkeypatch.setattr(Topology, "functions", property(lambda self: list(specs)))
+
+
+@pytest.mark.parametrize(("capabilities", "source"), [
+    (AWS, duckdb_layer.Source.WHEEL), (LOCALSTACK, duckdb_layer.Source.WHEEL),
+    (MINISTACK, duckdb_layer.Source.INSTALLED)], ids=["AWS", "LocalStack", "MiniStack"])
+def test_the_duckdb_layer_is_published_when_absent_and_left_when_its_digest_matches(
+        capabilities: Capabilities, source: duckdb_layer.Source, duckdb_sources: list[duckdb_layer.Source],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with_functions(monkeypatch, SPEC, DUCKDB_SPEC)
+    stubs = Stubs(capabilities)
+    lam = stubs("lambda")
+    description = (f"lakebox duckdb {duckdb_layer.installed_version()} ({source.value}) "
+                   f"sha256:{packaging.code_sha256(DUCKDB_ARCHIVE)}")
+    lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": DUCKDB_LAYER})
+    lam.add_response("publish_layer_version", {"LayerVersionArn": DUCKDB_ARN, "Version": 1}, {
+        "LayerName": DUCKDB_LAYER, "Description": description, "Content": {"ZipFile": DUCKDB_ARCHIVE},
+        "CompatibleRuntimes": [RUNTIME, "python3.11"]})
+    found = {"Version": 1, "Description": description, "LayerVersionArn": DUCKDB_ARN}
+    lam.add_response("list_layer_versions", {"LayerVersions": [found]}, {"LayerName": DUCKDB_LAYER})
+
+    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN
+    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN
+
+    stubs.done()
+    assert duckdb_sources == [source, source]
+    assert stubs.changes == [("published", f"layer {DUCKDB_LAYER} version 1")]
+    assert stubs.unchanged == [f"layer {DUCKDB_LAYER}"]
+
+
+def test_a_duckdb_layer_whose_digest_differs_is_published_again(duckdb_sources: list[duckdb_layer.Source],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    with_functions(monkeypatch, DUCKDB_SPEC)
+    stubs = Stubs()
+    lam = stubs("lambda")
+    older = {"Version": 1, "Description": "lakebox duckdb 1.1.0 (wheel) sha256:old", "LayerVersionArn": DUCKDB_ARN}
+    lam.add_response("list_layer_versions", {"LayerVersions": [older]}, {"LayerName": DUCKDB_LAYER})
+    lam.add_response("publish_layer_version", {"LayerVersionArn": DUCKDB_ARN[:-1] + "2", "Version": 2}, {
+        "LayerName": DUCKDB_LAYER, "Content": {"ZipFile": DUCKDB_ARCHIVE},
+        "Description": f"lakebox duckdb {duckdb_layer.installed_version()} (wheel) "
+                       f"sha256:{packaging.code_sha256(DUCKDB_ARCHIVE)}",
+        "CompatibleRuntimes": [RUNTIME, "python3.11"]})
+
+    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN[:-1] + "2"
+
+    stubs.done()
+    assert stubs.changes == [("published", f"layer {DUCKDB_LAYER} version 2")]
+
+
+def test_no_duckdb_layer_is_built_when_no_function_imports_duckdb(duckdb_sources: list[duckdb_layer.Source],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    with_functions(monkeypatch, SPEC)
+    stubs = Stubs()
+    stubs("lambda")
+
+    assert functions.apply_duckdb_layer(stubs.context) is None
+
+    stubs.done()
+    assert duckdb_sources == []
+    assert stubs.changes == [] and stubs.unchanged == []
+
+
+def test_the_duckdb_layer_is_attached_after_the_shared_one_only_where_the_spec_asks() -> None:
+    context = Stubs().context
+
+    assert functions.function_config(context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)["Layers"] == [LAYER_ARN, DUCKDB_ARN]
+    assert functions.function_config(context, SPEC, LAYER_ARN, DUCKDB_ARN)["Layers"] == [LAYER_ARN]
+    with pytest.raises(ProvisioningError, match="DuckDB"):
+        functions.function_config(context, DUCKDB_SPEC, LAYER_ARN)
+
+
+def test_a_duckdb_function_is_created_with_both_layers() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    wanted = functions.function_config(stubs.context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)
+    missing(lam, "get_function", "ResourceNotFoundException", {"FunctionName": SPEC.name})
+    lam.add_response("create_function", {}, {**wanted, "Code": {"ZipFile": ARCHIVE}})
+    expect_waiter(lam)
+    expect_tags(lam, TAGS)
+
+    functions.apply_function(stubs.context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)
+
+    stubs.done()
+    assert wanted["Layers"] == [LAYER_ARN, DUCKDB_ARN]
+    assert stubs.changes == [("created", f"function {SPEC.name}")]
+
+
+@pytest.mark.parametrize(("capabilities", "spec", "bundled"), [
+    (AWS, DUCKDB_SPEC, False), (MINISTACK, DUCKDB_SPEC, False), (LOCALSTACK, SPEC, False),
+    (LOCALSTACK, DUCKDB_SPEC, True)], ids=["AWS", "MiniStack", "LocalStack without duckdb", "LocalStack"])
+def test_duckdb_files_are_bundled_only_where_layers_are_not_applied(
+        capabilities: Capabilities, spec: FunctionSpec, bundled: bool,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    engine = tmp_path / "_duckdb.abi3.so"
+    asked: list[duckdb_layer.Source] = []
+    built: list[list[tuple[str, Path]]] = []
+
+    def entries(source: duckdb_layer.Source) -> list[tuple[str, Path]]:
+        asked.append(source)
+        return [("python/_duckdb.abi3.so", engine)]
+
+    def build(stage: str, bundle_layer: bool = False, extra: list[tuple[str, Path]] | None = None) -> bytes:
+        built.append(list(extra or []))
+        return ARCHIVE
+
+    monkeypatch.setattr(duckdb_layer, "layer_entries", entries)
+    monkeypatch.setattr(packaging, "build_function", build)
+    stubs = Stubs(capabilities)
+    lam = stubs("lambda")
+    wanted = functions.function_config(stubs.context, spec, LAYER_ARN, DUCKDB_ARN)
+    lam.add_response("get_function", {"Configuration": {**configuration(), "Layers": [
+        {"Arn": arn} for arn in wanted["Layers"]]}}, {"FunctionName": SPEC.name})
+    expect_tags(lam, TAGS)
+
+    functions.apply_function(stubs.context, spec, LAYER_ARN, DUCKDB_ARN)
+
+    stubs.done()
+    assert built == [[("_duckdb.abi3.so", engine)] if bundled else []]
+    assert asked == ([duckdb_layer.Source.WHEEL] if bundled else [])
+
+
+def test_teardown_deletes_every_version_of_the_duckdb_layer() -> None:
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response("list_layer_versions", {"LayerVersions": [{"Version": 1}, {"Version": 2}]},
+                     {"LayerName": DUCKDB_LAYER})
+    lam.add_response("delete_layer_version", {}, {"LayerName": DUCKDB_LAYER, "VersionNumber": 1})
+    lam.add_response("delete_layer_version", {}, {"LayerName": DUCKDB_LAYER, "VersionNumber": 2})
+    lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": DUCKDB_LAYER})
+
+    functions.teardown_duckdb_layer(stubs.context)
+    functions.teardown_duckdb_layer(stubs.context)
+
+    stubs.done()
+    assert stubs.changes == [("deleted", f"layer {DUCKDB_LAYER}")]
+    assert stubs.unchanged == [f"layer {DUCKDB_LAYER} (absent)"]

@@ -80,8 +80,9 @@ class Provisioner:
         for function in topology.functions:
             iam.apply_role(ctx, function.role, "lambda.amazonaws.com", function.policy)
         layer_arn = functions.apply_layer(ctx)
+        duckdb_layer_arn = functions.apply_duckdb_layer(ctx)
         for function in topology.functions:
-            functions.apply_function(ctx, function, layer_arn)
+            functions.apply_function(ctx, function, layer_arn, duckdb_layer_arn)
         events.apply_bus(ctx)
         for queue in topology.queues.values():
             queues.apply_queue(ctx, queue)
@@ -103,6 +104,7 @@ class Provisioner:
         for function in ctx.topology.functions:
             functions.teardown_function(ctx, function)
         functions.teardown_layer(ctx)
+        functions.teardown_duckdb_layer(ctx)
         queues.teardown_queues(ctx)
         analytics.teardown_workgroup(ctx)
         catalog.teardown_catalog(ctx)

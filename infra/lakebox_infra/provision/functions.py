@@ -1,11 +1,13 @@
-"""The shared layer, the stage functions, their queue triggers and their asynchronous retries."""
+"""The shared layer, DuckDB's layer, the stage functions, their queue triggers and their asynchronous retries."""
 
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from lakebox_infra import packaging
+from lakebox_infra import duckdb_layer, packaging
+from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision.base import Context, absent, current, ensure, retry
 from lakebox_infra.provision.tags import ensure_tags
 from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec
@@ -27,11 +29,30 @@ def warn_bundled_layer(ctx: Context) -> None:
 
 def apply_layer(ctx: Context) -> str:
     """Publish the shared library as a new layer version when its content changed; return the version's ARN."""
-    lam = ctx.client("lambda")
-    layer = ctx.names.layer
     archive = packaging.build_layer()
+    return _publish_layer(ctx, ctx.names.layer, "lakebox shared library", archive)
+
+
+def duckdb_source(ctx: Context) -> duckdb_layer.Source:
+    """DuckDB built for the emulator's own interpreter where functions run on it, else the declared runtime's."""
+    return duckdb_layer.source_for(ctx.capabilities.host_interpreter)
+
+
+def apply_duckdb_layer(ctx: Context) -> str | None:
+    """Publish DuckDB's layer when a function imports it and its content changed; the version's ARN, or None when
+    no function needs it."""
+    if not any(spec.duckdb for spec in ctx.topology.functions):
+        return None
+    source = duckdb_source(ctx)
+    archive = duckdb_layer.build_duckdb_layer(source)
+    what = f"lakebox duckdb {duckdb_layer.installed_version()} ({source.value})"
+    return _publish_layer(ctx, duckdb_layer.layer_name(ctx.names), what, archive)
+
+
+def _publish_layer(ctx: Context, layer: str, what: str, archive: bytes) -> str:
+    lam = ctx.client("lambda")
     # A layer version cannot be read back as a zip: its description carries the content's digest instead.
-    description = f"lakebox shared library sha256:{packaging.code_sha256(archive)}"
+    description = f"{what} sha256:{packaging.code_sha256(archive)}"
     versions = lam.list_layer_versions(LayerName=layer).get("LayerVersions", [])
     latest = max(versions, key=lambda v: v["Version"], default=None)
     if latest and latest.get("Description") == description:
@@ -43,8 +64,15 @@ def apply_layer(ctx: Context) -> str:
     return str(published["LayerVersionArn"])
 
 
-def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str) -> dict[str, Any]:
-    """update_function_configuration arguments, and the shape a function's configuration is compared in."""
+def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str,
+                    duckdb_layer_arn: str | None = None) -> dict[str, Any]:
+    """update_function_configuration arguments, and the shape a function's configuration is compared in. A function
+    that imports DuckDB gets its layer after the shared one."""
+    layers = [layer_arn]
+    if spec.duckdb:
+        if duckdb_layer_arn is None:
+            raise ProvisioningError(f"function {spec.name} imports DuckDB, and no DuckDB layer was published")
+        layers.append(duckdb_layer_arn)
     return {
         "FunctionName": spec.name,
         "Runtime": RUNTIME,
@@ -55,8 +83,13 @@ def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str) -> dict[st
         "MemorySize": spec.memory,
         "Environment": {"Variables": ctx.topology.function_environment(spec.stage)},
         "TracingConfig": {"Mode": "Active"},
-        "Layers": [layer_arn],
+        "Layers": layers,
     }
+
+
+def _bundled_duckdb(ctx: Context) -> list[tuple[str, Path]]:
+    """DuckDB's layer files at a function zip's root, as the shared layer's are bundled."""
+    return [(name.removeprefix("python/"), path) for name, path in duckdb_layer.layer_entries(duckdb_source(ctx))]
 
 
 def _comparable_config(found: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +111,14 @@ def _wait(ctx: Context, name: str, waiter: str) -> None:
     ctx.client("lambda").get_waiter(waiter).wait(FunctionName=name, WaiterConfig=WAIT)
 
 
-def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str) -> None:
-    """Create the function, or update its code and its configuration where they differ; then its tags."""
+def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str, duckdb_layer_arn: str | None = None) -> None:
+    """Create the function, or update its code and its configuration where they differ; then its tags. Where the
+    endpoint does not apply layers, their files go into the zip too (DuckDB's if the function imports it)."""
     lam = ctx.client("lambda")
-    archive = packaging.build_function(spec.stage.value, bundle_layer=ctx.capabilities.bundle_layer)
-    wanted = function_config(ctx, spec, layer_arn)
+    bundle = ctx.capabilities.bundle_layer
+    extra = _bundled_duckdb(ctx) if bundle and spec.duckdb else []
+    archive = packaging.build_function(spec.stage.value, bundle_layer=bundle, extra=extra)
+    wanted = function_config(ctx, spec, layer_arn, duckdb_layer_arn)
     found = current(lambda: lam.get_function(FunctionName=spec.name)["Configuration"])
     if found is None:
         # On AWS a new role takes seconds to become assumable: retry only that error, with a deadline.
@@ -160,7 +196,13 @@ def teardown_function(ctx: Context, spec: FunctionSpec) -> None:
 
 def teardown_layer(ctx: Context) -> None:
     """Delete every version of the shared layer."""
-    absent(ctx, f"layer {ctx.names.layer}", partial(_delete_layer_versions, ctx))
+    absent(ctx, f"layer {ctx.names.layer}", partial(_delete_layer_versions, ctx, ctx.names.layer))
+
+
+def teardown_duckdb_layer(ctx: Context) -> None:
+    """Delete every version of DuckDB's layer."""
+    layer = duckdb_layer.layer_name(ctx.names)
+    absent(ctx, f"layer {layer}", partial(_delete_layer_versions, ctx, layer))
 
 
 def _delete_mappings(ctx: Context, function: str) -> bool:
@@ -171,9 +213,9 @@ def _delete_mappings(ctx: Context, function: str) -> bool:
     return bool(mappings)
 
 
-def _delete_layer_versions(ctx: Context) -> bool:
+def _delete_layer_versions(ctx: Context, layer: str) -> bool:
     lam = ctx.client("lambda")
-    versions = lam.list_layer_versions(LayerName=ctx.names.layer).get("LayerVersions", [])
+    versions = lam.list_layer_versions(LayerName=layer).get("LayerVersions", [])
     for version in versions:
-        lam.delete_layer_version(LayerName=ctx.names.layer, VersionNumber=version["Version"])
+        lam.delete_layer_version(LayerName=layer, VersionNumber=version["Version"])
     return bool(versions)
