@@ -1,4 +1,4 @@
-"""Reading the metadata table for people: every stage record of a file, and the status-bearing records of all."""
+"""Reading the metadata table for people: every stage record of a file, and the indexed stage records of all."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class MetadataReader:
         return [unmarshal(item) for page in pages for item in page.get("Items", [])]
 
     def file_records(self, pipeline: str) -> list[dict[str, Any]]:
-        """The status-bearing records (ingestion and validation) of every raw file, from the status index."""
+        """The stage records of every raw file in the status index: ingestion and validation, which carry its status,
+        and quality and curation, which only say that they happened."""
         paginator = self._db.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,

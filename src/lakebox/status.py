@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from lakebox_layer.records import FileStatus
+from lakebox_layer.records import FileStatus, Stage
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,9 @@ class FileRow:
     process_id: str
     records_total: int | None = None
     records_valid: int | None = None
+    # Every stage that recorded this process, in pipeline order: a status is final only once the stages after it
+    # (quality, curation) have recorded too.
+    stages: tuple[str, ...] = ()
 
     @property
     def records_invalid(self) -> int | None:
@@ -27,10 +30,15 @@ class FileRow:
             return None
         return self.records_total - self.records_valid
 
+    def recorded(self, stage: Stage) -> bool:
+        """Whether the stage has written its record of this process."""
+        return stage.value in self.stages
+
     def to_json(self) -> dict[str, Any]:
         row = asdict(self)
         row["status"] = self.status.value
         row["records_invalid"] = self.records_invalid
+        row["stages"] = list(self.stages)
         return row
 
 
@@ -39,10 +47,21 @@ def _stage_order(record: dict[str, Any]) -> str:
     return str(record["Timestamp"]).rsplit("#", 1)[-1]
 
 
+def stage_of(record: dict[str, Any]) -> str:
+    """The stage that wrote a record, read from its sort key."""
+    return _stage_order(record).partition("-")[2]
+
+
+def arrival_of(record: dict[str, Any]) -> str:
+    """When the raw object version of a record arrived: the sort key before its stage."""
+    return str(record["Timestamp"]).rsplit("#", 1)[0]
+
+
 def row_of(record: dict[str, Any]) -> FileRow:
+    """The row one record gives; a record without a status (quality, curation) says the file is in progress."""
     return FileRow(
         key=record["RawKey"],
-        status=FileStatus(record["Status"]),
+        status=FileStatus(record.get("Status", FileStatus.IN_PROGRESS)),
         quality_score=record.get("QualityScore"),
         errors=list(record.get("Errors", [])),
         destination=record.get("Destination"),
@@ -52,20 +71,31 @@ def row_of(record: dict[str, Any]) -> FileRow:
     )
 
 
+def _furthest(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(records, key=lambda record: (_stage_order(record), str(record["Timestamp"])))
+
+
+def _process_row(records: list[dict[str, Any]]) -> FileRow:
+    """The status of the furthest record that has one; quality and curation records only add to the stages."""
+    with_status = [record for record in records if "Status" in record]
+    furthest = _furthest(with_status or records)
+    orders = sorted({_stage_order(record) for record in records})
+    return replace(row_of(furthest), stages=tuple(order.partition("-")[2] for order in orders))
+
+
 def rows_by_process(records: Iterable[dict[str, Any]]) -> dict[str, FileRow]:
-    """Each process (raw object version) at the furthest stage recorded for it."""
-    furthest: dict[str, dict[str, Any]] = {}
+    """Each process (raw object version) at the furthest stage that recorded a status for it, with every stage
+    recorded for it."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        current = furthest.get(record["ProcessId"])
-        if current is None or _stage_order(record) > _stage_order(current):
-            furthest[record["ProcessId"]] = record
-    return {process_id: row_of(record) for process_id, record in furthest.items()}
+        grouped.setdefault(record["ProcessId"], []).append(record)
+    return {process_id: _process_row(group) for process_id, group in grouped.items()}
 
 
 def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
     """One row per raw key: its latest object version, at the furthest stage recorded for it."""
     records = list(records)
-    arrival = {record["ProcessId"]: str(record["Timestamp"]).rsplit("#", 1)[0] for record in records}
+    arrival = {record["ProcessId"]: arrival_of(record) for record in records}
     latest: dict[str, FileRow] = {}
     for row in rows_by_process(records).values():
         current = latest.get(row.key)

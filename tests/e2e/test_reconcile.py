@@ -1,4 +1,5 @@
-"""Nothing is lost: a raw file whose notification never came, a dead letter, a raw file deleted after its outcome."""
+"""Nothing is lost: a raw file whose notification never came, a "Data Validated" event that never reached quality, a
+dead letter, a raw file deleted after its outcome."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from lakebox_layer.records import FileStatus
 from tests.e2e.lake import Lake
 
 RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
+# Quarantined (an invalid email): only quality follows validation, so the test holds with or without curation.
+BAD_RECORD = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}, "email": "nobody-at-example"}'
 
 
 @pytest.fixture
@@ -27,6 +30,35 @@ def notifications_off(lake: Lake) -> Iterator[None]:
         yield
     finally:
         Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+
+@pytest.fixture
+def quality_events_off(lake: Lake) -> Iterator[None]:
+    """The rule that takes "Data Validated" to the quality queue without its target, as when that event is lost;
+    restored by bootstrap afterwards."""
+    lake.client("events").remove_targets(Rule=lake.names.rule("validation"), EventBusName=lake.names.event_bus,
+                                         Ids=["quality"])
+    try:
+        yield
+    finally:
+        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+
+def test_a_validated_file_whose_quality_event_was_lost_is_announced_again(
+        lake: Lake, quality_events_off: None) -> None:
+    unjudged = lake.put_raw(f"input/unjudged-{uuid.uuid4().hex[:6]}.json", BAD_RECORD)
+    assert lake.outcome(unjudged).status is FileStatus.QUARANTINED
+    found = reconcile(lake.target)
+    assert [(u.key, u.status) for u in found.unfinished if u.process_id == unjudged.process_id] == \
+        [(unjudged.key, "awaiting quality")], "a terminal status is not finished before quality recorded it"
+
+    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    done = redrive(lake.target)
+
+    assert unjudged.key in done.reannounced, "ingestion would take a validated file for a duplicate"
+    records = lake.wait_for_stages(unjudged.process_id, {"quality"})
+    assert sorted(r["Stage"] for r in records) == ["ingestion", "quality", "validation"]
+    assert unjudged.process_id not in {u.process_id for u in reconcile(lake.target).unfinished}
 
 
 def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake: Lake, notifications_off: None) -> None:
@@ -40,6 +72,8 @@ def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake: Lake, no
 
     assert lost.key in done.resubmitted
     assert lake.outcome(lost).status is FileStatus.PROCESSED
+    # A processed file is finished once quality and curation have recorded it too.
+    lake.wait_for_stages(lost.process_id, {"quality", "curation"}, deadline_s=90.0)
     assert lost.process_id not in {u.process_id for u in reconcile(lake.target).unfinished}
 
 
@@ -57,8 +91,9 @@ def test_dead_letters_are_replayed_and_the_queue_drained(lake: Lake, notificatio
     assert done.dead_letters_redriven == 1
     assert len(done.dead_letters_left) == 1, "a message lakebox cannot replay stays for a person"
     assert lake.outcome(stuck).status is FileStatus.PROCESSED
-    stages = sorted(r["Stage"] for r in lake.wait_for_stages(stuck.process_id, {"quality"}))
-    assert stages == ["ingestion", "quality", "validation"], "replayed twice (redrive and dead letter), one outcome"
+    records = lake.wait_for_stages(stuck.process_id, {"quality", "curation"}, deadline_s=90.0)
+    assert sorted(r["Stage"] for r in records) == ["curation", "ingestion", "quality", "validation"], \
+        "replayed twice (redrive and dead letter), one record per stage"
     leftover = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
     for message in leftover:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

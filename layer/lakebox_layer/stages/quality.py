@@ -49,8 +49,8 @@ class Quality:
         self.logger.set_correlation_id(validated.process_id)
         item = stage_record(
             validated.process_id, validated.arrived_at, Stage.QUALITY,
-            RawKey=validated.key, QualityScore=validated.quality_score, ValidationPassed=validated.passed,
-            RecordsTotal=validated.records_total,
+            Pipeline=self.pipeline, RawKey=validated.key, QualityScore=validated.quality_score,
+            ValidationPassed=validated.passed, RecordsTotal=validated.records_total,
         )
         # The record and the totals go in one transaction, so this is the write-once of this stage.
         try:
