@@ -29,10 +29,13 @@ from lakebox_layer.records import FileFormat
 DUCKDB_TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
                 "timestamp": "TIMESTAMP", "string": "VARCHAR"}
 GLUE_OF_DUCKDB = {duck: glue for glue, duck in DUCKDB_TYPES.items()}
-# Inference, narrowest first: a column gets the first type every non-null value of it has.
+# Inference, narrowest first: a column gets the first type every non-null value of it has (matches the pattern
+# and casts: "2026-02-30" looks like a date but is none). A number with a leading zero ("007") is an identifier and
+# stays text: as bigint or double it would lose its zeros; so does an integer too long for a bigint, which a double
+# would round (a double holds 15 significant digits exactly).
 _INFERENCE = (
     ("bigint", r"[+-]?(0|[1-9][0-9]{0,17})"),
-    ("double", r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
+    ("double", r"[+-]?((0|[1-9][0-9]{0,14})|(0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
     ("boolean", r"(?i)(true|false)"),
     ("date", r"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
     ("timestamp", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
@@ -130,6 +133,10 @@ class ParquetEngine:
         if file_format is FileFormat.CSV:
             relation = (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, "
                         f"compression = {_literal(compressed)})")
+            # The header as written: DuckDB renames an empty or repeated name ("column1", "id_1"), hiding a clash.
+            header = self._rows(f"SELECT * FROM read_csv({_literal(str(path))}, header = false, all_varchar = true, "
+                                f"compression = {_literal(compressed)}) LIMIT 1")
+            check_names([str(name or "").strip() for name in header[0]] if header else [])
             names = [row[0] for row in self._rows(f"DESCRIBE SELECT * FROM {relation}")]
             check_names(names)
             return Source(relation, names, is_json=False)
@@ -152,8 +159,9 @@ class ParquetEngine:
         for name in source.names:
             text = source.text(name)
             checks.append(f"count({text})")
-            checks.extend(f"bool_and({text} IS NULL OR regexp_full_match({text}, {_literal(pattern)}))"
-                          for _, pattern in _INFERENCE)
+            checks.extend(f"bool_and({text} IS NULL OR (regexp_full_match({text}, {_literal(pattern)}) "
+                          f"AND {self._typed(text, glue, cast='TRY_CAST')} IS NOT NULL))"
+                          for glue, pattern in _INFERENCE)
         [row] = self._rows(f"SELECT {', '.join(checks)} FROM {source.relation}")
         width = 1 + len(_INFERENCE)
         columns = []

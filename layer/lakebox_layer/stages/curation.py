@@ -24,11 +24,11 @@ from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
-from lakebox_layer.columns import contract_columns
+from lakebox_layer.columns import Column, contract_columns, data_columns, widen
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import dataset_name_problem, table_name
 from lakebox_layer.exceptions import ContractInvalid, CurationRejected
-from lakebox_layer.parquet import Lineage, ParquetEngine
+from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine
 from lakebox_layer.records import (
     DETAIL_DATA_CURATED,
     EVENT_SOURCE_CURATION,
@@ -148,12 +148,22 @@ class Curation:
             source = engine.source(local, file_format, validated.compression)
             declared = contract_columns(contract)
             found = declared if declared is not None else engine.infer(source)
-            columns = self.catalog.ensure_columns(table, found, location, contract.description)
             lineage = Lineage(validated.process_id, validated.key, validated.version_id,
                               validated.contract_version or contract.version, validated.arrived_at)
-            parts = engine.write(source, columns, lineage, partition_by=contract.partition_by,
-                                 arrival_day=validated.arrived_at[:10], out_dir=work / "curated",
-                                 stem=validated.process_id)
+
+            def write(columns: list[Column]) -> list[CuratedPart]:
+                return engine.write(source, columns, lineage, partition_by=contract.partition_by,
+                                    arrival_day=validated.arrived_at[:10], out_dir=work / "curated",
+                                    stem=validated.process_id)
+
+            # Written locally first, with the columns the table would have: a file whose values do not take the
+            # table's types fails here and leaves the table as it was.
+            existing = self.catalog.table(table)
+            planned = widen(data_columns(existing.columns) if existing else [], found)
+            parts = write(planned)
+            columns = self.catalog.ensure_columns(table, found, location, contract.description)
+            if columns != planned:
+                parts = write(columns)  # another file widened the table meanwhile: match what it holds now
             keys = []
             for part in parts:
                 key = curated_key(validated.dataset, part.dt, validated.process_id)
