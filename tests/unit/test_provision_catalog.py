@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from lakebox_infra import PROJECT_ROOT
+from lakebox_infra import PROJECT_ROOT, contract_files
 from lakebox_infra.provision import catalog
 from lakebox_layer.columns import LINEAGE, Column, contract_columns
 from lakebox_layer.contracts import Contract, parse_contract
@@ -26,7 +26,7 @@ ORDERS = parse_contract(json.loads((PROJECT_ROOT / "contracts" / "orders.json").
 @pytest.fixture(autouse=True)
 def only_orders(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bootstrap reads contracts/*.json; these tests declare one contract, the orders one."""
-    monkeypatch.setattr(catalog.contract_files, "contracts", lambda: [ORDERS])
+    monkeypatch.setattr(contract_files, "contracts", lambda: [ORDERS])
 
 
 def wanted(contract: Contract = ORDERS, existing: list[Column] | None = None) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_l
     glue.add_response("update_table", {}, {"DatabaseName": DATABASE, "TableInput": after, "VersionId": "7"})
     expect_crawler_retired(stubs)
 
-    monkeypatch.setattr(catalog.contract_files, "contracts", lambda: [changed])
+    monkeypatch.setattr(contract_files, "contracts", lambda: [changed])
     catalog.apply_catalog(stubs.context)
 
     stubs.done()
