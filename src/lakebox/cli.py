@@ -139,7 +139,7 @@ def status(json_output: JsonOption = False) -> None:
 
 @app.command()
 def reconcile(json_output: JsonOption = False) -> None:
-    """List raw files without a terminal outcome, and outcomes whose raw file is gone."""
+    """List raw files not yet through every stage, and outcomes whose raw file is gone."""
     target = Target.resolve()
     found = _run(lambda: reconcile_lake(target))
     if json_output:
@@ -151,7 +151,7 @@ def reconcile(json_output: JsonOption = False) -> None:
 
 @app.command()
 def redrive(json_output: JsonOption = False) -> None:
-    """Resubmit every raw file without a terminal outcome, and drain the dead-letter queue."""
+    """Resubmit every raw file not yet through every stage, and drain the dead-letter queue."""
     target = Target.resolve()
     done = _run(lambda: redrive_lake(target))
     if json_output:

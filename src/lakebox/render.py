@@ -65,17 +65,19 @@ def metrics_table(figures: QualityFigures) -> Table:
 
 def reconciliation_lines(found: Reconciliation, where: str) -> list[str]:
     """`lakebox reconcile`: a count line, then one line per unfinished file and per orphaned outcome."""
-    lines = [f"{found.raw_objects} raw object versions at {where}: {len(found.unfinished)} without a terminal "
-             f"outcome, {len(found.orphaned)} outcomes without a raw object"]
-    lines += [f"  unfinished  {unfinished.status:<13} {unfinished.key}" for unfinished in found.unfinished]
-    lines += [f"  orphaned    {orphan.status:<13} {orphan.key}" for orphan in found.orphaned]
+    lines = [f"{found.raw_objects} raw object versions at {where}: {len(found.unfinished)} not finished, "
+             f"{len(found.orphaned)} outcomes without a raw object"]
+    lines += [f"  unfinished  {unfinished.status:<17} {unfinished.key}" for unfinished in found.unfinished]
+    lines += [f"  orphaned    {orphan.status:<17} {orphan.key}" for orphan in found.orphaned]
     return lines
 
 
 def redrive_line(done: Redrive) -> str:
     """`lakebox redrive`: what was resubmitted and what stays in the dead-letter queue."""
     left = f"; {len(done.dead_letters_left)} left in the queue (not ours to replay)" if done.dead_letters_left else ""
-    return f"resubmitted {len(done.resubmitted)} raw files; redrove {done.dead_letters_redriven} dead letters{left}"
+    again = f" ({len(done.reannounced)} of them as Data Validated again)" if done.reannounced else ""
+    return (f"resubmitted {len(done.resubmitted)} raw files{again}; redrove {done.dead_letters_redriven} dead "
+            f"letters{left}")
 
 
 def query_table(result: QueryResult) -> Table:

@@ -1,5 +1,5 @@
-"""Nothing is lost: a raw file whose notification never came, a "Data Validated" event that never reached quality, a
-dead letter, a raw file deleted after its outcome."""
+"""Nothing is lost: a raw file whose notification never came, a "Data Validated" event that never reached quality or
+curation, a dead letter, a raw file deleted after its outcome."""
 
 from __future__ import annotations
 
@@ -42,6 +42,38 @@ def quality_events_off(lake: Lake) -> Iterator[None]:
         yield
     finally:
         Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+
+@pytest.fixture
+def curation_events_off(lake: Lake) -> Iterator[None]:
+    """The rule that takes processed files' "Data Validated" to the curation queue without its target; restored by
+    bootstrap afterwards."""
+    lake.client("events").remove_targets(Rule=lake.names.rule("curation"), EventBusName=lake.names.event_bus,
+                                         Ids=["curation"])
+    try:
+        yield
+    finally:
+        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+
+
+def test_a_processed_file_whose_curation_event_was_lost_is_curated_after_redrive(
+        lake: Lake, curation_events_off: None) -> None:
+    uncurated = lake.put_raw(f"input/uncurated-{uuid.uuid4().hex[:6]}.json", RECORD)
+    assert lake.outcome(uncurated).status is FileStatus.PROCESSED
+    lake.wait_for_stages(uncurated.process_id, {"quality"})
+    found = reconcile(lake.target)
+    assert [(u.key, u.status) for u in found.unfinished if u.process_id == uncurated.process_id] == \
+        [(uncurated.key, "awaiting curation")], "a processed file is not finished before curation recorded it"
+
+    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    done = redrive(lake.target)
+
+    assert uncurated.key in done.reannounced
+    records = lake.wait_for_stages(uncurated.process_id, {"curation"})
+    assert sorted(r["Stage"] for r in records) == ["curation", "ingestion", "quality", "validation"]
+    [curated] = [r for r in records if r["Stage"] == "curation"]
+    assert curated["CurationStatus"] == "curated" and curated["CuratedRows"] == 1
+    assert uncurated.process_id not in {u.process_id for u in reconcile(lake.target).unfinished}
 
 
 def test_a_validated_file_whose_quality_event_was_lost_is_announced_again(

@@ -44,7 +44,8 @@ class StageRecorder:
 
     def file_record(self, raw: RawObject, process_id: str, arrived_at: str, stage: Stage, status: FileStatus,
                     **fields: Any) -> dict[str, Any]:
-        """A stage record that carries the file's status; only these enter the status index."""
+        """A stage record that carries the file's status (ingestion, validation). Every stage's record carries the
+        pipeline and the raw key, so all of them enter the status index; only these decide the status."""
         return stage_record(
             process_id, arrived_at, stage,
             Pipeline=self.pipeline, RawBucket=raw.bucket, RawKey=raw.key, Dataset=raw.dataset,
