@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from botocore.exceptions import ClientError
 
 from lakebox_infra.provision import Provisioner
@@ -56,8 +57,16 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     document = policy["PolicyDocument"]
     document = json.loads(document) if isinstance(document, str) else document
     assert not any("s3:PutObject" in s["Action"] for s in document["Statement"])
-    crawler = lake.client("glue").get_crawler(Name=names.glue_crawler)["Crawler"]
-    assert crawler["Targets"]["S3Targets"][0]["Path"] == f"s3://{names.processed_bucket}/validated/"
+    curation = lam.get_function(FunctionName=names.function("curation"))["Configuration"]
+    assert [layer["Arn"].split(":")[6] for layer in curation["Layers"]] == [names.layer, f"{names.project}-duckdb"]
+    glue = lake.client("glue")
+    orders = glue.get_table(DatabaseName=names.glue_database, Name="orders")["Table"]
+    assert orders["StorageDescriptor"]["Location"] == f"s3://{names.processed_bucket}/curated/orders/"
+    assert orders["Parameters"]["projection.enabled"] == "true"
+    # No crawler: the curation stage owns the tables.
+    with pytest.raises(ClientError) as no_crawler:
+        glue.get_crawler(Name=names.glue_crawler)
+    assert no_crawler.value.response["Error"]["Code"] == "EntityNotFoundException"
     s3.put_object(Bucket=names.raw_bucket, Key="input/left-behind.json", Body=b"{}")
 
     assert "deleted" in bootstrap("--teardown")
