@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lakebox_layer.log import stage_logger
+from lakebox_layer.log import LoggedBatchProcessor, stage_logger
 from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataValidated
 from lakebox_layer.settings import Settings
@@ -17,7 +17,7 @@ from lakebox_layer.stages.quality import Quality
 
 logger = stage_logger("quality")
 quality = Quality.from_settings(Settings.from_env(), logger)
-processor = BatchProcessor(event_type=EventType.SQS)
+processor = LoggedBatchProcessor(logger)
 
 
 def assess(record: SQSRecord) -> None:

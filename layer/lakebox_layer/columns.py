@@ -22,6 +22,9 @@ CONTRACT_TYPES = {"integer": "bigint", "number": "double", "boolean": "boolean",
 SCHEMA_TYPES = {"integer": "bigint", "number": "double", "boolean": "boolean", "string": "string"}
 GLUE_TYPES = ("bigint", "double", "boolean", "date", "timestamp", "string")
 PARTITION_KEY = "dt"
+# A curated table's data columns at most: wider data stays in the validated copy (a Parquet row group and a query
+# planner with thousands of columns cost memory per column, whatever the rows).
+MAX_COLUMNS = 1000
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,10 @@ def data_columns(columns: list[Column]) -> list[Column]:
 
 
 def check_names(names: list[str]) -> None:
-    """Column names a table can have: non-empty, unique ignoring case (Glue and Athena fold case), not `dt`."""
+    """Column names a table can have: at most MAX_COLUMNS, non-empty, unique ignoring case (Glue and Athena fold
+    case), not `dt`."""
+    if len(names) > MAX_COLUMNS:
+        raise CurationRejected(f"the file has {len(names):,} columns; a curated table keeps at most {MAX_COLUMNS:,}")
     seen: dict[str, str] = {}
     for name in names:
         if not name.strip():

@@ -11,6 +11,8 @@ process, `<stem>_0.parquet`, so writing the same input again gives the same keys
 
 from __future__ import annotations
 
+import csv
+import gzip
 import os
 import re
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ import duckdb
 
 from lakebox_layer.columns import GLUE_TYPES, LINEAGE, PARTITION_KEY, Column, check_names
 from lakebox_layer.exceptions import CurationRejected
+from lakebox_layer.parsing import sniff_delimiter
 from lakebox_layer.records import FileFormat
 
 # Glue types as DuckDB writes them to Parquet (and reads them back), for casting and for the schema check.
@@ -41,8 +44,10 @@ _INFERENCE = (
     ("timestamp", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
                   r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"),
 )
+HEADER_BYTES = 16 * 1024 * 1024  # validation refuses longer lines
 DEFAULT_MEMORY_MB = 1024
 MEMORY_SHARE = 0.6  # of the function's memory; the rest is Python, boto3 and the upload's buffers
+OUTSIDE_LIMIT_MB = 160
 
 
 def _literal(value: str | None) -> str:
@@ -58,14 +63,27 @@ def _pointer(name: str) -> str:
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
+def csv_header(path: Path, compression: str | None, limit: int = HEADER_BYTES) -> list[str]:
+    """A CSV file's header names as written (trimmed), read from its first line only."""
+    opener = gzip.open if compression == "gzip" else open
+    with opener(path, "rb") as stream:
+        first = stream.readline(limit).decode("utf-8-sig", errors="replace")
+    line = first.rstrip("\r\n")
+    if not line:
+        return []
+    [names] = list(csv.reader([line], delimiter=sniff_delimiter(first)))
+    return [name.strip() for name in names]
+
+
 def memory_limit() -> str:
-    """DuckDB's memory limit inside a function: a share of the function's memory, so DuckDB spills to /tmp
-    before Lambda kills the process."""
+    """DuckDB's memory limit inside a function: a share of the function's memory, less what Python, boto3 and
+    DuckDB's own bookkeeping take beyond the limit (measured at about 100 MiB), so DuckDB spills to /tmp before
+    Lambda kills the process."""
     try:
         function_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", DEFAULT_MEMORY_MB))
     except ValueError:
         function_mb = DEFAULT_MEMORY_MB
-    return f"{max(64, int(function_mb * MEMORY_SHARE))}MB"
+    return f"{max(64, min(int(function_mb * MEMORY_SHARE), function_mb - OUTSIDE_LIMIT_MB))}MB"
 
 
 @dataclass(frozen=True)
@@ -110,11 +128,12 @@ class ParquetEngine:
 
     def __init__(self, work_dir: Path, *, memory: str | None = None, threads: int | None = None) -> None:
         self.work_dir = work_dir
+        self.memory = memory or memory_limit()
         (work_dir / "duckdb-spill").mkdir(parents=True, exist_ok=True)
         self.db = duckdb.connect(config={
             "home_directory": str(work_dir),
             "temp_directory": str(work_dir / "duckdb-spill"),
-            "memory_limit": memory or memory_limit(),
+            "memory_limit": self.memory,
             "threads": threads or max(1, min(4, os.cpu_count() or 1)),
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,
@@ -133,10 +152,9 @@ class ParquetEngine:
         if file_format is FileFormat.CSV:
             relation = (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, "
                         f"compression = {_literal(compressed)})")
-            # The header as written: DuckDB renames an empty or repeated name ("column1", "id_1"), hiding a clash.
-            header = self._rows(f"SELECT * FROM read_csv({_literal(str(path))}, header = false, all_varchar = true, "
-                                f"compression = {_literal(compressed)}) LIMIT 1")
-            check_names([str(name or "").strip() for name in header[0]] if header else [])
+            # The header as written, read here before DuckDB allocates per column: DuckDB renames an empty or
+            # repeated name ("column1", "id_1"), hiding a clash, and a very wide file is refused before it is read.
+            check_names(csv_header(path, compression))
             names = [row[0] for row in self._rows(f"DESCRIBE SELECT * FROM {relation}")]
             check_names(names)
             return Source(relation, names, is_json=False)
@@ -216,7 +234,7 @@ class ParquetEngine:
             raise ValueError(f"file stem {stem!r} must be letters, digits, '_' or '-'")
         query = self._select(source, columns, lineage, partition_by, arrival_day)
         with self._cast_errors(source, columns):
-            self.db.execute(
+            self._execute(
                 f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
                 f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
         parts = []
@@ -251,5 +269,12 @@ class ParquetEngine:
                         f"(first: {str(first)[:60]!r})")
         return None
 
+    def _execute(self, sql: str) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.db.execute(sql)
+        except duckdb.OutOfMemoryException as error:
+            # Deterministic for the file: a retry would fail the same way.
+            raise CurationRejected(f"the file does not fit in DuckDB's memory limit ({self.memory})") from error
+
     def _rows(self, sql: str) -> list[Any]:
-        return self.db.execute(sql).fetchall()
+        return self._execute(sql).fetchall()

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from lakebox_infra.contract_files import contracts
-from lakebox_layer.columns import Column, contract_columns, table_columns
+from lakebox_layer.columns import MAX_COLUMNS, Column, contract_columns, table_columns
 from lakebox_layer.exceptions import CurationRejected
 from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine, memory_limit
 from lakebox_layer.records import FileFormat
@@ -309,7 +309,8 @@ def test_a_file_column_the_table_lacks_is_left_out(engine: ParquetEngine, tmp_pa
 # -- memory -----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("env", "limit"), [("1024", "614MB"), ("3008", "1804MB"), ("128", "76MB"), ("64", "64MB"),
+@pytest.mark.parametrize(("env", "limit"), [("1024", "614MB"), ("3008", "1804MB"), ("512", "307MB"),
+                                            ("256", "96MB"), ("128", "64MB"), ("64", "64MB"),
                                             ("lots", "614MB"), (None, "614MB")])
 def test_memory_limit_is_a_share_of_the_function_memory(monkeypatch: pytest.MonkeyPatch, env: str | None,
                                                         limit: str) -> None:
@@ -330,3 +331,21 @@ def test_the_engine_applies_the_memory_limit(monkeypatch: pytest.MonkeyPatch, tm
         assert (tmp_path / "w" / "duckdb-spill").is_dir()
     finally:
         engine.close()
+
+
+def test_a_file_wider_than_a_table_may_be_is_refused_before_duckdb_reads_it(engine: ParquetEngine,
+                                                                              tmp_path: Path) -> None:
+    width = MAX_COLUMNS + 1
+    path = put(tmp_path, "wide.csv", ",".join(f"c{i}" for i in range(width)) + "\n" + ",".join("1" * width) + "\n")
+    with pytest.raises(CurationRejected, match=f"{width:,} columns; a curated table keeps at most {MAX_COLUMNS:,}"):
+        engine.source(path, FileFormat.CSV, None)
+
+
+def test_running_out_of_duckdb_memory_is_a_reason_not_a_retry(tmp_path: Path) -> None:
+    tight = ParquetEngine(tmp_path / "w", memory="1MB", threads=1)
+    try:
+        path = put(tmp_path, "big.csv", "a,b\n" + "".join(f"{i},{'x' * 200}\n" for i in range(50_000)))
+        with pytest.raises(CurationRejected, match=r"does not fit in DuckDB's memory limit \(1MB\)"):
+            write(tight, path, [Column("a", "bigint"), Column("b", "string")])
+    finally:
+        tight.close()
