@@ -144,3 +144,49 @@ def generate_all(out_dir: Path, sizes: list[int]) -> list[dict[str, Any]]:
             log(f"generated {path.name}: {facts['records']} records, {facts['invalid_expected']} invalid "
                 f"({time.perf_counter() - started:.1f} s)")
     return files
+
+
+# -- the `orders` contract's shape (contracts/orders.json), for curation -------------------------------------------
+
+ORDERS_COLUMNS = ("order_id", "customer_email", "phone", "amount", "currency", "ordered_at", "sku", "channel",
+                  "region", "note")
+ORDERS_CURRENCIES = ("EUR", "USD", "GBP")  # the contract's enum
+ORDERS_CHANNELS = ("web", "app", "store", "phone")
+REGIONS = ("eu", "us", "uk", "apac")
+PHONES = ("+44 20 7946 0958", "+1 555 010 2000", "+1-555-010-3000", "+49 30 901820", "+33 1 70 36 39 50")
+ORDERS_START = date(2026, 11, 1)
+
+
+def generate_orders(path: Path, seed: int, *, target_bytes: int | None = None, rows: int | None = None,
+                    days: int = 28) -> dict[str, Any]:
+    """A processed `orders` CSV (the contract's ten columns, every record valid, as validation leaves it), ordered
+    over `days` days from ORDERS_START: written until it reaches `target_bytes`, or exactly `rows` records."""
+    if (target_bytes is None) == (rows is None):
+        raise ValueError("give target_bytes or rows")
+    rng = random.Random(seed)  # noqa: S311 - test data, seeded on purpose
+    written = records = 0
+    buffer = io.StringIO()
+    out_rows = csv.writer(buffer, lineterminator="\n")
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out_rows.writerow(ORDERS_COLUMNS)
+        while (written < target_bytes) if target_bytes is not None else (records < (rows or 0)):
+            for _ in range(BATCH_ROWS if rows is None else min(BATCH_ROWS, rows - records)):
+                records += 1
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                local = f"{first}.{last}".lower().translate(ASCII).replace("'", "")
+                day = ORDERS_START + timedelta(days=rng.randrange(days))
+                second = rng.randrange(86_400)
+                out_rows.writerow((
+                    records, f"{local}{rng.randrange(100)}@{rng.choice(DOMAINS)}",
+                    rng.choice(PHONES) if rng.random() < 0.3 else "", f"{rng.uniform(1, 5_000):.2f}",
+                    rng.choice(ORDERS_CURRENCIES),
+                    f"{day.isoformat()}T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z",
+                    f"{rng.choice(('AB', 'CD', 'EF', 'GHK'))}-{rng.randrange(1000, 99999)}",
+                    rng.choice(ORDERS_CHANNELS), rng.choice(REGIONS), rng.choice(NOTES),
+                ))
+            text = buffer.getvalue()
+            out.write(text)
+            written += len(text.encode("utf-8"))
+            buffer.seek(0)
+            buffer.truncate()
+    return {"records": records, "bytes": path.stat().st_size, "days": days}
