@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from lakebox.polling import wait_until
 from lakebox.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
@@ -97,6 +98,23 @@ def test_quality_cannot_read_data_objects(strict: StrictLake) -> None:
         assert denied["allowed"] is False, (bucket, object_key)
 
 
+def test_curation_writes_curated_parquet_but_cannot_touch_validated_or_raw_objects(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/curation-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+    validated = f"validated/default/probe-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.processed_bucket, Key=validated, Body=b"{}")
+
+    assert probe(strict, "curation", "put", names.processed_bucket, "curated/probe/dt=2026-01-01/p_0.parquet")[
+        "allowed"] is True
+    assert probe(strict, "curation", "get", names.processed_bucket, validated)["allowed"] is True
+    for op, bucket, object_key in (("put", names.processed_bucket, validated),
+                                   ("delete", names.processed_bucket, validated),
+                                   ("get", names.raw_bucket, key),
+                                   ("put", names.quarantine_bucket, "quarantine/default/x.json")):
+        assert probe(strict, "curation", op, bucket, object_key)["allowed"] is False, (op, bucket, object_key)
+
+
 def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
     from lakebox.uploads import Upload, wait_for_outcomes
     from lakebox_layer.records import FileStatus, RawObject
@@ -110,6 +128,16 @@ def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -
     row = wait_for_outcomes(strict.target, [Upload(Path(key), raw)], deadline_s=120)[raw.process_id]
 
     assert row.status is FileStatus.PROCESSED
+    # Curation, too, does all it does (read validated, write curated, widen the table, add partitions) with its role.
+    curated: list[dict[str, Any]] = []
+
+    def recorded() -> bool:
+        curated[:] = [r for r in strict.target.metadata.stage_records(raw.process_id) if r["Stage"] == "curation"]
+        return bool(curated)
+
+    wait_until(recorded, deadline_s=120, what=f"the curation record of {key}")
+    assert curated[0]["CurationStatus"] == "curated", curated[0].get("Reason")
+    assert curated[0]["CuratedRows"] == 1
 
 
 def test_lakebox_up_strict_iam_acts_as_a_non_root_operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
