@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 
 from lakebox_layer.adapters.objects import PART_BYTES, ObjectStore, ObjectWriter
 from lakebox_layer.exceptions import RawObjectMissing, StorageError
@@ -206,7 +209,7 @@ def test_head_and_reads_name_the_object_version() -> None:
     store = ObjectStore(s3)  # type: ignore[arg-type]
     head = store.head(RAW)
     assert (head.size, head.etag, head.version_id) == (12, "abc", "v9")
-    assert store.read_head(RAW, 5) == b"0123456789ab"
+    assert store.read_head(RAW, 5) == b"01234"  # this fake, like MiniStack with a version, ignores Range
     assert store.open(RAW).read() == b"0123456789ab"
     store.copy(RAW, "processed-b", "validated/default/a.csv")
     source = {"Bucket": "raw-b", "Key": "input/a.csv", "VersionId": "v9"}
@@ -241,3 +244,36 @@ def test_other_s3_errors_are_storage_errors_naming_the_code() -> None:
     with pytest.raises(StorageError, match="AccessDenied") as raised:
         store.head(RAW)
     assert isinstance(raised.value.__cause__, ClientError)
+
+
+class EndlessBody(io.RawIOBase):
+    """A response body of `size` bytes produced as read, counting what was taken from it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self.size - self.taken)
+        buffer[:count] = b"x" * count
+        self.taken += count
+        return count
+
+
+def test_read_head_stops_at_its_bytes_and_closes_the_stream_when_the_server_ignores_range() -> None:
+    size = 100 * 1024 * 1024
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    body = EndlessBody(size)
+    raw = RawObject("raw-b", "input/big.csv", "e", size, "v1")
+    with Stubber(s3) as stub:
+        # The whole object comes back, as MiniStack sends it for a GET naming a VersionId and a Range.
+        stub.add_response("get_object", {"Body": StreamingBody(body, size),  # type: ignore[arg-type]
+                                         "ContentLength": size},
+                          {"Bucket": "raw-b", "Key": "input/big.csv", "VersionId": "v1", "Range": "bytes=0-65535"})
+        head = ObjectStore(s3).read_head(raw, 65536)
+    assert head == b"x" * 65536
+    assert body.taken == 65536, "no byte past the sniff window is read"
+    assert body.closed, "the connection is released, not left holding 100 MB"

@@ -72,10 +72,16 @@ class ObjectStore:
             return self._s3.get_object(**_source(raw), **extra)  # type: ignore[arg-type]
 
     def read_head(self, raw: RawObject, size: int) -> bytes:
-        """The first `size` bytes of the object (a ranged GET, so a large file is not downloaded)."""
+        """The first `size` bytes of the object: a ranged GET, and the read stops at `size` and closes the stream
+        whatever the server sends (MiniStack ignores `Range` on a GET that names a `VersionId`)."""
         if raw.size == 0:
             return b""
-        return self._get(raw, Range=f"bytes=0-{size - 1}")["Body"].read()
+        body = self._get(raw, Range=f"bytes=0-{size - 1}")["Body"]
+        try:
+            with _mapped(f"reading s3://{raw.bucket}/{raw.key}", raw):
+                return body.read(size)
+        finally:
+            body.close()
 
     def open(self, raw: RawObject) -> StreamingBody:
         """The object's body as a stream; callers read it in chunks."""
