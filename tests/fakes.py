@@ -16,9 +16,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from lakebox_infra.contract_files import contracts as shipped_contracts
+from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectHead
 from lakebox_layer.contracts import Contract, structural_contract
-from lakebox_layer.exceptions import ContractInvalid, RawObjectMissing, StageAlreadyRecorded
+from lakebox_layer.exceptions import ContractInvalid, PublishError, RawObjectMissing, StageAlreadyRecorded
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals, RawObject
 from lakebox_layer.settings import ResourceNames, Settings
 from lakebox_layer.stages.ingestion import Ingestion
@@ -198,9 +199,25 @@ class FakeEventPublisher:
     """Keeps each event as EventBridge would deliver it: the detail serialised to JSON and back."""
 
     published: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    calls: int = 0
+    # Raw keys whose events the bus refuses entry by entry, as a PutEvents response can.
+    refuse: set[str] = field(default_factory=set)
 
     def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
-        self.published.append((source, detail_type, json.loads(json.dumps(detail, default=str))))
+        error = self.publish_all([(source, detail_type, detail)])[0]
+        if error is not None:
+            raise error
+
+    def publish_all(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[PublishError | None]:
+        self.calls += 1
+        refused: list[PublishError | None] = []
+        for source, detail_type, detail in events:
+            if detail.get("key") in self.refuse:
+                refused.append(PublishError(f"{detail_type} not accepted: InternalFailure"))
+                continue
+            self.published.append((source, detail_type, json.loads(json.dumps(detail, default=str))))
+            refused.append(None)
+        return refused
 
     def of_type(self, detail_type: str) -> list[dict[str, Any]]:
         return [detail for _, kind, detail in self.published if kind == detail_type]
@@ -211,9 +228,15 @@ class FakeMetrics:
     """One observation per judged file, as QualityMetrics.publish receives it."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
+    requests: int = 0
 
     def publish(self, *, passed: bool, quality_score: float, records: int) -> None:
-        self.calls.append({"passed": passed, "quality_score": quality_score, "records": records})
+        self.publish_all([Observation(passed, quality_score, records)])
+
+    def publish_all(self, observations: list[Observation]) -> None:
+        self.requests += 1
+        self.calls.extend({"passed": o.passed, "quality_score": o.quality_score, "records": o.records}
+                          for o in observations)
 
 
 

@@ -45,8 +45,8 @@ HANDLER = "handler.handler"
 ASYNC_RETRIES = 2
 # Work is pulled in batches by at most this many concurrent invocations per stage: a burst waits in the queue
 # instead of starting one execution environment per file.
-STAGE_CONCURRENCY = {Stage.INGESTION: 2, Stage.VALIDATION: 4, Stage.QUALITY: 2, Stage.CURATION: 2}
-STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 5, Stage.QUALITY: 10, Stage.CURATION: 5}
+STAGE_CONCURRENCY = {Stage.INGESTION: 4, Stage.VALIDATION: 4, Stage.QUALITY: 2, Stage.CURATION: 4}
+STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 10, Stage.QUALITY: 10, Stage.CURATION: 10}
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lakebox_layer.adapters.catalog import TableState
+from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectHead
 from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
+from lakebox_layer.exceptions import PublishError
 from lakebox_layer.outputs import Writer
 from lakebox_layer.records import QualityTotals, RawObject
 from lakebox_layer.streams import BinaryStream
@@ -46,12 +48,14 @@ class EventPublisher(Protocol):
     """The pipeline's events (EventBridge)."""
 
     def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None: ...
+    def publish_all(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[PublishError | None]: ...
 
 
 class QualityMetrics(Protocol):
-    """One observation per judged file (CloudWatch)."""
+    """One observation per judged file (CloudWatch), many per call."""
 
     def publish(self, *, passed: bool, quality_score: float, records: int) -> None: ...
+    def publish_all(self, observations: list[Observation]) -> None: ...
 
 
 class ContractStore(Protocol):

@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from lakebox_infra import PROJECT_ROOT
-from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.contracts import Contract, parse_contract, structural_contract
 from lakebox_layer.exceptions import ContractInvalid, MetadataError
 
@@ -230,3 +230,26 @@ def test_a_stubbed_client_error_is_a_metadata_error(stubbed: tuple[ContractStore
     stubber.add_client_error("get_item", service_error_code="ResourceNotFoundException")
     with stubber, pytest.raises(MetadataError, match="ResourceNotFoundException"):
         store.published_version("orders")
+
+
+def test_a_batch_reads_each_contract_once_and_the_next_batch_reads_it_again() -> None:
+    class Counting:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def contract_for(self, dataset: str) -> Contract:
+            self.reads += 1
+            if dataset == "broken":
+                raise ContractInvalid("not a JSON document")
+            return structural_contract(dataset)
+
+    store = Counting()
+    contracts = BatchContracts(store)
+    for _ in range(3):
+        assert contracts.contract_for("orders").dataset == "orders"
+        with pytest.raises(ContractInvalid, match="not a JSON document"):
+            contracts.contract_for("broken")
+    assert store.reads == 2
+    contracts.new_batch()
+    contracts.contract_for("orders")
+    assert store.reads == 3

@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger
 
 from lakebox_layer.adapters.catalog import TableState
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns, widen
+from lakebox_layer.exceptions import PublishError
 from lakebox_layer.parquet import ParquetEngine
 from lakebox_layer.records import DETAIL_DATA_CURATED, EVENT_SOURCE_CURATION, DataValidated, FileFormat, FileStatus
 from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, PARQUET_CONTENT_TYPE, Curation
@@ -88,9 +89,9 @@ class LoggedEvents(FakeEventPublisher):
         super().__init__()
         self.log = log
 
-    def publish(self, source: str, detail_type: str, detail: dict[str, Any]) -> None:
-        self.log.append(f"event {detail_type}")
-        super().publish(source, detail_type, detail)
+    def publish_all(self, events: list[tuple[str, str, dict[str, Any]]]) -> list[PublishError | None]:
+        self.log.extend(f"event {detail_type}" for _, detail_type, _ in events)
+        return super().publish_all(events)
 
 
 class LoggedMetadata(FakeMetadataStore):

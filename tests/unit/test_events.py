@@ -70,3 +70,18 @@ def test_a_refused_call_is_a_publish_error_naming_the_code(publisher: EventPubli
     stubber.add_client_error("put_events", service_error_code=code)
     with pytest.raises(PublishError, match=f"Data Validated not sent to {BUS}: {code}"):
         publisher.publish("datalake.validation", "Data Validated", DETAIL)
+
+
+def test_many_events_go_ten_to_a_call_and_a_refused_entry_fails_only_itself(publisher: EventPublisher,
+                                                                            stubber: Stubber) -> None:
+    details = [{"key": f"input/{n}.json"} for n in range(12)]
+    stubber.add_response("put_events", {"FailedEntryCount": 1, "Entries": [
+        {"EventId": f"e-{n}"} if n != 3 else {"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}
+        for n in range(10)]}, {"Entries": [entry(json.dumps(d)) for d in details[:10]]})
+    stubber.add_client_error("put_events", service_error_code="ThrottlingException")
+
+    refused = publisher.publish_all([("datalake.validation", "Data Validated", d) for d in details])
+
+    assert [n for n, error in enumerate(refused) if error is None] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert "InternalFailure try again" in str(refused[3])
+    assert all("not sent" in str(error) and "ThrottlingException" in str(error) for error in refused[10:])

@@ -90,12 +90,14 @@ class StubIngestion:
     fail_on: str
     seen: list[list[str]] = field(default_factory=list)
 
-    def ingest_all(self, created: list[ObjectCreated]) -> list[str]:
-        keys = [item.raw.key for item in created]
-        self.seen.append(keys)
-        if self.fail_on in keys:
-            raise IngestionFailed(f"ingestion failed for 1 of {len(keys)} objects: [{self.fail_on!r}]")
-        return [item.raw.process_id for item in created]
+    def ingest_batch(self, notifications: list[list[ObjectCreated]]) -> list[list[str] | BaseException]:
+        outcomes: list[list[str] | BaseException] = []
+        for created in notifications:
+            keys = [item.raw.key for item in created]
+            self.seen.append(keys)
+            outcomes.append(IngestionFailed(f"ingestion failed for 1 of {len(keys)} objects: [{self.fail_on!r}]")
+                            if self.fail_on in keys else [item.raw.process_id for item in created])
+        return outcomes
 
 
 @dataclass
@@ -105,11 +107,10 @@ class StubValidation:
     fail_on: str
     seen: list[DataReceived] = field(default_factory=list)
 
-    def validate(self, received: DataReceived) -> DataValidated | None:
-        self.seen.append(received)
-        if received.process_id == self.fail_on:
-            raise ConnectionResetError("connection reset while reading the raw object")
-        return None
+    def validate_all(self, batch: list[DataReceived]) -> list[DataValidated | BaseException | None]:
+        self.seen.extend(batch)
+        return [ConnectionResetError("connection reset while reading the raw object")
+                if received.process_id == self.fail_on else None for received in batch]
 
 
 @dataclass
@@ -119,11 +120,14 @@ class StubQuality:
     fail_on: str
     seen: list[DataValidated] = field(default_factory=list)
 
-    def assess_quality(self, validated: DataValidated) -> QualityTotals | None:
-        self.seen.append(validated)
-        if validated.process_id == self.fail_on:
-            raise PublishError("Quality Check Complete not sent to lakebox-bus: ThrottlingException")
-        return QualityTotals(files=len(self.seen), files_passed=0, score_sum=0.0, records=0)
+    def assess_all(self, batch: list[DataValidated]) -> list[QualityTotals | BaseException | None]:
+        outcomes: list[QualityTotals | BaseException | None] = []
+        for validated in batch:
+            self.seen.append(validated)
+            outcomes.append(PublishError("Quality Check Complete not sent to lakebox-bus: ThrottlingException")
+                            if validated.process_id == self.fail_on
+                            else QualityTotals(files=len(self.seen), files_passed=0, score_sum=0.0, records=0))
+        return outcomes
 
 
 # -- the handlers -------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.adapters.metrics import Observation, QualityMetrics
 from lakebox_layer.exceptions import MetricsError
 
 if TYPE_CHECKING:
@@ -62,3 +62,10 @@ def test_a_refused_call_is_a_metrics_error_naming_the_code(metrics: QualityMetri
     stubber.add_client_error("put_metric_data", service_error_code=code)
     with pytest.raises(MetricsError, match=f"quality metrics of lakebox refused: {code}"):
         metrics.publish(passed=True, quality_score=100.0, records=1)
+
+
+def test_a_batch_of_files_is_one_call_with_each_files_own_values(metrics: QualityMetrics, stubber: Stubber) -> None:
+    stubber.add_response("put_metric_data", {}, {
+        "Namespace": "DataLake/Quality", "MetricData": datums(100.0, 90.0, 3.0) + datums(0.0, 40.0, 5.0),
+    })
+    metrics.publish_all([Observation(True, 90.0, 3), Observation(False, 40.0, 5)])

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
+from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.topology import FunctionSpec, Topology, canonical
 from lakebox_layer.records import Stage
 from lakebox_layer.settings import ResourceNames
@@ -192,6 +193,15 @@ def test_stage_queues_dead_letter_after_five_receives_and_outlast_their_function
         assert mapping["EventSourceArn"].endswith(name)
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
         assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 4
+        assert 1 <= mapping["BatchSize"] <= 10  # SQS's largest batch without a batching window
+
+
+def test_the_readme_states_the_batches_and_concurrency_the_mappings_use(topology: Topology) -> None:
+    mappings = [topology.event_source_mapping(f) for f in sorted(topology.functions, key=lambda f: f.stage.order)]
+    batches = ", ".join(str(m["BatchSize"]) for m in mappings)
+    concurrency = ", ".join(str(m["ScalingConfig"]["MaximumConcurrency"]) for m in mappings)
+    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
+    assert f"batches ({batches}), bounded concurrency ({concurrency})" in readme
 
 
 def test_raw_notification_feeds_the_ingestion_queue_for_input_prefix_only(topology: Topology) -> None:

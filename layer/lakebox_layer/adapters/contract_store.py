@@ -6,7 +6,8 @@ A contract edited and published again takes effect for the next file, with no co
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -84,3 +85,35 @@ class ContractStore:
                                  ExpressionAttributeValues={":d": {"SS": [dataset]}})
         except ClientError as error:
             raise MetadataError(f"withdrawing the contract of {dataset!r}: {error_code(error)}") from error
+
+
+class _Contracts(Protocol):
+    def contract_for(self, dataset: str) -> Contract: ...
+
+
+class BatchContracts:
+    """A stage's contract reads, each dataset's read once per batch of files: the batch's other files of the dataset
+    reuse it while it is fresh (read in this batch, less than `max_age_s` ago), so a published edit takes effect
+    from the next batch at the latest. An invalid contract is remembered the same way."""
+
+    def __init__(self, store: _Contracts, max_age_s: float = 5.0) -> None:
+        self.store = store
+        self.max_age_s = max_age_s
+        self._read: dict[str, tuple[float, Contract | ContractInvalid]] = {}
+
+    def new_batch(self) -> None:
+        """Forget every contract read: the next file of each dataset reads it again."""
+        self._read.clear()
+
+    def contract_for(self, dataset: str) -> Contract:
+        read = self._read.get(dataset)
+        if read is None or time.monotonic() - read[0] > self.max_age_s:
+            try:
+                found: Contract | ContractInvalid = self.store.contract_for(dataset)
+            except ContractInvalid as invalid:
+                found = invalid
+            read = (time.monotonic(), found)
+            self._read[dataset] = read
+        if isinstance(read[1], ContractInvalid):
+            raise ContractInvalid(str(read[1]))
+        return read[1]

@@ -7,6 +7,7 @@ share of files that passed, Sum of records is the volume), with O(1) work per fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -30,8 +31,21 @@ def dimensions(pipeline: str) -> list[DimensionTypeDef]:
     return [{"Name": DIMENSION, "Value": pipeline}]
 
 
+# PutMetricData takes at most 1000 values a call.
+MAX_DATA = 1000
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One judged file, as its metrics record it."""
+
+    passed: bool
+    quality_score: float
+    records: int
+
+
 class QualityMetrics:
-    """Publishes one observation per judged file."""
+    """Publishes one observation per judged file, many files per call."""
 
     def __init__(self, cloudwatch: CloudWatchClient, pipeline: str) -> None:
         self._cloudwatch = cloudwatch
@@ -39,17 +53,23 @@ class QualityMetrics:
 
     def publish(self, *, passed: bool, quality_score: float, records: int) -> None:
         """Record one judged file."""
-        # High resolution (1 s), so a window that starts mid-minute holds only its own files.
+        self.publish_all([Observation(passed, quality_score, records)])
+
+    def publish_all(self, observations: list[Observation]) -> None:
+        """Record judged files, each as its own high-resolution (1 s) values, so a window that starts mid-minute
+        holds only its own files; a refusal raises :class:`MetricsError`."""
         data: list[MetricDatumTypeDef] = [
             {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions(self.pipeline),  # type: ignore[typeddict-item]
              "StorageResolution": 1}
+            for observation in observations
             for name, value, unit in (
-                (SUCCESS_RATE, 100.0 if passed else 0.0, "Percent"),
-                (AVERAGE_SCORE, quality_score, "None"),
-                (PROCESSED_RECORDS, float(records), "Count"),
+                (SUCCESS_RATE, 100.0 if observation.passed else 0.0, "Percent"),
+                (AVERAGE_SCORE, observation.quality_score, "None"),
+                (PROCESSED_RECORDS, float(observation.records), "Count"),
             )
         ]
         try:
-            self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+            for start in range(0, len(data), MAX_DATA):
+                self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + MAX_DATA])
         except ClientError as error:
             raise MetricsError(f"quality metrics of {self.pipeline} refused: {error_code(error)}") from error

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 from lakebox_layer import ports
 from lakebox_layer.adapters.catalog import Catalog
 from lakebox_layer.adapters.clients import AwsClients
-from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
@@ -39,6 +39,7 @@ from lakebox_layer.records import (
 )
 from lakebox_layer.routing import Destination, curated_key, curated_location
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, stage_record
 
 CURATED = "curated"
@@ -73,7 +74,7 @@ class Curation:
         self.settings = settings
         self.objects = objects
         self.events = events
-        self.contracts = contracts
+        self.contracts = BatchContracts(contracts)
         self.catalog = catalog
         self.engine = engine
         self.logger = logger
@@ -96,6 +97,18 @@ class Curation:
 
     def curate(self, validated: DataValidated) -> Curated | None:
         """Curate one processed file; None for a duplicate delivery or a file that is not processed."""
+        return single(self.curate_all([validated])[0])
+
+    def curate_all(self, batch: list[DataValidated]) -> list[Outcome[Curated]]:
+        """Curate a batch of processed files: each written and catalogued in turn, then every "Data Curated"
+        published in as few calls as the bus allows, then the curation record of each file whose event was
+        accepted. Each dataset's contract is read once for the batch. Per file: its outcome, None for a duplicate
+        or a file that is not processed, or its error."""
+        self.contracts.new_batch()
+        return announce(self.events, batch, self._curate_file, key=lambda validated: validated.process_id)
+
+    def _curate_file(self, validated: DataValidated) -> Announcement[Curated] | None:
+        """A file's side effects: its Parquet and catalog entries. What remains is its event, then its record."""
         self.logger.set_correlation_id(validated.process_id)
         if validated.status is not FileStatus.PROCESSED or validated.destination is None:
             self.logger.info("not processed: nothing to curate", extra={"key": validated.key})
@@ -108,16 +121,22 @@ class Curation:
         except CurationRejected as rejected:
             outcome = Curated(validated.process_id, validated.key, validated.dataset, CURATION_FAILED,
                               self._table_or_none(validated.dataset), reason=rejected.reason)
-        self.events.publish(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED, outcome.to_detail())
-        self.recorder.write_once(stage_record(
+        record = stage_record(
             validated.process_id, validated.arrived_at, Stage.CURATION,
             Pipeline=self.settings.project, RawKey=validated.key, Dataset=validated.dataset,
             CurationStatus=outcome.status, Table=outcome.table, CuratedRows=outcome.rows,
             Partitions=outcome.partitions, CuratedObjects=outcome.objects, Reason=outcome.reason,
-        ))
-        self.logger.info("curated", extra={"key": validated.key, "status": outcome.status, "rows": outcome.rows,
-                                           "partitions": outcome.partitions, "reason": outcome.reason})
-        return outcome
+        )
+
+        def finish() -> Curated:
+            # Written only once "Data Curated" is on the bus: the record is the stage's last step.
+            self.logger.set_correlation_id(validated.process_id)
+            self.recorder.write_once(record)
+            self.logger.info("curated", extra={"key": validated.key, "status": outcome.status, "rows": outcome.rows,
+                                               "partitions": outcome.partitions, "reason": outcome.reason})
+            return outcome
+
+        return Announcement(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED, outcome.to_detail(), finish)
 
     @staticmethod
     def _table_or_none(dataset: str) -> str | None:

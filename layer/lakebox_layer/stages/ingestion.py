@@ -24,6 +24,7 @@ from lakebox_layer.records import (
     Stage,
 )
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, now
 
 
@@ -52,6 +53,12 @@ class Ingestion:
     def ingest(self, raw: RawObject, event_time: str | None = None, *, redrive: bool = False) -> DataReceived | None:
         """Look at a new raw object, decide its format and announce it; None for a duplicate delivery. A redrive
         announces again a file that was ingested but never validated (its event was lost)."""
+        created: tuple[RawObject, str | None, bool] = (raw, event_time, redrive)
+        return single(announce(self.events, [created], self._look)[0])
+
+    def _look(self, created: tuple[RawObject, str | None, bool]) -> Announcement[DataReceived] | None:
+        """A raw object looked at: what remains is its "Data Received", then its ingestion record."""
+        raw, event_time, redrive = created
         process_id = raw.process_id
         self.logger.set_correlation_id(process_id)
         try:
@@ -78,14 +85,20 @@ class Ingestion:
             dataset=raw.dataset, format=detection.format, arrived_at=arrived_at, version_id=raw.version_id,
             reason=refused_dataset or detection.reason, compression=detection.compression,
         )
-        self.events.publish(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail())
-        self.recorder.write_once(self.recorder.file_record(
+        record = self.recorder.file_record(
             raw, process_id, arrived_at, Stage.INGESTION, FileStatus.IN_PROGRESS,
             Format=detection.format.value, Compression=detection.compression, Size=raw.size, ETag=raw.etag,
             VersionId=raw.version_id,
-        ))
-        self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
-        return received
+        )
+
+        def finish() -> DataReceived:
+            # Written only once "Data Received" is on the bus: the record is the stage's last step.
+            self.logger.set_correlation_id(process_id)
+            self.recorder.write_once(record)
+            self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
+            return received
+
+        return Announcement(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail(), finish)
 
     def _already_ingested(self, process_id: str, arrived_at: str, *, redrive: bool) -> bool:
         """Whether this delivery is a duplicate. A redrive of a file whose validation never happened is not: its
@@ -96,17 +109,28 @@ class Ingestion:
 
     def ingest_all(self, created: list[ObjectCreated]) -> list[str]:
         """Ingest every object of a notification; if any fails, raise after trying all of them."""
-        ingested: list[str] = []
-        failed: list[str] = []
-        for item in created:
-            try:
-                received = self.ingest(item.raw, item.event_time, redrive=item.redrive)
-            except Exception:
-                self.logger.exception("ingestion failed", extra={"key": item.raw.key})
-                failed.append(item.raw.key)
-                continue
-            if received is not None:
-                ingested.append(received.process_id)
-        if failed:
-            raise IngestionFailed(f"ingestion failed for {len(failed)} of {len(created)} objects: {failed}")
-        return ingested
+        return single(self.ingest_batch([created])[0]) or []
+
+    def ingest_batch(self, notifications: list[list[ObjectCreated]]) -> list[Outcome[list[str]]]:
+        """Ingest the objects of a batch of notifications: each looked at in turn, then every "Data Received"
+        published in as few calls as the bus allows, then the record of each object whose event was accepted. Per
+        notification: the process ids it announced, or :class:`IngestionFailed` naming its objects that failed
+        (the others are done)."""
+        flat: list[tuple[RawObject, str | None, bool]] = [
+            (item.raw, item.event_time, item.redrive) for created in notifications for item in created]
+        announced: list[Outcome[DataReceived]] = announce(self.events, flat, self._look,
+                                                          key=lambda created: (created[0].process_id, created[2]))
+        outcomes = iter(announced)
+        results: list[Outcome[list[str]]] = []
+        for created in notifications:
+            ingested: list[str] = []
+            failed: list[str] = []
+            for item, outcome in zip(created, outcomes, strict=False):
+                if isinstance(outcome, BaseException):
+                    self.logger.error("ingestion failed", exc_info=outcome, extra={"key": item.raw.key})
+                    failed.append(item.raw.key)
+                elif outcome is not None:
+                    ingested.append(outcome.process_id)
+            results.append(IngestionFailed(f"ingestion failed for {len(failed)} of {len(created)} objects: "
+                                           f"{failed}") if failed else ingested)
+        return results

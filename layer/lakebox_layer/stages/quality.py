@@ -8,7 +8,7 @@ from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
-from lakebox_layer.adapters.metrics import QualityMetrics
+from lakebox_layer.adapters.metrics import Observation, QualityMetrics
 from lakebox_layer.exceptions import StageAlreadyRecorded
 from lakebox_layer.records import (
     DETAIL_QUALITY_COMPLETE,
@@ -18,6 +18,7 @@ from lakebox_layer.records import (
     Stage,
 )
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.batch import Outcome, single
 from lakebox_layer.stages.recorder import stage_record
 
 
@@ -46,24 +47,33 @@ class Quality:
 
     def assess_quality(self, validated: DataValidated) -> QualityTotals | None:
         """Add one judged file to the pipeline's totals, publish the metrics and announce completion."""
-        self.logger.set_correlation_id(validated.process_id)
-        item = stage_record(
-            validated.process_id, validated.arrived_at, Stage.QUALITY,
-            Pipeline=self.pipeline, RawKey=validated.key, QualityScore=validated.quality_score,
-            ValidationPassed=validated.passed, RecordsTotal=validated.records_total,
-        )
-        # The record and the totals go in one transaction, so this is the write-once of this stage.
+        return single(self.assess_all([validated])[0])
+
+    def assess_all(self, batch: list[DataValidated]) -> list[Outcome[QualityTotals]]:
+        """Assess a batch of judged files: each recorded with the totals in turn, then the metrics of every file
+        recorded in one call, then every "Quality Check Complete" in as few calls as the bus allows. Per file: the
+        totals after it, None for a duplicate, or its error (a refused event entry fails only its own file)."""
+        outcomes: list[Outcome[QualityTotals]] = []
+        recorded: list[tuple[int, DataValidated, QualityTotals]] = []
+        for validated in batch:
+            try:
+                totals = self._record(validated)
+            except Exception as error:
+                outcomes.append(error)
+                continue
+            if totals is not None:
+                recorded.append((len(outcomes), validated, totals))
+            outcomes.append(None)
+        if not recorded:
+            return outcomes
         try:
-            totals = self.metadata.record_quality(
-                item, self.pipeline, passed=validated.passed, score=validated.quality_score,
-                records=validated.records_total,
-            )
-        except StageAlreadyRecorded:
-            self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
-            return None
-        self.metrics.publish(passed=validated.passed, quality_score=validated.quality_score,
-                             records=validated.records_total)
-        self.events.publish(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
+            self.metrics.publish_all([Observation(v.passed, v.quality_score, v.records_total)
+                                      for _, v, _ in recorded])
+        except Exception as error:
+            for index, _, _ in recorded:
+                outcomes[index] = error
+            return outcomes
+        refused = self.events.publish_all([(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
             "process_id": validated.process_id,
             "key": validated.key,
             "status": validated.status.value,
@@ -71,7 +81,28 @@ class Quality:
             "validation_success_rate": round(totals.success_rate, 2),
             "average_quality_score": round(totals.average_score, 2),
             "files": totals.files,
-        })
-        self.logger.info("quality recorded", extra={"files": totals.files,
-                                                    "success_rate": totals.success_rate})
-        return totals
+        }) for _, validated, totals in recorded])
+        for (index, validated, totals), refusal in zip(recorded, refused, strict=True):
+            outcomes[index] = refusal or totals
+            if refusal is None:
+                self.logger.set_correlation_id(validated.process_id)
+                self.logger.info("quality recorded", extra={"files": totals.files,
+                                                            "success_rate": totals.success_rate})
+        return outcomes
+
+    def _record(self, validated: DataValidated) -> QualityTotals | None:
+        """The file's record and the totals in one transaction (this stage's write-once); None for a duplicate."""
+        self.logger.set_correlation_id(validated.process_id)
+        item = stage_record(
+            validated.process_id, validated.arrived_at, Stage.QUALITY,
+            Pipeline=self.pipeline, RawKey=validated.key, QualityScore=validated.quality_score,
+            ValidationPassed=validated.passed, RecordsTotal=validated.records_total,
+        )
+        try:
+            return self.metadata.record_quality(
+                item, self.pipeline, passed=validated.passed, score=validated.quality_score,
+                records=validated.records_total,
+            )
+        except StageAlreadyRecorded:
+            self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
+            return None

@@ -7,7 +7,7 @@ from aws_lambda_powertools import Logger
 
 from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
-from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
@@ -26,6 +26,7 @@ from lakebox_layer.records import (
     ValidationOutcome,
 )
 from lakebox_layer.settings import Settings
+from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.delivery import Delivery
 from lakebox_layer.stages.recorder import StageRecorder
 from lakebox_layer.validation import rejected, validate_records
@@ -38,7 +39,7 @@ class Validation:
                  events: ports.EventPublisher, contracts: ports.ContractStore, logger: Logger) -> None:
         self.objects = objects
         self.events = events
-        self.contracts = contracts
+        self.contracts = BatchContracts(contracts)
         self.logger = logger
         self.delivery = Delivery(settings, objects)
         self.recorder = StageRecorder(metadata, settings.project, logger)
@@ -90,6 +91,17 @@ class Validation:
 
     def validate(self, received: DataReceived) -> DataValidated | None:
         """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""
+        return single(self.validate_all([received])[0])
+
+    def validate_all(self, batch: list[DataReceived]) -> list[Outcome[DataValidated]]:
+        """Validate a batch of files: each judged and delivered in turn, then every "Data Validated" published in
+        as few calls as the bus allows, then the validation record of each file whose event was accepted. Each
+        dataset's contract is read once for the batch. Per file: its result, None for a duplicate, or its error."""
+        self.contracts.new_batch()
+        return announce(self.events, batch, self._judge_and_deliver, key=lambda received: received.process_id)
+
+    def _judge_and_deliver(self, received: DataReceived) -> Announcement[DataValidated] | None:
+        """A file's side effects: judged and delivered. What remains is its event, then its record."""
         self.logger.set_correlation_id(received.process_id)
         raw = received.raw_object
         if self.recorder.recorded(received.process_id, received.arrived_at, Stage.VALIDATION):
@@ -120,8 +132,7 @@ class Validation:
             format=output_format, compression=output_compression, version_id=raw.version_id,
             contract_version=contract.version,
         )
-        self.events.publish(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail())
-        self.recorder.write_once(self.recorder.file_record(
+        record = self.recorder.file_record(
             raw, received.process_id, received.arrived_at, Stage.VALIDATION, status,
             ValidationPassed=outcome.passed, QualityScore=outcome.quality_score,
             Completeness=outcome.completeness, Validity=outcome.validity, RecordsTotal=outcome.records_total,
@@ -130,10 +141,16 @@ class Validation:
             Destination=destination_uri, QuarantineDestination=quarantined, Format=received.format.value,
             Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
             RawVersionId=raw.version_id, OutputFormat=output_format.value, OutputCompression=output_compression,
-        ))
-        self.logger.info("validated", extra={
-            "key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
-            "records_total": outcome.records_total, "records_valid": outcome.records_valid,
-            "contract_version": contract.version, "rule_counts": outcome.rule_counts,
-        })
-        return validated
+        )
+        log = {"key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
+               "records_total": outcome.records_total, "records_valid": outcome.records_valid,
+               "contract_version": contract.version, "rule_counts": outcome.rule_counts}
+
+        def finish() -> DataValidated:
+            # Written only once "Data Validated" is on the bus: the record is the stage's last step.
+            self.logger.set_correlation_id(received.process_id)
+            self.recorder.write_once(record)
+            self.logger.info("validated", extra=log)
+            return validated
+
+        return Announcement(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail(), finish)

@@ -1,0 +1,114 @@
+"""One SQS batch through a stage with as few round trips as the guarantees allow.
+
+Each file's side effects come first, one file after another; then the events of every file of the batch go to the
+bus together (PutEvents takes ten entries a call, and answers for each entry); then each file whose event was
+accepted gets its stage record, written once and last. A file whose side effects fail, or whose event entry is
+refused, fails alone: its record is not written and its message returns to the queue, as when it was sent alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+
+from lakebox_layer import ports
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Announcement(Generic[Result]):
+    """What one file's stage still owes once its side effects are done: an event, then, once the bus accepted it,
+    `finish` (which writes the stage record and returns the stage's result)."""
+
+    source: str
+    detail_type: str
+    detail: dict[str, Any]
+    finish: Callable[[], Result]
+
+
+# What the batch gives back per item: its result, None when it needed no event (a duplicate delivery, say), or the
+# error that failed it.
+Outcome: TypeAlias = Result | BaseException | None
+
+
+def announce(events: ports.EventPublisher, items: Sequence[Item],
+             prepare: Callable[[Item], Announcement[Result] | None],
+             key: Callable[[Item], object] = id) -> list[Outcome[Result]]:
+    """Prepare every item, publish all their events at once, then finish each item whose event was accepted. An
+    item whose `key` an earlier item of the batch has (the same file delivered twice) waits for a later round, after
+    that item's record, so it finds the record and is a duplicate, as it would be in a batch of its own."""
+    outcomes: list[Outcome[Result]] = [None] * len(items)
+    rounds: list[list[int]] = []
+    seen: dict[object, int] = {}
+    for index, item in enumerate(items):
+        copies = seen[key(item)] = seen.get(key(item), -1) + 1
+        if copies == len(rounds):
+            rounds.append([])
+        rounds[copies].append(index)
+    for indices in rounds:
+        _announce_round(events, [(index, items[index]) for index in indices], prepare, outcomes)
+    return outcomes
+
+
+def _announce_round(events: ports.EventPublisher, items: list[tuple[int, Item]],
+                    prepare: Callable[[Item], Announcement[Result] | None], outcomes: list[Outcome[Result]]) -> None:
+    pending: list[tuple[int, Announcement[Result]]] = []
+    for index, item in items:
+        try:
+            prepared = prepare(item)
+        except Exception as error:  # fails this item alone
+            outcomes[index] = error
+            continue
+        if prepared is not None:
+            pending.append((index, prepared))
+    if not pending:
+        return
+    refused = events.publish_all([(a.source, a.detail_type, a.detail) for _, a in pending])
+    for (index, announcement), refusal in zip(pending, refused, strict=True):
+        if refusal is not None:
+            outcomes[index] = refusal
+            continue
+        try:
+            outcomes[index] = announcement.finish()
+        except Exception as failure:
+            outcomes[index] = failure
+
+
+def single(outcome: Outcome[Result]) -> Result | None:
+    """The one item's result, or its error raised: the single-file form of a stage's batch method."""
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
+                       run: Callable[[list[Item]], Sequence[BaseException | object | None]],
+                       logger: Logger) -> PartialItemFailureResponse:
+    """A stage queue's batch: each message parsed, all of them run as one batch, and exactly the messages that
+    failed (unreadable, or failed by the stage) reported, each logged with its error, so only they come back."""
+    records: list[dict[str, Any]] = event.get("Records", [])
+    failed: set[str] = set()
+    parsed: list[tuple[str, Item]] = []
+    for record in records:
+        try:
+            parsed.append((record["messageId"], parse(record["body"])))
+        except Exception as error:
+            _log_failure(logger, record.get("messageId"), error)
+            failed.add(record.get("messageId", ""))
+    outcomes = run([item for _, item in parsed]) if parsed else []
+    for (message_id, _), outcome in zip(parsed, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            _log_failure(logger, message_id, outcome)
+            failed.add(message_id)
+    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["messageId"] in failed]}
+
+
+def _log_failure(logger: Logger, message_id: str | None, error: BaseException) -> None:
+    logger.error("processing failed; the message returns to its queue", exc_info=error,
+                 extra={"message_id": message_id})
