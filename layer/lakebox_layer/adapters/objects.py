@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.errors import error_code, missing
@@ -20,6 +22,11 @@ if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef, GetObjectOutputTypeDef
+
+
+# Managed transfers in memory that does not follow the object: two parts in flight and a short queue of received
+# pieces waiting for the disk (the defaults, ten threads and a hundred pieces, hold about 50 MiB for a large object).
+TRANSFER = TransferConfig(max_concurrency=2, max_io_queue=8)
 
 
 @dataclass(frozen=True)
@@ -102,12 +109,12 @@ class ObjectStore:
     def download_to(self, bucket: str, key: str, path: Path) -> None:
         """Stream an object to a local file (managed transfer: ranged parts, never the whole object in memory)."""
         with _mapped(f"downloading s3://{bucket}/{key}"):
-            self._s3.download_file(bucket, key, str(path))
+            self._s3.download_file(bucket, key, str(path), Config=TRANSFER)
 
     def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
         """Put a local file (multipart when large); the same key again overwrites it."""
         with _mapped(f"uploading s3://{bucket}/{key}"):
-            self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type})
+            self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type}, Config=TRANSFER)
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         """Write a small JSON document (an error report) in one PUT."""
@@ -121,7 +128,8 @@ PART_BYTES = 8 * 1024 * 1024
 
 class ObjectWriter:
     """An S3 object written as it is produced: parts of PART_BYTES go up as a multipart upload, a small object as
-    one PUT. Nothing is visible until :meth:`commit`; :meth:`abort` leaves no trace."""
+    one PUT. Nothing is visible until :meth:`commit`; :meth:`abort` leaves no trace. At most one part's bytes are
+    held."""
 
     def __init__(self, s3: S3Client, bucket: str, key: str, content_type: str, part_bytes: int = PART_BYTES) -> None:
         self._s3 = s3
@@ -129,7 +137,7 @@ class ObjectWriter:
         self.key = key
         self._content_type = content_type
         self._part_bytes = part_bytes
-        self._buffer = bytearray()
+        self._buffer = io.BytesIO()
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
         self.bytes_written = 0
@@ -139,10 +147,17 @@ class ObjectWriter:
         return f"s3://{self.bucket}/{self.key}"
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
+        self._buffer.write(data)
         self.bytes_written += len(data)
-        if len(self._buffer) >= self._part_bytes:
+        if self._buffer.tell() >= self._part_bytes:
             self._upload_part()
+
+    def _body(self) -> bytes:
+        """The buffered bytes, and a new buffer: `getvalue` of a buffer no longer written to hands over its bytes
+        without a copy (a bytearray's `bytes()` would hold the part twice)."""
+        body = self._buffer.getvalue()
+        self._buffer = io.BytesIO()
+        return body
 
     def _upload_part(self) -> None:
         with _mapped(f"uploading a part of {self.uri}"):
@@ -154,27 +169,26 @@ class ObjectWriter:
                 Bucket=self.bucket, Key=self.key, ContentType=self._content_type)["UploadId"]
         number = len(self._parts) + 1
         response = self._s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                        PartNumber=number, Body=bytes(self._buffer))
+                                        PartNumber=number, Body=self._body())
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
-        self._buffer.clear()
 
     def commit(self) -> None:
         if self._upload_id is None:
             with _mapped(f"writing {self.uri}"):
-                self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self._buffer),
+                self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=self._body(),
                                     ContentType=self._content_type)
         else:
-            if self._buffer:
+            if self._buffer.tell():
                 self._upload_part()
             with _mapped(f"completing {self.uri}"):
                 self._s3.complete_multipart_upload(
                     Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                     MultipartUpload={"Parts": self._parts})  # type: ignore[typeddict-item]
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
 
     def abort(self) -> None:
         if self._upload_id is not None:
             with _mapped(f"aborting the upload of {self.uri}"):
                 self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
             self._upload_id = None
-        self._buffer.clear()
+        self._buffer = io.BytesIO()
