@@ -152,6 +152,20 @@ def test_a_table_without_a_version_is_updated_without_one(catalog: Catalog, stub
     assert catalog.ensure_columns(TABLE, [C], LOCATION) == [A, C]
 
 
+def test_a_table_the_caller_just_read_is_not_read_again(catalog: Catalog, stubber: Stubber) -> None:
+    updated(stubber, [A, C], version="3")  # no get_table first: the stubber fails on any unexpected call
+    known = TableState([A, *LINEAGE], "3", DESCRIPTION)
+    assert catalog.ensure_columns(TABLE, [C], LOCATION, known=known) == [A, C]
+
+
+def test_a_known_table_that_changed_meanwhile_is_re_read(catalog: Catalog, stubber: Stubber) -> None:
+    updated(stubber, [A, C], version="3", error="ConcurrentModificationException")
+    found_table(stubber, [A, B], version="4")
+    updated(stubber, [A, B, C], version="4")
+    known = TableState([A, *LINEAGE], "3", DESCRIPTION)
+    assert catalog.ensure_columns(TABLE, [C], LOCATION, known=known) == [A, B, C]
+
+
 def test_a_concurrent_widening_is_re_read_and_merged(catalog: Catalog, stubber: Stubber) -> None:
     found_table(stubber, [A], version="3")
     updated(stubber, [A, C], version="3", error="ConcurrentModificationException")

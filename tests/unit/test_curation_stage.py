@@ -71,7 +71,8 @@ class FakeCatalog:
             return None
         return TableState(table_columns(self.tables[name]), "1", self.descriptions.get(name, ""))
 
-    def ensure_columns(self, name: str, found: list[Column], location: str, description: str = "") -> list[Column]:
+    def ensure_columns(self, name: str, found: list[Column], location: str, description: str = "",
+                       known: TableState | None = None) -> list[Column]:
         assert location == f"s3://{PROCESSED}/curated/{name}/"
         self.log.append(f"ensure {name}")
         self.descriptions.setdefault(name, description)

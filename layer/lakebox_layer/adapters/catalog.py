@@ -88,12 +88,14 @@ class Catalog:
         columns = [Column.from_glue(dict(c)) for c in found.get("StorageDescriptor", {}).get("Columns", [])]
         return TableState(columns, found.get("VersionId"), found.get("Description", ""))
 
-    def ensure_columns(self, name: str, found: list[Column], location: str, description: str = "") -> list[Column]:
+    def ensure_columns(self, name: str, found: list[Column], location: str, description: str = "",
+                       known: TableState | None = None) -> list[Column]:
         """Make the table hold every column in `found` and return its data columns, types as the table has them.
         A missing table is created; new columns are added with the table's VersionId, and a concurrent change
-        (another file widening the same table) is re-read and merged, so no column is lost."""
-        for _ in range(MAX_UPDATE_ATTEMPTS):
-            state = self.table(name)
+        (another file widening the same table) is re-read and merged, so no column is lost. `known` is the table
+        as the caller just read it, used for the first attempt instead of reading it again."""
+        for attempt in range(MAX_UPDATE_ATTEMPTS):
+            state = known if attempt == 0 and known is not None else self.table(name)
             if state is None:
                 wanted = widen([], found)
                 try:

@@ -180,7 +180,7 @@ class Curation:
             existing = self.catalog.table(table)
             planned = widen(data_columns(existing.columns) if existing else [], found)
             parts = write(planned)
-            columns = self.catalog.ensure_columns(table, found, location, contract.description)
+            columns = self.catalog.ensure_columns(table, found, location, contract.description, known=existing)
             if columns != planned:
                 parts = write(columns)  # another file widened the table meanwhile: match what it holds now
             keys = []
