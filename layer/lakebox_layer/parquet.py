@@ -4,6 +4,11 @@ A processed file is read as text (CSV cells, or each JSON record's fields as tex
 the contract's types, or the table's, decide every column, with an explicit cast; a value that does not cast fails
 the file's curation with the column named. Rows are partitioned by day (`dt=YYYY-MM-DD`) with one file per day per
 process, `<stem>_0.parquet`, so writing the same input again gives the same keys.
+
+Memory does not follow the file: CSV and JSON Lines reach DuckDB in chunks of about CHUNK_BYTES cut at record
+boundaries (gzip decompressed on the way, within the validation's limits), so each statement (names, inference,
+write) holds one chunk's rows at most, and CSV is read in the validation's dialect (its delimiter, `"` quotes, the
+header as written), pinned for every chunk. A JSON document or array is still read whole.
 """
 
 # SQL here is composed from column names and values only through `_ident` and `_literal`, which quote them.
@@ -11,11 +16,10 @@ process, `<stem>_0.parquet`, so writing the same input again gives the same keys
 
 from __future__ import annotations
 
-import csv
-import gzip
 import os
 import re
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +28,10 @@ from typing import Any
 import duckdb
 
 from lakebox_layer.columns import GLUE_TYPES, LINEAGE, PARTITION_KEY, Column, check_names
-from lakebox_layer.exceptions import CurationRejected
-from lakebox_layer.parsing import sniff_delimiter
+from lakebox_layer.exceptions import ContentRejected, CurationRejected
+from lakebox_layer.parsing import csv_dialect
 from lakebox_layer.records import FileFormat
+from lakebox_layer.streams import decompressed, record_end, record_pieces
 
 # Glue types as DuckDB writes them to Parquet (and reads them back), for casting and for the schema check.
 DUCKDB_TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
@@ -44,7 +49,12 @@ _INFERENCE = (
     ("timestamp", r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
                   r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)?"),
 )
-HEADER_BYTES = 16 * 1024 * 1024  # validation refuses longer lines
+# One thread: a Lambda function below 1,769 MB has less than one vCPU, and each thread has its own buffers.
+DEFAULT_THREADS = 1
+# What DuckDB reads at a time: its buffers, the rows a statement holds and the Parquet pieces follow this, not the file.
+CHUNK_BYTES = 4 * 1024 * 1024
+PIECE_ROWS = 8192  # a scratch piece's row groups: small, so that a day's rows are read without the others'
+ROW_GROUP_BYTES = "8MB"  # a curated file's row groups when written from pieces: what its writer holds at once
 DEFAULT_MEMORY_MB = 1024
 MEMORY_SHARE = 0.6  # of the function's memory; the rest is Python, boto3 and the upload's buffers
 OUTSIDE_LIMIT_MB = 160
@@ -61,18 +71,6 @@ def _ident(name: str) -> str:
 def _pointer(name: str) -> str:
     """A JSON pointer to a top-level key (RFC 6901 escapes)."""
     return "/" + name.replace("~", "~0").replace("/", "~1")
-
-
-def csv_header(path: Path, compression: str | None, limit: int = HEADER_BYTES) -> list[str]:
-    """A CSV file's header names as written (trimmed), read from its first line only."""
-    opener = gzip.open if compression == "gzip" else open
-    with opener(path, "rb") as stream:
-        first = stream.readline(limit).decode("utf-8-sig", errors="replace")
-    line = first.rstrip("\r\n")
-    if not line:
-        return []
-    [names] = list(csv.reader([line], delimiter=sniff_delimiter(first)))
-    return [name.strip() for name in names]
 
 
 def memory_limit() -> str:
@@ -108,33 +106,76 @@ class CuratedPart:
 
 @dataclass(frozen=True)
 class Source:
-    """A processed file as text columns: `relation` is SQL with one VARCHAR per name in `names` (CSV), or one JSON
-    column `json` whose fields are read by name (JSON)."""
+    """A processed file read as text: one VARCHAR per name in `names`, for CSV the cells under the header as written,
+    for JSON each record's top-level fields (nested values as JSON text, NULL where absent or null)."""
 
-    relation: str
+    path: Path
+    file_format: FileFormat
+    compression: str | None
     names: list[str]
-    is_json: bool
+    delimiter: str = ","
+
+    @property
+    def is_json(self) -> bool:
+        return self.file_format is not FileFormat.CSV
+
+    @property
+    def chunked(self) -> bool:
+        """Whether DuckDB gets the file in chunks: CSV and JSON Lines, not a JSON document or array."""
+        return self.file_format in (FileFormat.CSV, FileFormat.JSON_LINES)
+
+    @property
+    def relation(self) -> str:
+        """The whole file as SQL (see `read` for one chunk of it)."""
+        return self.read(self.path, self.compression)
+
+    def objects(self, path: Path, compression: str | None = None) -> str:
+        """A JSON file's records that are objects, one `json` column."""
+        shape = "newline_delimited" if self.file_format is FileFormat.JSON_LINES else "auto"
+        compressed = "gzip" if compression == "gzip" else "none"
+        return (f"(SELECT json FROM read_json_objects({_literal(str(path))}, format = {_literal(shape)}, "
+                f"compression = {_literal(compressed)}) WHERE json_type(json) = 'OBJECT')")
+
+    def read(self, path: Path, compression: str | None = None) -> str:
+        """A file of this source's shape (the file itself or one chunk of it) as SQL, one VARCHAR per name."""
+        compressed = "gzip" if compression == "gzip" else "none"
+        if not self.is_json:
+            # The dialect pinned (nothing sniffed per chunk), the header line skipped, every column text.
+            columns = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in self.names)
+            return (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
+                    f"delim = {_literal(self.delimiter)}, quote = '\"', escape = '\"', columns = {{{columns}}}, "
+                    f"compression = {_literal(compressed)})")
+        objects = self.objects(path, compression)
+        if not self.names:
+            return objects
+        # Each record is parsed once for all its fields (a path list), not once per field and per use.
+        paths = ", ".join(_literal(_pointer(name)) for name in self.names)
+        fields = ", ".join(f"__fields[{index}] AS {_ident(name)}" for index, name in enumerate(self.names, 1))
+        return f"(SELECT {fields} FROM (SELECT json_extract_string(json, [{paths}]) AS __fields FROM {objects}))"
 
     def text(self, name: str) -> str:
         """The SQL expression of a field's text; NULL where the field is absent or null."""
-        if self.is_json:
-            return f"json_extract_string(json, {_literal(_pointer(name))})"
         return _ident(name)
+
+
+Reader = Callable[[Source, Path, "str | None"], str]
 
 
 class ParquetEngine:
     """One DuckDB connection, set up for a function: home and spill directory in `work_dir`, a memory limit, no
-    extension downloads."""
+    extension downloads; files read `chunk_bytes` at a time."""
 
-    def __init__(self, work_dir: Path, *, memory: str | None = None, threads: int | None = None) -> None:
+    def __init__(self, work_dir: Path, *, memory: str | None = None, threads: int | None = None,
+                 chunk_bytes: int = CHUNK_BYTES) -> None:
         self.work_dir = work_dir
         self.memory = memory or memory_limit()
+        self.chunk_bytes = chunk_bytes
         (work_dir / "duckdb-spill").mkdir(parents=True, exist_ok=True)
         self.db = duckdb.connect(config={
             "home_directory": str(work_dir),
             "temp_directory": str(work_dir / "duckdb-spill"),
             "memory_limit": self.memory,
-            "threads": threads or max(1, min(4, os.cpu_count() or 1)),
+            "threads": threads or DEFAULT_THREADS,
             "preserve_insertion_order": False,
             "autoinstall_known_extensions": False,
             "autoload_known_extensions": False,
@@ -148,26 +189,52 @@ class ParquetEngine:
 
     def source(self, path: Path, file_format: FileFormat, compression: str | None) -> Source:
         """The file's fields as text, in the order they first appear."""
-        compressed = "gzip" if compression == "gzip" else "none"
         if file_format is FileFormat.CSV:
-            relation = (f"read_csv({_literal(str(path))}, header = true, all_varchar = true, "
-                        f"compression = {_literal(compressed)})")
-            # The header as written, read here before DuckDB allocates per column: DuckDB renames an empty or
-            # repeated name ("column1", "id_1"), hiding a clash, and a very wide file is refused before it is read.
-            check_names(csv_header(path, compression))
-            names = [row[0] for row in self._rows(f"DESCRIBE SELECT * FROM {relation}")]
+            # The header as written: DuckDB would rename an empty or repeated name ("column1", "id_1"), hiding a
+            # clash, and a very wide file is refused before DuckDB allocates per column.
+            names, delimiter = csv_dialect(path, compression)
             check_names(names)
-            return Source(relation, names, is_json=False)
-        shape = "newline_delimited" if file_format is FileFormat.JSON_LINES else "auto"
-        relation = (f"(SELECT json FROM read_json_objects({_literal(str(path))}, format = {_literal(shape)}, "
-                    f"compression = {_literal(compressed)}) WHERE json_type(json) = 'OBJECT')")
-        keys = self._rows(
-            f"SELECT key FROM (SELECT unnest(keys) AS key, unnest(range(len(keys))) AS position, row AS row "
-            f"FROM (SELECT json_keys(json) AS keys, row_number() OVER () AS row FROM {relation})) "
-            f"GROUP BY key ORDER BY min(row), min(position)")
-        names = [str(row[0]) for row in keys]
+            return Source(path, file_format, compression, names, delimiter)
+        first_seen: dict[str, tuple[int, int, int]] = {}
+        for number, chunk in enumerate(self._chunks(Source(path, file_format, compression, []), Source.objects)):
+            rows = self._rows(
+                f"SELECT key, min(row), arg_min(position, row) FROM (SELECT unnest(keys) AS key, "
+                f"unnest(range(len(keys))) AS position, row FROM (SELECT json_keys(json) AS keys, "
+                f"row_number() OVER () AS row FROM {chunk})) GROUP BY key")
+            for key, row, position in rows:
+                first_seen.setdefault(str(key), (number, int(row), int(position)))
+        names = sorted(first_seen, key=first_seen.__getitem__)
         check_names(names)
-        return Source(relation, names, is_json=True)
+        return Source(path, file_format, compression, names)
+
+    def _one_chunk(self, source: Source) -> bool:
+        return not source.chunked or (source.compression is None and source.path.stat().st_size <= self.chunk_bytes)
+
+    def _chunks(self, source: Source, read: Reader | None = None) -> Iterator[str]:
+        """The source as SQL relations (`read`, by default its text columns) over chunks of about `chunk_bytes`:
+        each chunk is a local file while its relation is in use, removed after. A file that small (and not
+        compressed), or one that is not chunked, is one relation over the file itself."""
+        read = read or Source.read
+        if self._one_chunk(source):
+            yield read(source, source.path, source.compression)
+            return
+        folder = self.work_dir / "chunks"
+        folder.mkdir(parents=True, exist_ok=True)
+        chunk = folder / ("chunk.csv" if source.file_format is FileFormat.CSV else "chunk.jsonl")
+        header = b""
+        try:
+            with source.path.open("rb") as raw:
+                stream = decompressed(raw, source.compression)
+                for number, piece in enumerate(record_pieces(stream, self.chunk_bytes, not source.is_json)):
+                    if number == 0 and not source.is_json:
+                        header = piece[:record_end(piece, quoted=True, last=False) or len(piece)]
+                    chunk.write_bytes(piece if number == 0 else header + piece)
+                    del piece
+                    yield read(source, chunk, None)
+        except ContentRejected as rejected:
+            raise CurationRejected(f"the processed file cannot be read: {rejected.reason}") from rejected
+        finally:
+            chunk.unlink(missing_ok=True)
 
     def infer(self, source: Source) -> list[Column]:
         """Each field's narrowest type that all its values have; string when none fits or no value is set."""
@@ -180,13 +247,20 @@ class ParquetEngine:
             checks.extend(f"bool_and({text} IS NULL OR (regexp_full_match({text}, {_literal(pattern)}) "
                           f"AND {self._typed(text, glue, cast='TRY_CAST')} IS NOT NULL))"
                           for glue, pattern in _INFERENCE)
-        [row] = self._rows(f"SELECT {', '.join(checks)} FROM {source.relation}")
         width = 1 + len(_INFERENCE)
+        counts = [0] * len(source.names)
+        fits = [[True] * len(_INFERENCE) for _ in source.names]
+        for chunk in self._chunks(source):
+            [row] = self._rows(f"SELECT {', '.join(checks)} FROM {chunk}")
+            for index in range(len(source.names)):
+                count, *chunk_fits = row[index * width:(index + 1) * width]
+                counts[index] += int(count or 0)
+                # A chunk without rows says nothing (NULL): only a value that does not fit rules a type out.
+                fits[index] = [fit and new is not False for fit, new in zip(fits[index], chunk_fits, strict=True)]
         columns = []
         for index, name in enumerate(source.names):
-            count, *fits = row[index * width:(index + 1) * width]
-            found = next((glue for (glue, _), fit in zip(_INFERENCE, fits, strict=True) if fit), "string")
-            columns.append(Column(name, found if count else "string"))
+            found = next((glue for (glue, _), fit in zip(_INFERENCE, fits[index], strict=True) if fit), "string")
+            columns.append(Column(name, found if counts[index] else "string"))
         return columns
 
     # -- writing ------------------------------------------------------------------------------------------------
@@ -207,7 +281,7 @@ class ParquetEngine:
         return f"CAST(NULL AS {DUCKDB_TYPES[glue_type]})"
 
     def _select(self, source: Source, columns: list[Column], lineage: Lineage, partition_by: str | None,
-                arrival_day: str) -> str:
+                arrival_day: str, relation: str | None = None) -> str:
         present = set(source.names)
         typed = [
             f"{self._typed(source.text(c.name), c.type) if c.name in present else self._null(c.type)} "
@@ -224,24 +298,57 @@ class ParquetEngine:
             partition = f"coalesce(strftime({_ident(partition_by)}, '%Y-%m-%d'), {day})"
         else:
             partition = day
-        inner = f"SELECT {', '.join(typed + lineage_sql)} FROM {source.relation}"
+        inner = f"SELECT {', '.join(typed + lineage_sql)} FROM {relation or source.relation}"
         return f"SELECT *, {partition} AS {PARTITION_KEY} FROM ({inner})"
 
     def write(self, source: Source, columns: list[Column], lineage: Lineage, *, partition_by: str | None,
               arrival_day: str, out_dir: Path, stem: str) -> list[CuratedPart]:
-        """Write the rows, cast to `columns`, as one Parquet file per day under `out_dir/dt=<day>/<stem>_0.parquet`."""
+        """Write the rows, cast to `columns`, as one Parquet file per day under `out_dir/dt=<day>/<stem>_0.parquet`
+        (any earlier file of `stem` there is replaced); nothing is left in `out_dir` unless every row cast.
+
+        A file read in one chunk is written in one statement. Otherwise each chunk becomes a scratch piece, its rows
+        ordered by day in small row groups, and each day's file is then copied out of the pieces: the row groups'
+        statistics skip the other days, and only one Parquet file is open at a time."""
         if not re.fullmatch(r"[A-Za-z0-9_-]+", stem):
             raise ValueError(f"file stem {stem!r} must be letters, digits, '_' or '-'")
-        query = self._select(source, columns, lineage, partition_by, arrival_day)
-        with self._cast_errors(source, columns):
-            self._execute(
-                f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
-                f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
+        for old in out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet"):
+            old.unlink()
+        pieces = self.work_dir / "pieces"
+        shutil.rmtree(pieces, ignore_errors=True)
+        pieces.mkdir(parents=True)
+        try:
+            with self._cast_errors(source, columns):
+                if self._one_chunk(source):
+                    query = self._select(source, columns, lineage, partition_by, arrival_day)
+                    self._execute(
+                        f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
+                        f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
+                else:
+                    for number, chunk in enumerate(self._chunks(source)):
+                        query = self._select(source, columns, lineage, partition_by, arrival_day, chunk)
+                        self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
+                                      f"{_literal(str(pieces / f'{number:06d}.parquet'))} "
+                                      f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
+                    self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
+        finally:
+            shutil.rmtree(pieces, ignore_errors=True)
         parts = []
         for path in sorted(out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet")):
             [(rows,)] = self._rows(f"SELECT num_rows FROM parquet_file_metadata({_literal(str(path))})")
             parts.append(CuratedPart(path.parent.name.split("=", 1)[1], path, int(rows)))
         return parts
+
+    def _split_days(self, pieces: list[Path], out_dir: Path, stem: str) -> None:
+        """Each day's rows of the pieces as that day's one file, streamed."""
+        if not pieces:
+            return
+        scan = f"read_parquet([{', '.join(_literal(str(piece)) for piece in pieces)}], hive_partitioning = false)"
+        for (day,) in self._rows(f"SELECT DISTINCT {PARTITION_KEY} FROM {scan} ORDER BY 1"):
+            target = out_dir / f"{PARTITION_KEY}={day}" / f"{stem}_0.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._execute(f"COPY (SELECT * EXCLUDE ({PARTITION_KEY}) FROM {scan} WHERE {PARTITION_KEY} = "
+                          f"{_literal(str(day))}) TO {_literal(str(target))} (FORMAT parquet, "
+                          f"ROW_GROUP_SIZE_BYTES {_literal(ROW_GROUP_BYTES)})")
 
     def parquet_schema(self, path: Path) -> list[Column]:
         """The columns of a Parquet file as Glue types."""
@@ -257,15 +364,27 @@ class ParquetEngine:
             raise CurationRejected(self._explain(source, columns) or str(error).splitlines()[0]) from error
 
     def _explain(self, source: Source, columns: list[Column]) -> str | None:
-        """Which column has values that do not cast, how many, and the first of them."""
+        """Which column has values that do not cast, how many, and the first (least) of them."""
         present = [c for c in columns if c.name in set(source.names) and c.type != "string"]
+        if not present:
+            return None
+        checks = []
         for column in present:
             text = source.text(column.name)
-            typed = self._typed(text, column.type, cast="TRY_CAST")
-            [(bad, first)] = self._rows(
-                f"SELECT count(*), min({text}) FROM {source.relation} WHERE {text} IS NOT NULL AND {typed} IS NULL")
-            if bad:
-                return (f"column {column.name!r} is {column.type}, but {bad} value(s) do not cast to it "
+            bad = f"{text} IS NOT NULL AND {self._typed(text, column.type, cast='TRY_CAST')} IS NULL"
+            checks.append(f"count(*) FILTER (WHERE {bad}), min({text}) FILTER (WHERE {bad})")
+        counts = [0] * len(present)
+        firsts: list[str | None] = [None] * len(present)
+        for chunk in self._chunks(source):
+            [row] = self._rows(f"SELECT {', '.join(checks)} FROM {chunk}")
+            for index in range(len(present)):
+                bad_count, first = row[2 * index:2 * index + 2]
+                counts[index] += int(bad_count or 0)
+                if first is not None and (firsts[index] is None or str(first) < str(firsts[index])):
+                    firsts[index] = str(first)
+        for column, bad_count, first in zip(present, counts, firsts, strict=True):
+            if bad_count:
+                return (f"column {column.name!r} is {column.type}, but {bad_count} value(s) do not cast to it "
                         f"(first: {str(first)[:60]!r})")
         return None
 

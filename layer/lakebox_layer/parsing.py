@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lakebox_layer.exceptions import ContentRejected
@@ -169,6 +171,26 @@ def sniff_delimiter(sample: str) -> str:
         return csv.Sniffer().sniff(sample, delimiters=CSV_DELIMITERS).delimiter
     except csv.Error:
         return ","
+
+
+def csv_dialect(path: Path, compression: str | None, limit: int = MAX_LINE_CHARS) -> tuple[list[str], str]:
+    """A local CSV file's header names as written (trimmed), from its first line, and its delimiter, sniffed as
+    `RecordReader` sniffs it (from the first lines, CSV_SNIFF_CHARS of them)."""
+    sample: list[str] = []
+    size = 0
+    with gzip.open(path, "rb") if compression == "gzip" else path.open("rb") as stream:
+        while size < CSV_SNIFF_CHARS:
+            line = stream.readline(limit).decode("utf-8" if sample else "utf-8-sig", errors="replace")
+            if not line:
+                break
+            sample.append(line)
+            size += len(line)
+    delimiter = sniff_delimiter("".join(sample))
+    first = sample[0].rstrip("\r\n") if sample else ""
+    if not first:
+        return [], delimiter
+    [names] = list(csv.reader([first], delimiter=delimiter))
+    return [name.strip() for name in names], delimiter
 
 
 def _json_lines_records(lines: Iterable[str]) -> Iterator[ParsedRecord]:

@@ -1,10 +1,11 @@
-"""Byte streams the parsers read: the protocol they need, and gzip decompressed on the fly with a limit, so a gzip
-bomb is refused rather than expanded."""
+"""Byte streams the parsers read: the protocol they need, gzip decompressed on the fly with a limit, so a gzip
+bomb is refused rather than expanded, and a stream cut into pieces at record boundaries."""
 
 from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
 from typing import Protocol
 
 from lakebox_layer.exceptions import ContentRejected
@@ -64,3 +65,45 @@ def decompressed(stream: BinaryStream, compression: str | None, limit: int = MAX
     if compression == "gzip":
         return _Limited(stream, limit)
     raise ContentRejected(f"unsupported compression: {compression}")
+
+
+def record_end(data: bytes, quoted: bool, last: bool = True, limit: int | None = None) -> int:
+    """Where the last (or the first) complete record of `data[:limit]` ends: just after a newline outside quotes (an
+    even count of `"` before it, as CSV doubles a quote inside a quoted value); 0 when there is none. `data` starts
+    outside quotes. JSON Lines (`quoted` False) ends a record at every newline."""
+    limit = len(data) if limit is None else min(limit, len(data))
+    if not last:
+        start = 0
+        while (newline := data.find(b"\n", start, limit)) >= 0:
+            if not quoted or data.count(b'"', 0, newline) % 2 == 0:
+                return newline + 1
+            start = newline + 1
+        return 0
+    end = data.rfind(b"\n", 0, limit)
+    if not quoted:
+        return end + 1
+    quotes = data.count(b'"', 0, end) if end >= 0 else 0
+    while end >= 0 and quotes % 2:
+        previous = data.rfind(b"\n", 0, end)
+        quotes -= data.count(b'"', previous + 1, end)
+        end = previous
+    return end + 1
+
+
+def record_pieces(stream: BinaryStream, chunk_bytes: int, quoted: bool) -> Iterator[bytes]:
+    """The stream in pieces of at most `chunk_bytes`, each ending at a record boundary (the last one where the
+    stream ends); a record longer than `chunk_bytes` is a piece of its own."""
+    pending = b""
+    while True:
+        block = stream.read(max(chunk_bytes - len(pending), min(chunk_bytes, 64 * 1024)))
+        if not block:
+            if pending:
+                yield pending
+            return
+        pending += block
+        while len(pending) >= chunk_bytes:
+            cut = record_end(pending, quoted, limit=chunk_bytes) or record_end(pending, quoted, last=False)
+            if not cut:
+                break  # a record longer than what is read so far: read on
+            yield pending[:cut]
+            pending = pending[cut:]

@@ -11,6 +11,7 @@ quarantine beside it). Below the threshold the whole file is quarantined in eith
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,8 @@ from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat, ValidationOutcome
 from lakebox_layer.rules import RecordJudge, Violation
 
 SAMPLES_PER_RULE = 10
+# Values of one `unique` field remembered in memory; past them, in a temporary database on local disk.
+UNIQUE_IN_MEMORY = 50_000
 MASK = "***"
 _SHOWN_VALUE_CHARS = 80
 
@@ -113,6 +116,63 @@ class Tally:
         )
 
 
+class SeenValues(set[int]):
+    """The hashed values of one `unique` field seen so far in a file, in memory that does not grow with the file: the
+    first `limit` in this set, the rest in a private temporary SQLite database on local disk (deleted on close).
+
+    Only membership (`in`) and `add` span both, which is what the rules use: they ask `in`, then `add` a value that
+    was not there. Past the limit, a test inserts the value at once (one statement, not a look-up and an insert)
+    and `add` of that value confirms it; any other call first takes the tentative insert back.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        super().__init__()
+        self._limit = UNIQUE_IN_MEMORY if limit is None else limit
+        self._db: sqlite3.Connection | None = None
+        self._tentative: int | None = None
+
+    def _database(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = sqlite3.connect("", isolation_level=None)  # "": a private temporary database on disk
+            for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -2048"):
+                self._db.execute(f"PRAGMA {pragma}")
+            self._db.execute("CREATE TABLE seen (value INTEGER PRIMARY KEY)")
+            self._db.execute("BEGIN")  # never committed: the database goes with the connection
+        return self._db
+
+    def _settle(self) -> None:
+        if self._tentative is not None and self._db is not None:
+            self._db.execute("DELETE FROM seen WHERE value = ?", (self._tentative,))
+        self._tentative = None
+
+    def __contains__(self, value: object) -> bool:
+        self._settle()
+        if super().__contains__(value):
+            return True
+        if self._db is None or not isinstance(value, int):
+            return False
+        inserted = self._db.execute("INSERT OR IGNORE INTO seen VALUES (?)", (value,)).rowcount == 1
+        if inserted:
+            self._tentative = value
+        return not inserted
+
+    def add(self, value: int) -> None:
+        if self._tentative is not None and value == self._tentative:
+            self._tentative = None
+            return
+        self._settle()
+        if len(self) < self._limit:
+            super().add(value)
+        elif not super().__contains__(value):
+            self._database().execute("INSERT OR IGNORE INTO seen VALUES (?)", (value,))
+
+    def close(self) -> None:
+        self._tentative = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
 def parse_violation(record: ParsedRecord) -> Violation:
     return Violation("parse", "$", record.error or "unreadable record")
 
@@ -121,12 +181,18 @@ def validate_records(records: Iterable[ParsedRecord], contract: Contract, file_f
                      route: RecordRoute | None = None) -> ValidationOutcome:
     """Judge a file from its records, consuming them once; `route` sees each record with its violations."""
     judge = RecordJudge(contract, file_format)
+    seen = {name: SeenValues() for name in judge.unique}
+    judge.unique = dict[str, set[int]](seen)  # `unique` rules remember values in bounded memory
     tally = Tally(contract)
-    for record in records:
-        found = judge.judge(record.fields) if record.fields is not None else [parse_violation(record)]
-        tally.add(record, found)
-        if route is not None:
-            route(record, found)
+    try:
+        for record in records:
+            found = judge.judge(record.fields) if record.fields is not None else [parse_violation(record)]
+            tally.add(record, found)
+            if route is not None:
+                route(record, found)
+    finally:
+        for values in seen.values():
+            values.close()
     return tally.outcome()
 
 
