@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from lakebox_infra.contract_files import contracts as shipped_contracts
 from lakebox_layer.adapters.metrics import Observation
-from lakebox_layer.adapters.objects import ObjectHead
+from lakebox_layer.adapters.objects import ObjectHead, ObjectPeek
 from lakebox_layer.contracts import Contract, structural_contract
 from lakebox_layer.exceptions import ContractInvalid, PublishError, RawObjectMissing, StageAlreadyRecorded
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals, RawObject
@@ -111,12 +111,10 @@ class FakeObjectStore:
         except KeyError:
             raise RawObjectMissing(f"s3://{raw.bucket}/{raw.key} no longer exists") from None
 
-    def head(self, raw: RawObject) -> ObjectHead:
+    def peek(self, raw: RawObject, size: int) -> ObjectPeek:
         body = self._body(raw)
-        return ObjectHead(len(body), raw.etag, self.uploaded[(raw.bucket, raw.key)], raw.version_id)
-
-    def read_head(self, raw: RawObject, size: int) -> bytes:
-        return self._body(raw)[:size]
+        head = ObjectHead(len(body), raw.etag, self.uploaded[(raw.bucket, raw.key)], raw.version_id)
+        return ObjectPeek(head, body[:size])
 
     def open(self, raw: RawObject) -> io.BytesIO:
         if raw.key in self.drop_after:

@@ -46,9 +46,11 @@ class FakeTransfer:
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     content_types: dict[tuple[str, str], str] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
+    download_dirs: list[Path] = field(default_factory=list)
 
     def download_to(self, bucket: str, key: str, path: Path) -> None:
         self.downloads.append(key)
+        self.download_dirs.append(path.parent)
         path.write_bytes(self.objects[(bucket, key)])
 
     def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
@@ -65,8 +67,12 @@ class FakeCatalog:
     tables: dict[str, list[Column]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     partitions: dict[str, set[str]] = field(default_factory=dict)
+    fail_next: Exception | None = None
 
     def table(self, name: str) -> TableState | None:
+        if self.fail_next is not None:
+            failure, self.fail_next = self.fail_next, None
+            raise failure
         if name not in self.tables:
             return None
         return TableState(table_columns(self.tables[name]), "1", self.descriptions.get(name, ""))
@@ -158,7 +164,9 @@ class World:
             engine.close()
 
     def no_work_left(self) -> bool:
-        return bool(self.work_dirs) and not any(work.exists() for work in self.work_dirs)
+        """Every file's scratch directory is gone; the stage's one DuckDB directory stays until it closes."""
+        scratch = self.objects.download_dirs
+        return bool(scratch) and not any(work.exists() for work in scratch) and len(self.work_dirs) == 1
 
 
 @pytest.fixture
@@ -317,3 +325,14 @@ def test_clashing_column_names_fail_and_the_work_directory_goes(world: World) ->
     assert outcome.reason is not None and "differ only in case" in outcome.reason
     assert world.catalog.tables == {} and world.curated() == []
     assert world.no_work_left()
+
+
+def test_an_unexpected_error_closes_the_connection_and_the_next_file_opens_a_new_one(world: World) -> None:
+    good = world.processed("clicks", "a.csv", b"id\n1\n", process_id="p1")
+    assert (outcome := world.stage.curate(good)) is not None and outcome.status == CURATED
+    world.catalog.fail_next = RuntimeError("glue went away")
+    with pytest.raises(RuntimeError, match="glue went away"):
+        world.stage.curate(world.processed("clicks", "b.csv", b"id\n2\n", process_id="p2"))
+    assert not world.work_dirs[0].exists()  # the connection was closed and its directory removed
+    assert (outcome := world.stage.curate(world.processed("clicks", "c.csv", b"id\n3\n", process_id="p3")))
+    assert outcome.status == CURATED and len(world.work_dirs) == 2

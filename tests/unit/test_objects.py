@@ -6,6 +6,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ from botocore.exceptions import ClientError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from lakebox_layer.adapters.objects import PART_BYTES, ObjectStore, ObjectWriter
+from lakebox_layer.adapters.objects import COPY_IN_ONE_BYTES, PART_BYTES, ObjectStore, ObjectWriter
 from lakebox_layer.exceptions import RawObjectMissing, StorageError
 from lakebox_layer.records import RawObject
 
@@ -78,17 +79,18 @@ class FakeS3:
         del self.uploads[UploadId]
         return {}
 
-    def head_object(self, **kwargs: Any) -> dict[str, Any]:
-        self._record("head_object", **kwargs)
-        return {"ContentLength": 12, "ETag": '"abc"', "LastModified": datetime(2026, 1, 15, tzinfo=UTC),
-                "VersionId": "v9"}
-
     def get_object(self, **kwargs: Any) -> dict[str, Any]:
+        # Like MiniStack for a GET naming a version: the whole object, whatever the Range.
         self._record("get_object", **kwargs)
-        return {"Body": io.BytesIO(b"0123456789ab")}
+        return {"Body": io.BytesIO(b"0123456789ab"), "ContentLength": 12, "ETag": '"abc"',
+                "LastModified": datetime(2026, 1, 15, tzinfo=UTC), "VersionId": "v9"}
 
     def copy(self, source: dict[str, str], bucket: str, key: str, ExtraArgs: dict[str, str] | None = None) -> None:
         self._record("copy", source=source, bucket=bucket, key=key, extra=ExtraArgs)
+
+    def copy_object(self, **kwargs: Any) -> dict[str, Any]:
+        self._record("copy_object", **kwargs)
+        return {}
 
 
 def part_sizes(s3: FakeS3) -> list[int]:
@@ -204,45 +206,56 @@ def test_put_json_writes_a_json_document() -> None:
     assert s3.content_types[("q", "quarantine/t/a.csv.error.json")] == "application/json"
 
 
-def test_head_and_reads_name_the_object_version() -> None:
+def test_peek_and_reads_name_the_object_version() -> None:
     s3 = FakeS3()
     store = ObjectStore(s3)  # type: ignore[arg-type]
-    head = store.head(RAW)
-    assert (head.size, head.etag, head.version_id) == (12, "abc", "v9")
-    assert store.read_head(RAW, 5) == b"01234"  # this fake, like MiniStack with a version, ignores Range
+    peek = store.peek(RAW, 5)
+    assert (peek.head.size, peek.head.etag, peek.head.version_id) == (12, "abc", "v9")
+    assert peek.head.last_modified == datetime(2026, 1, 15, tzinfo=UTC)
+    assert peek.start == b"01234"  # this fake, like MiniStack with a version, ignores Range
     assert store.open(RAW).read() == b"0123456789ab"
     store.copy(RAW, "processed-b", "validated/default/a.csv")
     source = {"Bucket": "raw-b", "Key": "input/a.csv", "VersionId": "v9"}
     assert s3.calls == [
-        ("head_object", source),
-        ("get_object", {**source, "Range": "bytes=0-4"}),
+        ("get_object", {**source, "Range": "bytes=0-4"}),  # one GET: no HEAD before it
         ("get_object", source),
-        ("copy", {"source": source, "bucket": "processed-b", "key": "validated/default/a.csv", "extra": None}),
+        ("copy_object", {"CopySource": source, "Bucket": "processed-b", "Key": "validated/default/a.csv"}),
     ]
 
 
-def test_read_head_of_an_empty_object_reads_nothing() -> None:
+def test_a_large_copy_is_a_managed_multipart_copy_with_the_content_type() -> None:
     s3 = FakeS3()
-    assert ObjectStore(s3).read_head(RawObject("raw-b", "input/a.csv", "e", 0), 10) == b""  # type: ignore[arg-type]
-    assert s3.calls == []
+    big = RawObject("raw-b", "input/a.csv", "abc", COPY_IN_ONE_BYTES + 1, "v9")
+    ObjectStore(s3).copy(big, "processed-b", "validated/default/a.csv", "text/csv")  # type: ignore[arg-type]
+    assert s3.calls == [("copy", {"source": {"Bucket": "raw-b", "Key": "input/a.csv", "VersionId": "v9"},
+                                  "bucket": "processed-b", "key": "validated/default/a.csv",
+                                  "extra": {"ContentType": "text/csv", "MetadataDirective": "REPLACE"}})]
+
+
+def test_peek_at_an_empty_object_asks_for_no_range() -> None:
+    s3 = FakeS3()
+    ObjectStore(s3).peek(RawObject("raw-b", "input/a.csv", "e", 0), 10)  # type: ignore[arg-type]
+    assert s3.calls == [("get_object", {"Bucket": "raw-b", "Key": "input/a.csv"})]  # S3 refuses a range on nothing
 
 
 @pytest.mark.parametrize("code", ["NoSuchKey", "404", "NoSuchVersion", "NotFound"])
-@pytest.mark.parametrize("operation", ["head", "open", "copy"])
+@pytest.mark.parametrize("operation", ["peek", "open", "copy"])
 def test_a_deleted_raw_object_is_raw_object_missing(code: str, operation: str) -> None:
     s3 = FakeS3(fail_with=missing(operation, code))
     store = ObjectStore(s3)  # type: ignore[arg-type]
     with pytest.raises(RawObjectMissing, match=r"input/a\.csv"):
         if operation == "copy":
             store.copy(RAW, "processed-b", "k")
+        elif operation == "peek":
+            store.peek(RAW, 10)
         else:
             getattr(store, operation)(RAW)
 
 
 def test_other_s3_errors_are_storage_errors_naming_the_code() -> None:
-    store = ObjectStore(FakeS3(fail_with=missing("HeadObject", "AccessDenied")))  # type: ignore[arg-type]
+    store = ObjectStore(FakeS3(fail_with=missing("GetObject", "AccessDenied")))  # type: ignore[arg-type]
     with pytest.raises(StorageError, match="AccessDenied") as raised:
-        store.head(RAW)
+        store.peek(RAW, 10)
     assert isinstance(raised.value.__cause__, ClientError)
 
 
@@ -263,7 +276,7 @@ class EndlessBody(io.RawIOBase):
         return count
 
 
-def test_read_head_stops_at_its_bytes_and_closes_the_stream_when_the_server_ignores_range() -> None:
+def test_peek_stops_at_its_bytes_and_closes_the_stream_when_the_server_ignores_range() -> None:
     size = 100 * 1024 * 1024
     s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     body = EndlessBody(size)
@@ -271,9 +284,23 @@ def test_read_head_stops_at_its_bytes_and_closes_the_stream_when_the_server_igno
     with Stubber(s3) as stub:
         # The whole object comes back, as MiniStack sends it for a GET naming a VersionId and a Range.
         stub.add_response("get_object", {"Body": StreamingBody(body, size),  # type: ignore[arg-type]
-                                         "ContentLength": size},
+                                         "ContentLength": size, "ETag": '"e"', "VersionId": "v1",
+                                         "LastModified": datetime(2026, 1, 15, tzinfo=UTC)},
                           {"Bucket": "raw-b", "Key": "input/big.csv", "VersionId": "v1", "Range": "bytes=0-65535"})
-        head = ObjectStore(s3).read_head(raw, 65536)
-    assert head == b"x" * 65536
+        peek = ObjectStore(s3).peek(raw, 65536)
+    assert peek.start == b"x" * 65536 and peek.head.size == size
     assert body.taken == 65536, "no byte past the sniff window is read"
     assert body.closed, "the connection is released, not left holding 100 MB"
+
+
+def test_download_is_one_get_streamed_to_the_file_in_pieces(tmp_path: Path) -> None:
+    size = 3 * 1024 * 1024 + 5
+    s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    body = EndlessBody(size)
+    with Stubber(s3) as stub:  # only this response is stubbed: a HEAD first would fail the test
+        stub.add_response("get_object", {"Body": StreamingBody(body, size), "ContentLength": size},  # type: ignore[arg-type]
+                          {"Bucket": "processed-b", "Key": "validated/t/a.csv"})
+        ObjectStore(s3).download_to("processed-b", "validated/t/a.csv", tmp_path / "a.csv")
+        stub.assert_no_pending_responses()
+    assert (tmp_path / "a.csv").read_bytes() == b"x" * size
+    assert body.closed

@@ -29,14 +29,34 @@ if TYPE_CHECKING:
 TRANSFER = TransferConfig(max_concurrency=2, max_io_queue=8)
 
 
+DOWNLOAD_PIECE_BYTES = 1024 * 1024
+# Up to this size a copy is one CopyObject call (S3 takes up to 5 GiB in one); past it, a managed multipart copy.
+COPY_IN_ONE_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class ObjectHead:
-    """What a HEAD of a raw object tells: its size, ETag, upload time and version."""
+    """What S3 tells of a raw object beside its bytes: its size, ETag, upload time and version."""
 
     size: int
     etag: str
     last_modified: datetime
     version_id: str | None
+
+
+@dataclass(frozen=True)
+class ObjectPeek:
+    """A raw object's head and its first bytes, from one GET."""
+
+    head: ObjectHead
+    start: bytes
+
+
+def _total_size(response: GetObjectOutputTypeDef) -> int:
+    """The whole object's size: a ranged answer's `Content-Range` ends with it; a whole one's length is it."""
+    content_range = response.get("ContentRange") or ""
+    total = content_range.rpartition("/")[2]
+    return int(total) if total.isdigit() else response["ContentLength"]
 
 
 def _source(raw: RawObject) -> dict[str, str]:
@@ -64,52 +84,56 @@ class ObjectStore:
     def __init__(self, s3: S3Client) -> None:
         self._s3 = s3
 
-    def head(self, raw: RawObject) -> ObjectHead:
-        with _mapped(f"reading the head of s3://{raw.bucket}/{raw.key}", raw):
-            response = self._s3.head_object(**_source(raw))  # type: ignore[arg-type]
-        return ObjectHead(
-            size=response["ContentLength"],
-            etag=response["ETag"].strip('"'),
-            last_modified=response["LastModified"],
-            version_id=response.get("VersionId"),
-        )
-
     def _get(self, raw: RawObject, **extra: Any) -> GetObjectOutputTypeDef:
         with _mapped(f"reading s3://{raw.bucket}/{raw.key}", raw):
             return self._s3.get_object(**_source(raw), **extra)  # type: ignore[arg-type]
 
-    def read_head(self, raw: RawObject, size: int) -> bytes:
-        """The first `size` bytes of the object: a ranged GET, and the read stops at `size` and closes the stream
-        whatever the server sends (MiniStack ignores `Range` on a GET that names a `VersionId`)."""
-        if raw.size == 0:
-            return b""
-        body = self._get(raw, Range=f"bytes=0-{size - 1}")["Body"]
+    def peek(self, raw: RawObject, size: int) -> ObjectPeek:
+        """The object's head and its first `size` bytes in one ranged GET (no HEAD before it). The read stops at
+        `size` and closes the stream whatever the server sends (MiniStack ignores `Range` on a GET that names a
+        `VersionId`); an empty object is read without a range, which S3 would refuse."""
+        response = self._get(raw, Range=f"bytes=0-{size - 1}") if raw.size else self._get(raw)
+        body = response["Body"]
         try:
             with _mapped(f"reading s3://{raw.bucket}/{raw.key}", raw):
-                return body.read(size)
+                start = body.read(size)
         finally:
             body.close()
+        head = ObjectHead(size=_total_size(response), etag=response["ETag"].strip('"'),
+                          last_modified=response["LastModified"], version_id=response.get("VersionId"))
+        return ObjectPeek(head, start)
 
     def open(self, raw: RawObject) -> StreamingBody:
         """The object's body as a stream; callers read it in chunks."""
         return self._get(raw)["Body"]
 
     def copy(self, raw: RawObject, bucket: str, key: str, content_type: str | None = None) -> None:
-        """Server-side copy (multipart for large objects), so no byte passes through the function; with a content
+        """Server-side copy, so no byte passes through the function: one CopyObject up to COPY_IN_ONE_BYTES (the
+        size the event gave), a managed multipart copy (a HEAD, then parts in parallel) past it; with a content
         type the copy gets it in place of the raw object's."""
         source: CopySourceTypeDef = _source(raw)  # type: ignore[assignment]
-        extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"} if content_type else None
+        extra = {"ContentType": content_type, "MetadataDirective": "REPLACE"} if content_type else {}
         with _mapped(f"copying s3://{raw.bucket}/{raw.key} to s3://{bucket}/{key}", raw):
-            self._s3.copy(source, bucket, key, ExtraArgs=extra)
+            if raw.size <= COPY_IN_ONE_BYTES:
+                self._s3.copy_object(CopySource=source, Bucket=bucket, Key=key, **extra)  # type: ignore[arg-type]
+            else:
+                self._s3.copy(source, bucket, key, ExtraArgs=extra or None)
 
     def writer(self, bucket: str, key: str, content_type: str) -> ObjectWriter:
         """A streaming writer of a new object (see :class:`ObjectWriter`)."""
         return ObjectWriter(self._s3, bucket, key, content_type)
 
     def download_to(self, bucket: str, key: str, path: Path) -> None:
-        """Stream an object to a local file (managed transfer: ranged parts, never the whole object in memory)."""
+        """Stream an object to a local file in pieces of DOWNLOAD_PIECE_BYTES: one GET (a managed transfer would
+        HEAD first), never more than a piece in memory."""
         with _mapped(f"downloading s3://{bucket}/{key}"):
-            self._s3.download_file(bucket, key, str(path), Config=TRANSFER)
+            body = self._s3.get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                with path.open("wb") as local:
+                    for piece in body.iter_chunks(DOWNLOAD_PIECE_BYTES):
+                        local.write(piece)
+            finally:
+                body.close()
 
     def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
         """Put a local file (multipart when large); the same key again overwrites it."""

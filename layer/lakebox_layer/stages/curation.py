@@ -77,6 +77,7 @@ class Curation:
         self.contracts = BatchContracts(contracts)
         self.catalog = catalog
         self.engine = engine
+        self._engine: ParquetEngine | None = None
         self.logger = logger
         self.recorder = StageRecorder(metadata, settings.project, logger)
 
@@ -138,6 +139,20 @@ class Curation:
 
         return Announcement(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED, outcome.to_detail(), finish)
 
+    def _connected(self) -> ParquetEngine:
+        """The stage's DuckDB connection, opened on first use and kept for the files after (opening one costs
+        about as much as curating a small file), with its own home and spill directory."""
+        if self._engine is None:
+            self._engine = self.engine(Path(tempfile.mkdtemp(prefix="lakebox-duckdb-")))
+        return self._engine
+
+    def close(self) -> None:
+        """Close the DuckDB connection and remove its directory; the next file opens a new one."""
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            engine.close()
+            shutil.rmtree(engine.work_dir, ignore_errors=True)
+
     @staticmethod
     def _table_or_none(dataset: str) -> str | None:
         return None if dataset_name_problem(dataset) else table_name(dataset)
@@ -160,7 +175,7 @@ class Curation:
         location = curated_location(self.settings, validated.dataset)
         processed = Destination.of(validated.destination or "")
         work = Path(tempfile.mkdtemp(prefix="lakebox-curation-"))
-        engine = self.engine(work)
+        engine = self._connected()
         try:
             local = work / "processed"
             self.objects.download_to(processed.bucket, processed.key, local)
@@ -191,8 +206,12 @@ class Curation:
             days = [part.dt for part in parts]
             if days:
                 self.catalog.add_partitions(table, days, location, columns)
+        except CurationRejected:
+            raise
+        except Exception:
+            self.close()  # whatever state the connection is in, the next file gets a new one
+            raise
         finally:
-            engine.close()
             shutil.rmtree(work, ignore_errors=True)
         return Curated(validated.process_id, validated.key, validated.dataset, CURATED, table,
                        rows=sum(part.rows for part in parts), partitions=days, objects=keys)

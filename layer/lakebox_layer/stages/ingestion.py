@@ -62,7 +62,8 @@ class Ingestion:
         process_id = raw.process_id
         self.logger.set_correlation_id(process_id)
         try:
-            head = self.objects.head(raw)
+            # One GET tells both the arrival time (its Last-Modified) and the bytes the format is sniffed from.
+            peek = self.objects.peek(raw, SNIFF_BYTES)
         except RawObjectMissing as missing:
             arrived_at = event_time or now()
             reason = f"raw object deleted before ingestion: {missing}"
@@ -70,11 +71,11 @@ class Ingestion:
             self.recorder.write_once(self.recorder.file_record(
                 raw, process_id, arrived_at, Stage.INGESTION, FileStatus.FAILED, Errors=[reason]))
             return None
-        arrived_at = head.last_modified.astimezone(UTC).isoformat()
+        arrived_at = peek.head.last_modified.astimezone(UTC).isoformat()
         if self._already_ingested(process_id, arrived_at, redrive=redrive):
             self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
             return None
-        detection = detect_format(raw.key, self.objects.read_head(raw, SNIFF_BYTES), raw.size)
+        detection = detect_format(raw.key, peek.start, raw.size)
         # A file under a folder that cannot be a dataset (a table) is refused here, where the key is known; the
         # reason travels with the event and validation quarantines the file like one of unsupported format.
         refused_dataset = dataset_name_problem(raw.dataset)
