@@ -19,7 +19,13 @@ from lakebox_infra.contract_files import contracts as shipped_contracts
 from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectHead, ObjectPeek
 from lakebox_layer.contracts import Contract, structural_contract
-from lakebox_layer.exceptions import ContractInvalid, PublishError, RawObjectMissing, StageAlreadyRecorded
+from lakebox_layer.exceptions import (
+    ContractInvalid,
+    MetadataError,
+    PublishError,
+    RawObjectMissing,
+    StageAlreadyRecorded,
+)
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals, RawObject
 from lakebox_layer.settings import ResourceNames, Settings
 from lakebox_layer.stages.ingestion import Ingestion
@@ -165,9 +171,18 @@ class FakeMetadataStore:
 
     items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     running: dict[str, QualityTotals] = field(default_factory=dict)
+    reads: list[str] = field(default_factory=list)  # "one" per single read, "batch" per batch look-up
+    fail_lookups: bool = False
 
     def has_stage(self, process_id: str, sort_key: str) -> bool:
+        self.reads.append("one")
         return (process_id, sort_key) in self.items
+
+    def stages_recorded(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        self.reads.append("batch")
+        if self.fail_lookups:
+            raise MetadataError("reading stage records from the table: ProvisionedThroughputExceededException")
+        return {key for key in keys if key in self.items}
 
     def put_stage(self, item: dict[str, Any]) -> None:
         key = (item["ProcessId"], item["Timestamp"])

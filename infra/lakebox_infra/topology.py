@@ -226,7 +226,8 @@ class Topology:
                         self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
                         self.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
                     ]),
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                    # BatchGetItem: which of a batch's files are already recorded, in one read.
+                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
                 ),
             ),
             FunctionSpec(
@@ -255,8 +256,9 @@ class Topology:
                     # Large Parquet files go up as multipart uploads.
                     allow(["s3:PutObject", "s3:AbortMultipartUpload"],
                           [self.bucket_arn(names.processed_bucket, f"{CURATED_PREFIX}/*")]),
-                    # GetItem reads the dataset's contract; PutItem writes the stage record once.
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                    # GetItem reads the dataset's contract, BatchGetItem which of a batch's files are already
+                    # curated; PutItem writes the stage record once.
+                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
                     allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
                           self.catalog_arns),
                 ),

@@ -115,6 +115,12 @@ def test_curation_writes_curated_parquet_but_cannot_touch_validated_or_raw_objec
         assert probe(strict, "curation", op, bucket, object_key)["allowed"] is False, (op, bucket, object_key)
 
 
+def test_only_the_stages_that_look_up_a_batch_may_batch_read_the_metadata_table(strict: StrictLake) -> None:
+    table = strict.target.names.metadata_table
+    for stage, allowed in (("validation", True), ("curation", True), ("ingestion", False), ("quality", False)):
+        assert probe(strict, stage, "batch_get", table, "probe-process")["allowed"] is allowed, stage
+
+
 def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
     from lakebox.uploads import Upload, wait_for_outcomes
     from lakebox_layer.records import FileStatus, RawObject

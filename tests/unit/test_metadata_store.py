@@ -176,3 +176,47 @@ def test_refused_contract_writes_and_index_reads_are_metadata_errors(dynamodb: D
     stubber.add_client_error(operation, service_error_code="AccessDeniedException")
     with pytest.raises(MetadataError, match="AccessDeniedException"):
         run(ContractStore(dynamodb, TABLE))
+
+
+def batch_get(keys: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"RequestItems": {TABLE: {
+        "Keys": [{"ProcessId": {"S": p}, "Timestamp": {"S": t}} for p, t in keys], "ConsistentRead": True,
+        "ProjectionExpression": "ProcessId, #t", "ExpressionAttributeNames": {"#t": "Timestamp"}}}}
+
+
+def found(keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"ProcessId": {"S": p}, "Timestamp": {"S": t}} for p, t in keys]
+
+
+def test_stages_recorded_reads_a_hundred_keys_a_call_and_asks_again_for_unprocessed_ones(
+        store: MetadataStore, stubber: Stubber, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.adapters.metadata.time.sleep", lambda seconds: None)
+    keys = [(f"p{n:03d}", SORT_KEY) for n in range(130)]
+    first, rest = keys[:100], keys[100:]
+    # The first hundred: two found, three left unprocessed, which the second call asks for (one of them found).
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: found([keys[0], keys[5]])},
+                                            "UnprocessedKeys": {TABLE: {"Keys": found(keys[7:10])}}},
+                         batch_get(first))
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: found([keys[8]])}},
+                         {"RequestItems": {TABLE: {"Keys": found(keys[7:10]), "ConsistentRead": True,
+                                                   "ProjectionExpression": "ProcessId, #t",
+                                                   "ExpressionAttributeNames": {"#t": "Timestamp"}}}})
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: found([keys[120]])}}, batch_get(rest))
+    assert store.stages_recorded([*keys, keys[0]]) == {keys[0], keys[5], keys[8], keys[120]}
+
+
+def test_stages_recorded_gives_up_on_keys_left_unprocessed(store: MetadataStore, stubber: Stubber,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.adapters.metadata.time.sleep", lambda seconds: None)
+    keys = [("p1", SORT_KEY)]
+    for _ in range(5):
+        stubber.add_response("batch_get_item", {"Responses": {TABLE: []},
+                                                "UnprocessedKeys": {TABLE: {"Keys": found(keys)}}}, batch_get(keys))
+    with pytest.raises(MetadataError, match="1 keys left unprocessed"):
+        store.stages_recorded(keys)
+
+
+def test_stages_recorded_maps_a_refusal(store: MetadataStore, stubber: Stubber) -> None:
+    stubber.add_client_error("batch_get_item", "AccessDeniedException")
+    with pytest.raises(MetadataError, match="AccessDeniedException"):
+        store.stages_recorded([("p1", SORT_KEY)])

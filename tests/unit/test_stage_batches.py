@@ -163,3 +163,29 @@ def test_the_same_file_twice_in_one_batch_is_validated_and_announced_once(harnes
     assert isinstance(outcomes[0], DataValidated) and outcomes[1] is None
     assert len(harness.events.of_type("Data Validated")) == 1
     assert len(harness.metadata.stage("validation")) == 1
+
+
+def test_a_batch_asks_once_which_files_are_already_validated(harness: Harness) -> None:
+    batch = received(harness, "input/a.json", "input/b.json", "input/c.json")
+    harness.validation.validate_all(batch[:1])
+    harness.metadata.reads.clear()
+
+    outcomes = harness.validation.validate_all(batch)
+
+    assert harness.metadata.reads == ["batch"]  # one look-up for three files, no read per file
+    assert outcomes[0] is None  # already validated: a duplicate
+    assert [o.key for o in outcomes[1:] if isinstance(o, DataValidated)] == ["input/b.json", "input/c.json"]
+    assert len(harness.metadata.stage("validation")) == 3
+
+
+def test_a_failed_look_up_falls_back_to_a_read_per_file(harness: Harness) -> None:
+    batch = received(harness, "input/a.json", "input/b.json")
+    harness.validation.validate_all(batch[:1])
+    harness.metadata.reads.clear()
+    harness.metadata.fail_lookups = True
+
+    outcomes = harness.validation.validate_all(batch)
+
+    assert harness.metadata.reads == ["batch", "one", "one"]
+    assert outcomes[0] is None and isinstance(outcomes[1], DataValidated)
+    assert len(harness.events.of_type("Data Validated")) == 2  # a and b once each, the duplicate not again

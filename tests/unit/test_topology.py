@@ -142,7 +142,7 @@ def test_curation_reads_validated_writes_curated_and_changes_only_its_catalog(to
             "arn:aws:glue:us-east-1:000000000000:database/lakebox_catalog",
             "arn:aws:glue:us-east-1:000000000000:table/lakebox_catalog/*"}
     dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
-    assert dynamodb == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}
 
 
 def test_only_processed_files_are_curated(topology: Topology) -> None:

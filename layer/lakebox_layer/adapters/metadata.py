@@ -7,6 +7,7 @@ same key and a conditional write turns at-least-once delivery into one record.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 STATUS_INDEX = "StatusIndex"
+BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
+BATCH_GET_ATTEMPTS = 5
 _TOTALS_SORT_KEY = "totals"
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -79,6 +82,34 @@ class MetadataStore:
         except ClientError as error:
             raise MetadataError(f"reading {process_id} from {self.table}: {error_code(error)}") from error
         return "Item" in response
+
+    def stages_recorded(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these (process id, sort key) records exist: consistent BatchGetItem reads of up to 100 keys,
+        the keys DynamoDB leaves unprocessed asked again (with a short back-off, a bounded number of times)."""
+        found: set[tuple[str, str]] = set()
+        wanted = list(dict.fromkeys(keys))
+        for start in range(0, len(wanted), BATCH_GET_KEYS):
+            pending: list[dict[str, Any]] = [marshal({"ProcessId": process_id, "Timestamp": sort_key})
+                                             for process_id, sort_key in wanted[start:start + BATCH_GET_KEYS]]
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                if not pending:
+                    break
+                if attempt:
+                    time.sleep(0.05 * 2 ** attempt)  # DynamoDB asks callers to back off before the unprocessed keys
+                try:
+                    response = self._db.batch_get_item(RequestItems={self.table: {
+                        "Keys": pending, "ConsistentRead": True, "ProjectionExpression": "ProcessId, #t",
+                        "ExpressionAttributeNames": {"#t": "Timestamp"}}})
+                except ClientError as error:
+                    raise MetadataError(f"reading stage records from {self.table}: {error_code(error)}") from error
+                for item in response.get("Responses", {}).get(self.table, []):
+                    record = unmarshal(item)
+                    found.add((str(record["ProcessId"]), str(record["Timestamp"])))
+                unprocessed: dict[str, Any] = dict(response.get("UnprocessedKeys") or {})
+                pending = list((unprocessed.get(self.table) or {}).get("Keys", []))
+            if pending:
+                raise MetadataError(f"reading stage records from {self.table}: {len(pending)} keys left unprocessed")
+        return found
 
     def put_stage(self, item: dict[str, Any]) -> None:
         """Write a stage record once; a second write of the same key raises :class:`StageAlreadyRecorded`."""

@@ -106,6 +106,8 @@ class Curation:
         accepted. Each dataset's contract is read once for the batch. Per file: its outcome, None for a duplicate
         or a file that is not processed, or its error."""
         self.contracts.new_batch()
+        self.recorder.look_up(Stage.CURATION, [(validated.process_id, validated.arrived_at) for validated in batch
+                                               if validated.status is FileStatus.PROCESSED])
         return announce(self.events, batch, self._curate_file, key=lambda validated: validated.process_id)
 
     def _curate_file(self, validated: DataValidated) -> Announcement[Curated] | None:

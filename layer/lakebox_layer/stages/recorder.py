@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 
 from lakebox_layer import ports
 from lakebox_layer.adapters.metadata import stage_sort_key
-from lakebox_layer.exceptions import StageAlreadyRecorded
+from lakebox_layer.exceptions import MetadataError, StageAlreadyRecorded
 from lakebox_layer.records import FileStatus, RawObject, Stage
 
 
@@ -37,10 +37,30 @@ class StageRecorder:
         self.metadata = metadata
         self.pipeline = pipeline
         self.logger = logger
+        # What one batch's read told: (process id, sort key) -> recorded. Only for the batch it was read for.
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def look_up(self, stage: Stage, files: list[tuple[str, str]]) -> None:
+        """Read in one go whether the stage has recorded each of a batch's files (process id, arrival time), so
+        that `recorded` answers them without a read each; what was known of an earlier batch is forgotten."""
+        keys = [(process_id, stage_sort_key(arrived_at, stage)) for process_id, arrived_at in files]
+        self._known = {}
+        try:
+            found = self.metadata.stages_recorded(keys) if keys else set()
+        except MetadataError as error:  # each file then reads its own, and fails alone if that fails too
+            self.logger.warning("batch look-up of stage records failed", extra={"error": str(error)})
+            return
+        self._known = {key: key in found for key in keys}
 
     def recorded(self, process_id: str, arrived_at: str, stage: Stage) -> bool:
-        """Whether the stage has recorded this file already."""
-        return self.metadata.has_stage(process_id, stage_sort_key(arrived_at, stage))
+        """Whether the stage has recorded this file already: from the batch's look-up when it covered the file,
+        else a read of its own. A record seen or written in this batch stays seen; one not seen at the look-up
+        may have been written since by a concurrent delivery, which the record's conditional write still stops."""
+        key = (process_id, stage_sort_key(arrived_at, stage))
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        return self.metadata.has_stage(*key)
 
     def file_record(self, raw: RawObject, process_id: str, arrived_at: str, stage: Stage, status: FileStatus,
                     **fields: Any) -> dict[str, Any]:
@@ -54,9 +74,12 @@ class StageRecorder:
 
     def write_once(self, item: dict[str, Any]) -> bool:
         """Write the record unless it exists; False when a concurrent delivery wrote it first."""
+        key = (item["ProcessId"], item["Timestamp"])
         try:
             self.metadata.put_stage(item)
         except StageAlreadyRecorded:
             self.logger.info("stage already recorded by a concurrent delivery", extra={"stage": item["Stage"]})
+            self._known[key] = True
             return False
+        self._known[key] = True  # a copy of this file later in the batch is a duplicate
         return True

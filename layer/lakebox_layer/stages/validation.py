@@ -98,6 +98,7 @@ class Validation:
         as few calls as the bus allows, then the validation record of each file whose event was accepted. Each
         dataset's contract is read once for the batch. Per file: its result, None for a duplicate, or its error."""
         self.contracts.new_batch()
+        self.recorder.look_up(Stage.VALIDATION, [(received.process_id, received.arrived_at) for received in batch])
         return announce(self.events, batch, self._judge_and_deliver, key=lambda received: received.process_id)
 
     def _judge_and_deliver(self, received: DataReceived) -> Announcement[DataValidated] | None:

@@ -1,4 +1,5 @@
-"""A probe run with a pipeline function's execution role: it tries one S3 call and says whether IAM allowed it."""
+"""A probe run with a pipeline function's execution role: it tries one S3 call (or, for `batch_get`, a DynamoDB
+BatchGetItem on the table named as the bucket) and says whether IAM allowed it."""
 
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "put": lambda: s3.put_object(Bucket=event["bucket"], Key=event["key"], Body=b"probe"),
         "get": lambda: s3.get_object(Bucket=event["bucket"], Key=event["key"]),
         "delete": lambda: s3.delete_object(Bucket=event["bucket"], Key=event["key"]),
+        "batch_get": lambda: boto3.client("dynamodb").batch_get_item(RequestItems={event["bucket"]: {"Keys": [
+            {"ProcessId": {"S": event["key"]}, "Timestamp": {"S": "probe"}}]}}),
     }
     try:
         calls[event["op"]]()
