@@ -210,7 +210,8 @@ class Topology:
                 policy=policy(
                     *self._function_basics(Stage.INGESTION),
                     *self._read_raw(),
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem"], [self.table_arn]),
+                    # BatchGetItem: which of a batch's objects are already ingested, in one read.
+                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
                 ),
             ),
             FunctionSpec(

@@ -117,7 +117,7 @@ def test_curation_writes_curated_parquet_but_cannot_touch_validated_or_raw_objec
 
 def test_only_the_stages_that_look_up_a_batch_may_batch_read_the_metadata_table(strict: StrictLake) -> None:
     table = strict.target.names.metadata_table
-    for stage, allowed in (("validation", True), ("curation", True), ("ingestion", False), ("quality", False)):
+    for stage, allowed in (("ingestion", True), ("validation", True), ("curation", True), ("quality", False)):
         assert probe(strict, stage, "batch_get", table, "probe-process")["allowed"] is allowed, stage
 
 

@@ -74,6 +74,19 @@ def test_ingestion_fails_only_the_notification_whose_object_was_refused(harness:
     assert sorted(r["RawKey"] for r in harness.metadata.stage("ingestion")) == ["input/a.json", "input/b.json"]
 
 
+def test_ingestion_asks_once_per_batch_which_objects_it_has_seen(harness: Harness) -> None:
+    created = [ObjectCreated(harness.objects.upload(key, GOOD_JSON), EVENT_TIME)
+               for key in ("input/a.json", "input/b.json", "input/c.json")]
+    harness.ingestion.ingest_batch([created[:1]])
+    harness.metadata.reads.clear()
+
+    outcomes = harness.ingestion.ingest_batch([created, created[1:2]])  # a seen one, two new, one twice
+
+    assert harness.metadata.reads == ["batch"]  # no read per object
+    assert outcomes == [[created[1].raw.process_id, created[2].raw.process_id], []]
+    assert len(harness.events.of_type("Data Received")) == 3
+
+
 def test_quality_publishes_the_metrics_of_a_batch_in_one_call(harness: Harness) -> None:
     batch = [harness.validation.validate(r) for r in received(harness, "input/a.json", "input/b.json")]
     validated = [v for v in batch if v is not None]

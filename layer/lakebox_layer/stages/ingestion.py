@@ -10,7 +10,7 @@ from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
-from lakebox_layer.adapters.objects import ObjectStore
+from lakebox_layer.adapters.objects import ObjectPeek, ObjectStore
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import IngestionFailed, RawObjectMissing
 from lakebox_layer.formats import SNIFF_BYTES, detect_format
@@ -26,6 +26,14 @@ from lakebox_layer.records import (
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, now
+
+# A created object as a notification tells it: the object, the event's time, and whether it is a redrive.
+Created = tuple[RawObject, str | None, bool]
+
+
+def _arrival(peek: ObjectPeek) -> str:
+    """When the object version arrived: its Last-Modified, in UTC."""
+    return peek.head.last_modified.astimezone(UTC).isoformat()
 
 
 class Ingestion:
@@ -53,25 +61,37 @@ class Ingestion:
     def ingest(self, raw: RawObject, event_time: str | None = None, *, redrive: bool = False) -> DataReceived | None:
         """Look at a new raw object, decide its format and announce it; None for a duplicate delivery. A redrive
         announces again a file that was ingested but never validated (its event was lost)."""
-        created: tuple[RawObject, str | None, bool] = (raw, event_time, redrive)
-        return single(announce(self.events, [created], self._look)[0])
+        return single(self._ingest_all([(raw, event_time, redrive)])[0])
 
-    def _look(self, created: tuple[RawObject, str | None, bool]) -> Announcement[DataReceived] | None:
+    def _ingest_all(self, created: list[Created]) -> list[Outcome[DataReceived]]:
+        """Peek at every object (one GET each: its arrival time and first bytes), ask once which of them are
+        already ingested, then announce the rest together."""
+        peeks: dict[int, ObjectPeek | Exception] = {}
+        for index, (raw, _, _) in enumerate(created):
+            try:
+                peeks[index] = self.objects.peek(raw, SNIFF_BYTES)
+            except Exception as error:  # a missing object is recorded as failed; anything else fails the file
+                peeks[index] = error
+        self.recorder.look_up(Stage.INGESTION, [(created[index][0].process_id, _arrival(peek))
+                                                for index, peek in peeks.items() if isinstance(peek, ObjectPeek)])
+        return announce(self.events, [(item, peeks[index]) for index, item in enumerate(created)], self._look,
+                        key=lambda looked: (looked[0][0].process_id, looked[0][2]))
+
+    def _look(self, looked: tuple[Created, ObjectPeek | Exception]) -> Announcement[DataReceived] | None:
         """A raw object looked at: what remains is its "Data Received", then its ingestion record."""
-        raw, event_time, redrive = created
+        (raw, event_time, redrive), peek = looked
         process_id = raw.process_id
         self.logger.set_correlation_id(process_id)
-        try:
-            # One GET tells both the arrival time (its Last-Modified) and the bytes the format is sniffed from.
-            peek = self.objects.peek(raw, SNIFF_BYTES)
-        except RawObjectMissing as missing:
+        if isinstance(peek, RawObjectMissing):
             arrived_at = event_time or now()
-            reason = f"raw object deleted before ingestion: {missing}"
+            reason = f"raw object deleted before ingestion: {peek}"
             self.logger.warning(reason, extra={"key": raw.key})
             self.recorder.write_once(self.recorder.file_record(
                 raw, process_id, arrived_at, Stage.INGESTION, FileStatus.FAILED, Errors=[reason]))
             return None
-        arrived_at = peek.head.last_modified.astimezone(UTC).isoformat()
+        if isinstance(peek, Exception):
+            raise peek
+        arrived_at = _arrival(peek)
         if self._already_ingested(process_id, arrived_at, redrive=redrive):
             self.logger.info("duplicate delivery: ingestion already recorded", extra={"key": raw.key})
             return None
@@ -117,10 +137,8 @@ class Ingestion:
         published in as few calls as the bus allows, then the record of each object whose event was accepted. Per
         notification: the process ids it announced, or :class:`IngestionFailed` naming its objects that failed
         (the others are done)."""
-        flat: list[tuple[RawObject, str | None, bool]] = [
-            (item.raw, item.event_time, item.redrive) for created in notifications for item in created]
-        announced: list[Outcome[DataReceived]] = announce(self.events, flat, self._look,
-                                                          key=lambda created: (created[0].process_id, created[2]))
+        announced = self._ingest_all([(item.raw, item.event_time, item.redrive)
+                                      for created in notifications for item in created])
         outcomes = iter(announced)
         results: list[Outcome[list[str]]] = []
         for created in notifications:
