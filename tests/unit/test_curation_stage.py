@@ -18,7 +18,7 @@ from lakebox_layer.columns import Column, contract_columns, data_columns, table_
 from lakebox_layer.exceptions import PublishError
 from lakebox_layer.parquet import ParquetEngine
 from lakebox_layer.records import DETAIL_DATA_CURATED, EVENT_SOURCE_CURATION, DataValidated, FileFormat, FileStatus
-from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, PARQUET_CONTENT_TYPE, Curation
+from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, PARQUET_CONTENT_TYPE, Curated, Curation
 from tests.fakes import (
     ORDERS,
     PROCESSED,
@@ -336,3 +336,13 @@ def test_an_unexpected_error_closes_the_connection_and_the_next_file_opens_a_new
     assert not world.work_dirs[0].exists()  # the connection was closed and its directory removed
     assert (outcome := world.stage.curate(world.processed("clicks", "c.csv", b"id\n3\n", process_id="p3")))
     assert outcome.status == CURATED and len(world.work_dirs) == 2
+
+
+def test_a_batch_registers_each_day_once_and_the_next_batch_again(world: World) -> None:
+    batch = [world.processed("clicks", f"{n}.csv", f"id\n{n}\n".encode(), process_id=f"p{n}") for n in range(3)]
+    outcomes = world.stage.curate_all(batch)
+    assert all(isinstance(o, Curated) and o.partitions == [ARRIVED_AT[:10]] for o in outcomes)
+    assert [entry for entry in world.log if entry.startswith("partitions")] == [f"partitions clicks {ARRIVED_AT[:10]}"]
+    world.stage.curate_all([world.processed("clicks", "9.csv", b"id\n9\n", process_id="p9")])
+    assert [entry for entry in world.log if entry.startswith("partitions")] == [
+        f"partitions clicks {ARRIVED_AT[:10]}"] * 2  # a new batch does not trust what the last one registered

@@ -78,6 +78,7 @@ class Curation:
         self.catalog = catalog
         self.engine = engine
         self._engine: ParquetEngine | None = None
+        self._partitions: set[tuple[str, str]] = set()  # (table, day) registered during this batch
         self.logger = logger
         self.recorder = StageRecorder(metadata, settings.project, logger)
 
@@ -106,6 +107,7 @@ class Curation:
         accepted. Each dataset's contract is read once for the batch. Per file: its outcome, None for a duplicate
         or a file that is not processed, or its error."""
         self.contracts.new_batch()
+        self._partitions.clear()
         self.recorder.look_up(Stage.CURATION, [(validated.process_id, validated.arrived_at) for validated in batch
                                                if validated.status is FileStatus.PROCESSED])
         return announce(self.events, batch, self._curate_file, key=lambda validated: validated.process_id)
@@ -206,8 +208,11 @@ class Curation:
                 self.objects.upload_from(part.path, self.settings.processed_bucket, key, PARQUET_CONTENT_TYPE)
                 keys.append(f"s3://{self.settings.processed_bucket}/{key}")
             days = [part.dt for part in parts]
-            if days:
-                self.catalog.add_partitions(table, days, location, columns)
+            # A day an earlier file of this batch registered needs no call: a registered partition stays.
+            new_days = [day for day in days if (table, day) not in self._partitions]
+            if new_days:
+                self.catalog.add_partitions(table, new_days, location, columns)
+                self._partitions.update((table, day) for day in new_days)
         except CurationRejected:
             raise
         except Exception:
