@@ -112,25 +112,27 @@ def test_other_refusals_of_stage_records_are_metadata_errors(store: MetadataStor
 # -- quality totals -----------------------------------------------------------------------------------------------
 
 
-def test_record_quality_writes_record_and_totals_in_one_transaction_then_reads_the_totals(
-        store: MetadataStore, stubber: Stubber) -> None:
+def test_record_quality_writes_record_and_totals_in_one_transaction(store: MetadataStore, stubber: Stubber) -> None:
     stubber.add_response("transact_write_items", {}, transaction(passed=1, score="87.5", records="4"))
-    stubber.add_response("get_item", {"Item": {
-        **TOTALS_KEY, "Files": {"N": "3"}, "FilesPassed": {"N": "2"}, "ScoreSum": {"N": "262.5"},
-        "RecordCount": {"N": "12"},
-    }}, {"TableName": TABLE, "Key": TOTALS_KEY, "ConsistentRead": True})
-
-    totals = store.record_quality(ITEM, "lakebox", passed=True, score=87.5, records=4)
-
-    assert totals == QualityTotals(files=3, files_passed=2, score_sum=262.5, records=12)
+    store.record_quality(ITEM, "lakebox", passed=True, score=87.5, records=4)
 
 
 def test_a_failed_file_adds_nothing_to_the_files_passed(store: MetadataStore, stubber: Stubber) -> None:
     stubber.add_response("transact_write_items", {}, transaction(passed=0, score="12.3457", records="0"))
+    store.record_quality(ITEM, "lakebox", passed=False, score=12.345678, records=0)
+
+
+def test_totals_are_read_consistently(store: MetadataStore, stubber: Stubber) -> None:
+    stubber.add_response("get_item", {"Item": {
+        **TOTALS_KEY, "Files": {"N": "3"}, "FilesPassed": {"N": "2"}, "ScoreSum": {"N": "262.5"},
+        "RecordCount": {"N": "12"},
+    }}, {"TableName": TABLE, "Key": TOTALS_KEY, "ConsistentRead": True})
+    assert store.totals("lakebox") == QualityTotals(files=3, files_passed=2, score_sum=262.5, records=12)
+
+
+def test_totals_before_any_file_are_zero(store: MetadataStore, stubber: Stubber) -> None:
     stubber.add_response("get_item", {}, {"TableName": TABLE, "Key": TOTALS_KEY, "ConsistentRead": True})
-    # Before any file the totals item does not exist: all zero.
-    assert store.record_quality(ITEM, "lakebox", passed=False, score=12.345678, records=0) == QualityTotals(
-        files=0, files_passed=0, score_sum=0.0, records=0)
+    assert store.totals("lakebox") == QualityTotals(files=0, files_passed=0, score_sum=0.0, records=0)
 
 
 def test_record_quality_of_a_recorded_file_is_stage_already_recorded(store: MetadataStore, stubber: Stubber) -> None:

@@ -96,7 +96,8 @@ def test_quality_publishes_the_metrics_of_a_batch_in_one_call(harness: Harness) 
 
     assert harness.metrics.requests == 1
     assert len(harness.metrics.calls) == 2
-    assert outcomes[0] == QualityTotals(files=1, files_passed=1, score_sum=100.0, records=2)
+    # The totals after the batch: both files were counted in their transactions, before the events.
+    assert outcomes[0] == QualityTotals(files=2, files_passed=2, score_sum=200.0, records=4)
     assert isinstance(outcomes[1], PublishError)
     assert [d["key"] for d in harness.events.of_type("Quality Check Complete")] == ["input/a.json"]
 

@@ -62,3 +62,15 @@ def test_the_whole_chain_through_serialised_events(harness: Harness) -> None:
     assert {source for source, _, _ in harness.events.published} == {
         "datalake.ingestion", "datalake.validation", "datalake.quality",
     }
+
+
+def test_a_batch_reads_the_totals_once_and_every_event_carries_the_batch_totals(harness: Harness) -> None:
+    batch = [harness.validate("input/a.json", GOOD_JSON), harness.validate("input/b.jsonl", BAD_EMAIL_JSONL)]
+    harness.metadata.reads.clear()
+
+    outcomes = harness.quality.assess_all([*batch, batch[0]])  # the last a duplicate
+
+    after = QualityTotals(files=2, files_passed=1, score_sum=175.0, records=6)
+    assert outcomes == [after, after, None]
+    assert harness.metadata.reads == ["totals"]
+    assert [e["files"] for e in harness.events.of_type("Quality Check Complete")] == [2, 2]

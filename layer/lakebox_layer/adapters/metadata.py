@@ -125,9 +125,9 @@ class MetadataStore:
             raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {error_code(error)}") from error
 
     def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
-                       records: int) -> QualityTotals:
-        """Write the quality stage record and add the file to the pipeline's totals in one transaction, then
-        return the totals: O(1) per file, however long the history."""
+                       records: int) -> None:
+        """Write the quality stage record and add the file to the pipeline's totals in one transaction: O(1) per
+        file, however long the history (read the totals with :meth:`totals`)."""
         totals_key = marshal({"ProcessId": f"totals#{pipeline}", "Timestamp": _TOTALS_SORT_KEY})
         try:
             self._db.transact_write_items(
@@ -159,7 +159,6 @@ class MetadataStore:
             ):
                 raise StageAlreadyRecorded(item["ProcessId"]) from error
             raise MetadataError(f"recording quality of {item['ProcessId']}: {error_code(error)}") from error
-        return self.totals(pipeline)
 
     def totals(self, pipeline: str) -> QualityTotals:
         """The pipeline's running quality totals (all zero before its first file)."""

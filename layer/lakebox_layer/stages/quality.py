@@ -46,31 +46,33 @@ class Quality:
         )
 
     def assess_quality(self, validated: DataValidated) -> QualityTotals | None:
-        """Add one judged file to the pipeline's totals, publish the metrics and announce completion."""
+        """Add one judged file to the pipeline's totals, publish the metrics and announce completion; the totals
+        after it, None for a duplicate."""
         return single(self.assess_all([validated])[0])
 
     def assess_all(self, batch: list[DataValidated]) -> list[Outcome[QualityTotals]]:
-        """Assess a batch of judged files: each recorded with the totals in turn, then the metrics of every file
-        recorded in one call, then every "Quality Check Complete" in as few calls as the bus allows. Per file: the
-        totals after it, None for a duplicate, or its error (a refused event entry fails only its own file)."""
+        """Assess a batch of judged files: each recorded with the totals in turn, then the totals read once, the
+        metrics of every file recorded sent in one call, then every "Quality Check Complete" (each carrying the
+        totals after the batch) in as few calls as the bus allows. Per file: the totals after the batch, None for
+        a duplicate, or its error (a refused event entry fails only its own file)."""
         outcomes: list[Outcome[QualityTotals]] = []
-        recorded: list[tuple[int, DataValidated, QualityTotals]] = []
+        recorded: list[tuple[int, DataValidated]] = []
         for validated in batch:
             try:
-                totals = self._record(validated)
+                fresh = self._record(validated)
             except Exception as error:
                 outcomes.append(error)
                 continue
-            if totals is not None:
-                recorded.append((len(outcomes), validated, totals))
+            if fresh:
+                recorded.append((len(outcomes), validated))
             outcomes.append(None)
         if not recorded:
             return outcomes
         try:
-            self.metrics.publish_all([Observation(v.passed, v.quality_score, v.records_total)
-                                      for _, v, _ in recorded])
+            totals = self.metadata.totals(self.pipeline)
+            self.metrics.publish_all([Observation(v.passed, v.quality_score, v.records_total) for _, v in recorded])
         except Exception as error:
-            for index, _, _ in recorded:
+            for index, _ in recorded:
                 outcomes[index] = error
             return outcomes
         refused = self.events.publish_all([(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
@@ -81,8 +83,8 @@ class Quality:
             "validation_success_rate": round(totals.success_rate, 2),
             "average_quality_score": round(totals.average_score, 2),
             "files": totals.files,
-        }) for _, validated, totals in recorded])
-        for (index, validated, totals), refusal in zip(recorded, refused, strict=True):
+        }) for _, validated in recorded])
+        for (index, validated), refusal in zip(recorded, refused, strict=True):
             outcomes[index] = refusal or totals
             if refusal is None:
                 self.logger.set_correlation_id(validated.process_id)
@@ -90,8 +92,8 @@ class Quality:
                                                             "success_rate": totals.success_rate})
         return outcomes
 
-    def _record(self, validated: DataValidated) -> QualityTotals | None:
-        """The file's record and the totals in one transaction (this stage's write-once); None for a duplicate."""
+    def _record(self, validated: DataValidated) -> bool:
+        """The file's record and the totals in one transaction (this stage's write-once); False for a duplicate."""
         self.logger.set_correlation_id(validated.process_id)
         item = stage_record(
             validated.process_id, validated.arrived_at, Stage.QUALITY,
@@ -99,10 +101,11 @@ class Quality:
             ValidationPassed=validated.passed, RecordsTotal=validated.records_total,
         )
         try:
-            return self.metadata.record_quality(
+            self.metadata.record_quality(
                 item, self.pipeline, passed=validated.passed, score=validated.quality_score,
                 records=validated.records_total,
             )
         except StageAlreadyRecorded:
             self.logger.info("duplicate delivery: quality already recorded", extra={"key": validated.key})
-            return None
+            return False
+        return True
