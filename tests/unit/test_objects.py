@@ -92,6 +92,9 @@ class FakeS3:
         self._record("copy_object", **kwargs)
         return {}
 
+    def upload_file(self, filename: str, bucket: str, key: str, **kwargs: Any) -> None:
+        self._record("upload_file", filename=filename, bucket=bucket, key=key, **kwargs)
+
 
 def part_sizes(s3: FakeS3) -> list[int]:
     return [len(kwargs["Body"]) for name, kwargs in s3.calls if name == "upload_part"]
@@ -304,3 +307,18 @@ def test_download_is_one_get_streamed_to_the_file_in_pieces(tmp_path: Path) -> N
         stub.assert_no_pending_responses()
     assert (tmp_path / "a.csv").read_bytes() == b"x" * size
     assert body.closed
+
+
+def test_a_small_file_goes_up_in_one_put_and_a_large_one_as_a_managed_upload(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
+    s3 = FakeS3()
+    small, large = tmp_path / "small.parquet", tmp_path / "large.parquet"
+    small.write_bytes(b"0123456789")
+    large.write_bytes(b"0123456789a")
+    store = ObjectStore(s3)  # type: ignore[arg-type]
+    store.upload_from(small, "b", "curated/t/dt=2026-01-01/p_0.parquet", "application/vnd.apache.parquet")
+    store.upload_from(large, "b", "curated/t/dt=2026-01-02/p_0.parquet", "application/vnd.apache.parquet")
+    assert s3.names() == ["put_object", "upload_file"]
+    assert s3.calls[1][1]["ExtraArgs"] == {"ContentType": "application/vnd.apache.parquet"}
+    assert s3.content_types[("b", "curated/t/dt=2026-01-01/p_0.parquet")] == "application/vnd.apache.parquet"

@@ -136,9 +136,15 @@ class ObjectStore:
                 body.close()
 
     def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
-        """Put a local file (multipart when large); the same key again overwrites it."""
+        """Put a local file: one PutObject streamed from the file up to PART_BYTES, a managed multipart upload
+        past it (its thread pool costs more than a small file's whole PUT); the same key again overwrites it."""
         with _mapped(f"uploading s3://{bucket}/{key}"):
-            self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type}, Config=TRANSFER)
+            if path.stat().st_size <= PART_BYTES:
+                with path.open("rb") as body:
+                    self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            else:
+                self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type},
+                                     Config=TRANSFER)
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         """Write a small JSON document (an error report) in one PUT."""
