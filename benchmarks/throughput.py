@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -272,6 +273,25 @@ def main() -> None:
         "ratio_terminal": figure("ratio_terminal"), "ratio_curated": figure("ratio_curated"),
     }
     print(json.dumps({"files": args.files, "cores": os.cpu_count(), "runs": runs, "summary": summary}, indent=2))
+    print(readme_rows(args.files, len(runs), summary), file=sys.stderr)
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def readme_rows(files: int, runs: int, summary: dict[str, dict[str, float]]) -> str:
+    """README's throughput rows, from this run's summary (the JSON goes to stdout, these to stderr)."""
+    def cell(rate: str, ratio: str) -> str:
+        r, q = summary[rate], summary[ratio]
+        return (f"{r['median']} files/s ({r['min']}-{r['max']}): {q['median']}{TIMES} the bare chain "
+                f"({q['min']}-{q['max']}{TIMES})")
+    bare = summary["bare_files_per_s"]
+    return "\n".join([
+        f"| `benchmarks/throughput.py --runs {runs}`: {files} mixed small files (3 datasets, CSV, JSON, JSON Lines, "
+        f"30 % invalid) uploaded back to back, all terminal (median, min-max); the bare chain in the same run "
+        f"{bare['median']} files/s ({bare['min']}-{bare['max']}) | {cell('terminal_files_per_s', 'ratio_terminal')} |",
+        f"| the same burst, every processed file curated too | {cell('curated_files_per_s', 'ratio_curated')} |",
+    ])
 
 
 if __name__ == "__main__":
