@@ -22,10 +22,11 @@ from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
 from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, query_curated, run_demo
 from lakebox.emulator import EmbeddedEmulator
-from lakebox.files import file_status, ingest_paths
+from lakebox.files import ingest_paths
 from lakebox.query import json_rows, run_query
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
+from lakebox.status import DEFAULT_PAGE_FILES, BadPageToken, Cursor, PageToken, StatusPage, every_row, read_page
 from lakebox.target import Target, state_dir
 from lakebox.uploads import WAIT_DEADLINE_S
 from lakebox_layer.exceptions import LakeboxError
@@ -71,6 +72,11 @@ def _run(action: Callable[[], T]) -> T:
 
 def _print_json(value: object) -> None:
     out.print_json(json.dumps(value))
+
+
+def _echo_json(value: object) -> None:
+    # What print_json prints, without its highlighting pass: for thousands of status rows that pass takes seconds.
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @app.command()
@@ -125,16 +131,62 @@ def ingest(
 
 
 @app.command()
-def status(json_output: JsonOption = False) -> None:
-    """One row per raw file: status, quality score, errors, destination, process id."""
+def status(
+    json_output: JsonOption = False,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help=f"files per page (default {DEFAULT_PAGE_FILES}); with --json, print one page")] = None,
+    page_token: Annotated[str | None, typer.Option(help="show the page this token names (printed with each page)")]
+    = None,
+    next_page: Annotated[bool, typer.Option("--next", help="show the page after the one shown last")] = False,
+    every: Annotated[bool, typer.Option("--all", help="every file at once")] = False,
+) -> None:
+    """One row per raw file, in key order, a page at a time: status, quality score, errors, destination, process id.
+    --json alone prints every file."""
+    if every and (limit is not None or page_token is not None or next_page):
+        raise _fail("--all shows every file: leave out --limit, --page-token and --next", code=2)
+    if page_token is not None and next_page:
+        raise _fail("choose one of --page-token and --next", code=2)
     target = Target.resolve()
-    rows = _run(lambda: file_status(target))
+    if every or (json_output and limit is None and page_token is None and not next_page):
+        rows = _run(lambda: every_row(target.metadata, target.project))
+        if json_output:
+            _echo_json([row.to_json() for row in rows])
+        else:
+            out.print(render.outcomes_table(rows) if rows else f"no files yet at {target.where}")
+        return
+    page = _run(lambda: _status_page(target, limit, page_token, next_page))
     if json_output:
-        _print_json([row.to_json() for row in rows])
-    elif not rows:
+        _echo_json(page.to_json())
+    elif not page.rows and page.first == 1:
         out.print(f"no files yet at {target.where}")
     else:
-        out.print(render.outcomes_table(rows))
+        if page.rows:
+            out.print(render.outcomes_table(page.rows))
+        # Unwrapped: the token on it must stay whole to be copied.
+        out.print(render.page_line(page), highlight=False, soft_wrap=True)
+
+
+def _status_page(target: Target, limit: int | None, token: str | None, next_page: bool) -> StatusPage:
+    """Read the page asked for, and remember where the next one starts for `--next`."""
+    where, pipeline = target.where, target.project
+    start: PageToken | None = None
+    if next_page:
+        cursor = Cursor.load(state_dir())
+        if cursor is None or (cursor.where, cursor.pipeline) != (where, pipeline):
+            raise _fail(f"no page to follow at {where}: run `lakebox status` first", code=2)
+        if cursor.token is None:
+            raise _fail("the last `lakebox status` showed the last page: run `lakebox status` to start again",
+                        code=2)
+        token, limit = cursor.token, limit or cursor.limit
+    if token is not None:
+        try:
+            start = PageToken.decode(token)
+        except BadPageToken as error:
+            raise _fail(str(error), code=2) from error
+    size = limit or DEFAULT_PAGE_FILES
+    page = read_page(target.metadata, pipeline, size, start)
+    Cursor(where, pipeline, size, page.next_token).save(state_dir())
+    return page
 
 
 @app.command()

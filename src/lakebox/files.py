@@ -1,4 +1,4 @@
-"""`lakebox ingest` and `lakebox status`: upload files to the raw bucket, and one row per raw file's outcome."""
+"""`lakebox ingest`: upload files to the raw bucket and, with --wait, each file's outcome."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.exceptions import DatasetNameRefused
-from lakebox.status import FileRow, fold_status
 from lakebox.target import Target
 from lakebox.uploads import WAIT_DEADLINE_S, files_to_upload, upload, wait_for_outcomes
 from lakebox_layer.datasets import dataset_name_problem
@@ -28,8 +27,3 @@ def ingest_paths(target: Target, paths: Iterable[Path], dataset: str, wait: bool
         return [{"key": u.raw.key, "process_id": u.raw.process_id, "status": "uploaded"} for u in uploads]
     rows = wait_for_outcomes(target, uploads, deadline_s=deadline_s)
     return [rows[u.raw.process_id].to_json() for u in uploads]
-
-
-def file_status(target: Target) -> list[FileRow]:
-    """One row per raw file of the target's project, sorted by key."""
-    return fold_status(target.metadata.file_records(target.settings.project))

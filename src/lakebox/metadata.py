@@ -1,13 +1,35 @@
-"""Reading the metadata table for people: every stage record of a file, and the indexed stage records of all."""
+"""Reading the metadata table for people: every stage record of a file, and the indexed stage records of all, whole
+or a page of raw keys at a time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# Index entries one raw key usually has: ingestion, validation, quality and curation each record it once.
+RECORDS_PER_KEY = 4
+# What a status row is folded from; the rest of a record (rule counts, formats, lineage) stays in the table.
+STATUS_ATTRIBUTES = ("ProcessId", "Timestamp", "RawKey", "Status", "QualityScore", "Errors", "Destination",
+                     "RecordsTotal", "RecordsValid")
+# Placeholders for every name: several (Status, Timestamp) are reserved words in DynamoDB's expressions.
+_PROJECTION = ", ".join(f"#a{n}" for n in range(len(STATUS_ATTRIBUTES)))
+_PROJECTED_NAMES = {f"#a{n}": name for n, name in enumerate(STATUS_ATTRIBUTES)}
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    """The stage records of up to `limit` raw keys in key order, every record of each: a key's records are never
+    split between two pages."""
+
+    keys: list[str]
+    records: list[dict[str, Any]] = field(repr=False)
+    # The last key of this page when more keys follow it; None on the last page.
+    last_key: str | None
 
 
 class MetadataReader:
@@ -40,3 +62,52 @@ class MetadataReader:
             ExpressionAttributeValues=marshal({":pipeline": pipeline}),
         )
         return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+
+    def status_records(self, pipeline: str) -> list[dict[str, Any]]:
+        """What :meth:`file_records` reads, only the attributes a status row is folded from."""
+        paginator = self._db.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            IndexName=STATUS_INDEX,
+            KeyConditionExpression="Pipeline = :pipeline",
+            ExpressionAttributeValues=marshal({":pipeline": pipeline}),
+            ProjectionExpression=_PROJECTION,
+            ExpressionAttributeNames=_PROJECTED_NAMES,
+        )
+        return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+
+    def key_page(self, pipeline: str, limit: int, after: str | None = None) -> KeyPage:
+        """The stage records (what a status row needs of them) of the first `limit` raw keys after `after` (from
+        the first key when None), read from the status index in its order (by raw key) with Limit and
+        ExclusiveStartKey: a page costs what it holds, however many files the lake has.
+
+        A key's records sit together in the index, so the page reads until it has seen the key after its last one
+        (or the end): only then is the last key's every record (every stage, every version) on the page."""
+        if limit < 1:
+            raise ValueError(f"a page holds at least one file, not {limit}")
+        condition = "Pipeline = :pipeline"
+        values: dict[str, Any] = {":pipeline": pipeline}
+        if after is not None:
+            condition += " AND RawKey > :after"
+            values[":after"] = after
+        request: dict[str, Any] = {
+            "TableName": self.table, "IndexName": STATUS_INDEX, "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": marshal(values), "Limit": RECORDS_PER_KEY * (limit + 1),
+            "ProjectionExpression": _PROJECTION, "ExpressionAttributeNames": _PROJECTED_NAMES,
+        }
+        keys: list[str] = []
+        records: list[dict[str, Any]] = []
+        while True:
+            response = self._db.query(**request)
+            for item in response.get("Items", []):
+                record = unmarshal(item)
+                key = str(record["RawKey"])
+                if not keys or keys[-1] != key:
+                    if len(keys) == limit:
+                        return KeyPage(keys, records, last_key=keys[-1])
+                    keys.append(key)
+                records.append(record)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                return KeyPage(keys, records, last_key=None)
+            request["ExclusiveStartKey"] = start

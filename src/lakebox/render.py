@@ -13,7 +13,7 @@ from rich.text import Text
 from lakebox.athena import QueryResult
 from lakebox.metrics import QualityFigures
 from lakebox.reconcile import Reconciliation, Redrive
-from lakebox.status import FileRow
+from lakebox.status import FileRow, StatusPage
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
 from lakebox_layer.records import FileStatus
 
@@ -49,6 +49,17 @@ def outcomes_table(rows: list[FileRow], expected: Mapping[str, str] | None = Non
             cells.append("[green]yes[/]" if wanted == row.status.value else f"[red]no: {wanted}[/]")
         table.add_row(*cells)
     return table
+
+
+def page_line(page: StatusPage) -> str:
+    """`lakebox status`: which files the page shows, and how to see the next page (or that there is none)."""
+    if not page.rows:
+        return f"no files after the first {page.first - 1}"
+    shown = f"files {page.first}-{page.last} in key order"
+    if page.next_token is None:
+        return f"{shown}: the last page" if page.first > 1 else f"{shown}: all of them"
+    return (f"{shown}; next page: lakebox status --next (or --page-token {page.next_token}); "
+            "every file: lakebox status --all")
 
 
 def metrics_table(figures: QualityFigures) -> Table:

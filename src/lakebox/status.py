@@ -1,12 +1,26 @@
-"""Folding stage records into one status row per raw file: what `lakebox status` shows."""
+"""Folding stage records into one status row per raw file, a page of files at a time: what `lakebox status` shows.
+
+A page is read from the status index in its own order, by raw key, so it costs what it holds however full the lake
+is; the token that names the next page is the last key shown (and how many files came before), and `--next` finds
+the token the previous page saved beside the emulator's state.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
+from lakebox.metadata import KeyPage
 from lakebox_layer.records import FileStatus, Stage
+
+# Files on a page unless told otherwise: a screenful.
+DEFAULT_PAGE_FILES = 50
+CURSOR_FILE = "status-cursor.json"
 
 
 @dataclass(frozen=True)
@@ -102,3 +116,96 @@ def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
         if current is None or arrival[row.process_id] > arrival[current.process_id]:
             latest[row.key] = row
     return sorted(latest.values(), key=lambda row: row.key)
+
+
+# -- pages ----------------------------------------------------------------------------------------------------------
+
+class BadPageToken(ValueError):
+    """A page token `lakebox status` did not print."""
+
+
+@dataclass(frozen=True)
+class PageToken:
+    """Where the next page starts: after the key `after`, with `shown` files on the pages before it."""
+
+    after: str
+    shown: int
+
+    def encode(self) -> str:
+        text = json.dumps({"after": self.after, "shown": self.shown}, separators=(",", ":"))
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> PageToken:
+        try:
+            fields = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            after, shown = fields["after"], fields["shown"]
+        except (binascii.Error, ValueError, TypeError, KeyError) as error:
+            raise BadPageToken(f"not a page token of `lakebox status`: {token!r}") from error
+        if not isinstance(after, str) or not isinstance(shown, int) or isinstance(shown, bool) or shown < 0:
+            raise BadPageToken(f"not a page token of `lakebox status`: {token!r}")
+        return cls(after, shown)
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """One page of `lakebox status`: its rows in key order, the position of its first row (1 for the first page)
+    and the token of the next page (None on the last)."""
+
+    rows: list[FileRow]
+    first: int
+    next_token: str | None
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.rows) - 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"files": [row.to_json() for row in self.rows], "first": self.first,
+                "next_page_token": self.next_token}
+
+
+class StatusReader(Protocol):
+    def key_page(self, pipeline: str, limit: int, after: str | None = None) -> KeyPage: ...
+
+    def status_records(self, pipeline: str) -> list[dict[str, Any]]: ...
+
+
+def every_row(reader: StatusReader, pipeline: str) -> list[FileRow]:
+    """Every file's row at once (`--all`), read with only the attributes a row is folded from."""
+    return fold_status(reader.status_records(pipeline))
+
+
+def read_page(reader: StatusReader, pipeline: str, limit: int, token: PageToken | None = None) -> StatusPage:
+    """The page of `limit` files that `token` names (the first page without one)."""
+    page = reader.key_page(pipeline, limit, token.after if token else None)
+    rows = fold_status(page.records)
+    shown = token.shown if token else 0
+    following = PageToken(page.last_key, shown + len(rows)).encode() if page.last_key is not None else None
+    return StatusPage(rows, shown + 1, following)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """What `--next` continues from: the next page's token for one pipeline at one place, and the page size."""
+
+    where: str
+    pipeline: str
+    limit: int
+    token: str | None
+
+    @classmethod
+    def load(cls, directory: Path) -> Cursor | None:
+        try:
+            saved = json.loads((directory / CURSOR_FILE).read_text(encoding="utf-8"))
+            return cls(str(saved["where"]), str(saved["pipeline"]), int(saved["limit"]), saved["token"])
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def save(self, directory: Path) -> None:
+        """Remember the cursor; a folder that cannot be written only costs `--next` (the token is printed too)."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / CURSOR_FILE).write_text(json.dumps(asdict(self)), encoding="utf-8")
+        except OSError:
+            return

@@ -62,14 +62,21 @@ def upload(target: Target, files: list[tuple[Path, str]], dataset: str) -> list[
 
 def wait_for_outcomes(target: Target, uploads: list[Upload], deadline_s: float = WAIT_DEADLINE_S,
                       interval_s: float = 0.2) -> dict[str, FileRow]:
-    """Poll the status index until every upload has a terminal status; rows by process id."""
+    """Poll until every upload has a terminal status; rows by process id.
+
+    Each poll reads the records of the files still waiting, one process at a time (a Query on its key, whatever the
+    lake holds), in upload order, and stops at the first that is not terminal yet: a poll costs one read plus one
+    per file that finished since the last, never a read of the whole status index."""
     wanted = {u.raw.process_id: u.raw.key for u in uploads}
     rows: dict[str, FileRow] = {}
 
     def all_terminal() -> bool:
-        nonlocal rows
-        rows = rows_by_process(target.metadata.file_records(target.settings.project))
-        return all(pid in rows and rows[pid].status.terminal for pid in wanted)
+        for pid in [pid for pid in wanted if pid not in rows]:
+            row = rows_by_process(target.metadata.stage_records(pid)).get(pid)
+            if row is None or not row.status.terminal:
+                return False
+            rows[pid] = row
+        return True
 
     def pending() -> str:
         waiting = [key for pid, key in wanted.items() if pid not in rows or not rows[pid].status.terminal]
