@@ -313,25 +313,30 @@ class ParquetEngine:
             raise ValueError(f"file stem {stem!r} must be letters, digits, '_' or '-'")
         for old in out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet"):
             old.unlink()
+        if self._one_chunk(source):  # no scratch pieces: each directory made and removed costs a few ms
+            with self._cast_errors(source, columns):
+                query = self._select(source, columns, lineage, partition_by, arrival_day)
+                self._execute(
+                    f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
+                    f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
+            return self._parts(out_dir, stem)
         pieces = self.work_dir / "pieces"
         shutil.rmtree(pieces, ignore_errors=True)
         pieces.mkdir(parents=True)
         try:
             with self._cast_errors(source, columns):
-                if self._one_chunk(source):
-                    query = self._select(source, columns, lineage, partition_by, arrival_day)
-                    self._execute(
-                        f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
-                        f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
-                else:
-                    for number, chunk in enumerate(self._chunks(source)):
-                        query = self._select(source, columns, lineage, partition_by, arrival_day, chunk)
-                        self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
-                                      f"{_literal(str(pieces / f'{number:06d}.parquet'))} "
-                                      f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
-                    self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
+                for number, chunk in enumerate(self._chunks(source)):
+                    query = self._select(source, columns, lineage, partition_by, arrival_day, chunk)
+                    self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
+                                  f"{_literal(str(pieces / f'{number:06d}.parquet'))} "
+                                  f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
+                self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
         finally:
             shutil.rmtree(pieces, ignore_errors=True)
+        return self._parts(out_dir, stem)
+
+    def _parts(self, out_dir: Path, stem: str) -> list[CuratedPart]:
+        """The day files written for `stem`, with their row counts."""
         parts = []
         for path in sorted(out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet")):
             [(rows,)] = self._rows(f"SELECT num_rows FROM parquet_file_metadata({_literal(str(path))})")
