@@ -11,7 +11,7 @@ write) holds one chunk's rows at most, and CSV is read in the validation's diale
 header as written), pinned for every chunk. A JSON document or array is still read whole.
 """
 
-# SQL here is composed from column names and values only through `_ident` and `_literal`, which quote them.
+# SQL here is composed from column names and values only through `ident` and `literal`, which quote them.
 # ruff: noqa: S608
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from lakebox_layer.columns import GLUE_TYPES, LINEAGE, PARTITION_KEY, Column, ch
 from lakebox_layer.exceptions import ContentRejected, CurationRejected
 from lakebox_layer.parsing import csv_dialect
 from lakebox_layer.records import FileFormat
+from lakebox_layer.sources import Reader, Source, ident, literal
 from lakebox_layer.streams import decompressed, record_end, record_pieces
 
 # Glue types as DuckDB writes them to Parquet (and reads them back), for casting and for the schema check.
@@ -58,19 +59,6 @@ ROW_GROUP_BYTES = "8MB"  # a curated file's row groups when written from pieces:
 DEFAULT_MEMORY_MB = 1024
 MEMORY_SHARE = 0.6  # of the function's memory; the rest is Python, boto3 and the upload's buffers
 OUTSIDE_LIMIT_MB = 160
-
-
-def _literal(value: str | None) -> str:
-    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _pointer(name: str) -> str:
-    """A JSON pointer to a top-level key (RFC 6901 escapes)."""
-    return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
 def memory_limit() -> str:
@@ -102,63 +90,6 @@ class CuratedPart:
     dt: str
     path: Path
     rows: int
-
-
-@dataclass(frozen=True)
-class Source:
-    """A processed file read as text: one VARCHAR per name in `names`, for CSV the cells under the header as written,
-    for JSON each record's top-level fields (nested values as JSON text, NULL where absent or null)."""
-
-    path: Path
-    file_format: FileFormat
-    compression: str | None
-    names: list[str]
-    delimiter: str = ","
-
-    @property
-    def is_json(self) -> bool:
-        return self.file_format is not FileFormat.CSV
-
-    @property
-    def chunked(self) -> bool:
-        """Whether DuckDB gets the file in chunks: CSV and JSON Lines, not a JSON document or array."""
-        return self.file_format in (FileFormat.CSV, FileFormat.JSON_LINES)
-
-    @property
-    def relation(self) -> str:
-        """The whole file as SQL (see `read` for one chunk of it)."""
-        return self.read(self.path, self.compression)
-
-    def objects(self, path: Path, compression: str | None = None) -> str:
-        """A JSON file's records that are objects, one `json` column."""
-        shape = "newline_delimited" if self.file_format is FileFormat.JSON_LINES else "auto"
-        compressed = "gzip" if compression == "gzip" else "none"
-        return (f"(SELECT json FROM read_json_objects({_literal(str(path))}, format = {_literal(shape)}, "
-                f"compression = {_literal(compressed)}) WHERE json_type(json) = 'OBJECT')")
-
-    def read(self, path: Path, compression: str | None = None) -> str:
-        """A file of this source's shape (the file itself or one chunk of it) as SQL, one VARCHAR per name."""
-        compressed = "gzip" if compression == "gzip" else "none"
-        if not self.is_json:
-            # The dialect pinned (nothing sniffed per chunk), the header line skipped, every column text.
-            columns = ", ".join(f"{_literal(name)}: 'VARCHAR'" for name in self.names)
-            return (f"read_csv({_literal(str(path))}, header = true, auto_detect = false, "
-                    f"delim = {_literal(self.delimiter)}, quote = '\"', escape = '\"', columns = {{{columns}}}, "
-                    f"compression = {_literal(compressed)})")
-        objects = self.objects(path, compression)
-        if not self.names:
-            return objects
-        # Each record is parsed once for all its fields (a path list), not once per field and per use.
-        paths = ", ".join(_literal(_pointer(name)) for name in self.names)
-        fields = ", ".join(f"__fields[{index}] AS {_ident(name)}" for index, name in enumerate(self.names, 1))
-        return f"(SELECT {fields} FROM (SELECT json_extract_string(json, [{paths}]) AS __fields FROM {objects}))"
-
-    def text(self, name: str) -> str:
-        """The SQL expression of a field's text; NULL where the field is absent or null."""
-        return _ident(name)
-
-
-Reader = Callable[[Source, Path, "str | None"], str]
 
 
 class ParquetEngine:
@@ -244,7 +175,7 @@ class ParquetEngine:
         for name in source.names:
             text = source.text(name)
             checks.append(f"count({text})")
-            checks.extend(f"bool_and({text} IS NULL OR (regexp_full_match({text}, {_literal(pattern)}) "
+            checks.extend(f"bool_and({text} IS NULL OR (regexp_full_match({text}, {literal(pattern)}) "
                           f"AND {self._typed(text, glue, cast='TRY_CAST')} IS NOT NULL))"
                           for glue, pattern in _INFERENCE)
         width = 1 + len(_INFERENCE)
@@ -285,17 +216,17 @@ class ParquetEngine:
         present = set(source.names)
         typed = [
             f"{self._typed(source.text(c.name), c.type) if c.name in present else self._null(c.type)} "
-            f"AS {_ident(c.name)}"
+            f"AS {ident(c.name)}"
             for c in columns
         ]
         values = {"_process_id": lineage.process_id, "_source_key": lineage.source_key,
                   "_source_version": lineage.source_version, "_contract_version": lineage.contract_version}
-        lineage_sql = [f"CAST({_literal(values[c.name])} AS VARCHAR) AS {_ident(c.name)}" for c in LINEAGE[:-1]]
-        lineage_sql.append(f"{self._typed(_literal(lineage.ingested_at), 'timestamp')} AS {_ident('_ingested_at')}")
-        day = _literal(arrival_day)
+        lineage_sql = [f"CAST({literal(values[c.name])} AS VARCHAR) AS {ident(c.name)}" for c in LINEAGE[:-1]]
+        lineage_sql.append(f"{self._typed(literal(lineage.ingested_at), 'timestamp')} AS {ident('_ingested_at')}")
+        day = literal(arrival_day)
         by_type = {c.name: c.type for c in columns}
         if partition_by is not None and by_type.get(partition_by) in ("date", "timestamp"):
-            partition = f"coalesce(strftime({_ident(partition_by)}, '%Y-%m-%d'), {day})"
+            partition = f"coalesce(strftime({ident(partition_by)}, '%Y-%m-%d'), {day})"
         else:
             partition = day
         inner = f"SELECT {', '.join(typed + lineage_sql)} FROM {relation or source.relation}"
@@ -313,52 +244,51 @@ class ParquetEngine:
             raise ValueError(f"file stem {stem!r} must be letters, digits, '_' or '-'")
         for old in out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet"):
             old.unlink()
-        if self._one_chunk(source):  # no scratch pieces: each directory made and removed costs a few ms
-            with self._cast_errors(source, columns):
+        with self._cast_errors(source, columns):
+            if self._one_chunk(source):  # in one statement, with no scratch directory to make and remove
                 query = self._select(source, columns, lineage, partition_by, arrival_day)
                 self._execute(
-                    f"COPY ({query}) TO {_literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
-                    f"FILENAME_PATTERN {_literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
-            return self._parts(out_dir, stem)
+                    f"COPY ({query}) TO {literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
+                    f"FILENAME_PATTERN {literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
+            else:
+                self._write_pieces(source, columns, lineage, partition_by, arrival_day, out_dir, stem)
+        parts = []
+        for path in sorted(out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet")):
+            [(rows,)] = self._rows(f"SELECT num_rows FROM parquet_file_metadata({literal(str(path))})")
+            parts.append(CuratedPart(path.parent.name.split("=", 1)[1], path, int(rows)))
+        return parts
+
+    def _write_pieces(self, source: Source, columns: list[Column], lineage: Lineage, partition_by: str | None,
+                      arrival_day: str, out_dir: Path, stem: str) -> None:
         pieces = self.work_dir / "pieces"
         shutil.rmtree(pieces, ignore_errors=True)
         pieces.mkdir(parents=True)
         try:
-            with self._cast_errors(source, columns):
-                for number, chunk in enumerate(self._chunks(source)):
-                    query = self._select(source, columns, lineage, partition_by, arrival_day, chunk)
-                    self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
-                                  f"{_literal(str(pieces / f'{number:06d}.parquet'))} "
-                                  f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
-                self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
+            for number, chunk in enumerate(self._chunks(source)):
+                query = self._select(source, columns, lineage, partition_by, arrival_day, chunk)
+                self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
+                              f"{literal(str(pieces / f'{number:06d}.parquet'))} "
+                              f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
+            self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
         finally:
             shutil.rmtree(pieces, ignore_errors=True)
-        return self._parts(out_dir, stem)
-
-    def _parts(self, out_dir: Path, stem: str) -> list[CuratedPart]:
-        """The day files written for `stem`, with their row counts."""
-        parts = []
-        for path in sorted(out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet")):
-            [(rows,)] = self._rows(f"SELECT num_rows FROM parquet_file_metadata({_literal(str(path))})")
-            parts.append(CuratedPart(path.parent.name.split("=", 1)[1], path, int(rows)))
-        return parts
 
     def _split_days(self, pieces: list[Path], out_dir: Path, stem: str) -> None:
         """Each day's rows of the pieces as that day's one file, streamed."""
         if not pieces:
             return
-        scan = f"read_parquet([{', '.join(_literal(str(piece)) for piece in pieces)}], hive_partitioning = false)"
+        scan = f"read_parquet([{', '.join(literal(str(piece)) for piece in pieces)}], hive_partitioning = false)"
         for (day,) in self._rows(f"SELECT DISTINCT {PARTITION_KEY} FROM {scan} ORDER BY 1"):
             target = out_dir / f"{PARTITION_KEY}={day}" / f"{stem}_0.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
             self._execute(f"COPY (SELECT * EXCLUDE ({PARTITION_KEY}) FROM {scan} WHERE {PARTITION_KEY} = "
-                          f"{_literal(str(day))}) TO {_literal(str(target))} (FORMAT parquet, "
-                          f"ROW_GROUP_SIZE_BYTES {_literal(ROW_GROUP_BYTES)})")
+                          f"{literal(str(day))}) TO {literal(str(target))} (FORMAT parquet, "
+                          f"ROW_GROUP_SIZE_BYTES {literal(ROW_GROUP_BYTES)})")
 
     def parquet_schema(self, path: Path) -> list[Column]:
         """The columns of a Parquet file as Glue types."""
         described = self._rows(
-            f"DESCRIBE SELECT * FROM read_parquet({_literal(str(path))}, hive_partitioning = false)")
+            f"DESCRIBE SELECT * FROM read_parquet({literal(str(path))}, hive_partitioning = false)")
         return [Column(str(name), GLUE_OF_DUCKDB.get(str(duck), str(duck).lower())) for name, duck, *_ in described]
 
     @contextmanager
