@@ -3,6 +3,12 @@
 The container target starts the image in LAKEBOX_EMULATOR_IMAGE (default: the pinned official MiniStack image; build
 one offline with scripts/build-emulator-image.sh) with testcontainers, its port published on 127.0.0.1 only. Ryuk
 is disabled, so the fixtures remove their own containers.
+
+The suite runs on pytest-xdist workers (`-n`, see pyproject.toml), a test file at a time per worker. Each worker is
+a session of its own: the embedded target gives each worker that runs an e2e test its own emulator (a free port, a
+state folder under the worker's own temporary folder), started and provisioned when its first e2e test asks for it,
+so a worker that runs only unit tests starts none. Any other target is one emulator for the whole run (a container,
+or one already running that every worker would provision and tear down under the others): it runs in one process.
 """
 
 from __future__ import annotations
@@ -12,9 +18,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.emulators import Emulator, container_emulator, docker_unavailable, embedded_emulator
+from tests.emulators import Emulator, container_emulator, docker_unavailable, embedded_emulator, target_of
 
-TARGETS = ("embedded", "container")
+# `-n auto`: a worker more than there are CPUs, since e2e tests spend part of their time waiting on the emulator (on
+# 2 CPUs, 3 workers beat 2 and 4); at most 8, as each worker that runs an e2e test starts an emulator with its
+# functions' workers (about 1 GB).
+MAX_AUTO_WORKERS = 8
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,11 +35,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def target_of(config: pytest.Config) -> str:
-    target = str(config.getoption("--target"))
-    if target not in TARGETS and not target.startswith(("http://", "https://")):
-        raise pytest.UsageError(f"--target must be one of {', '.join(TARGETS)} or an http(s) URL, not {target!r}")
-    return target
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Before xdist reads -n: a target the session does not start for itself runs in one process."""
+    if target_of(config) != "embedded" and getattr(config.option, "numprocesses", None):
+        config.option.numprocesses = 0
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: CPUs + 1 workers, at most MAX_AUTO_WORKERS; PYTEST_XDIST_AUTO_NUM_WORKERS decides if set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return min((os.cpu_count() or 1) + 1, MAX_AUTO_WORKERS)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -52,7 +69,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"lakebox e2e target: {target_of(config)} (docker tests run with -m docker)"
+    target, workers = target_of(config), getattr(config.option, "numprocesses", None) or 0
+    where = f"{workers} xdist workers (each starts an emulator at its first e2e test)" if workers else "one process"
+    return f"lakebox e2e target: {target}, {where} (docker tests run with -m docker)"
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

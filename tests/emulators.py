@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 # Before testcontainers is imported: no Ryuk (its image cannot be pulled everywhere), and clients reach containers
 # through 127.0.0.1, where the ports are published, never through the bridge gateway.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -19,6 +21,14 @@ from lakebox.emulator import EmbeddedEmulator
 
 DEFAULT_IMAGE = "ministackorg/ministack:1.5.33"
 EMULATOR_PORT = 4566
+TARGETS = ("embedded", "container")
+
+
+def target_of(config: pytest.Config) -> str:
+    target = str(config.getoption("--target"))
+    if target not in TARGETS and not target.startswith(("http://", "https://")):
+        raise pytest.UsageError(f"--target must be one of {', '.join(TARGETS)} or an http(s) URL, not {target!r}")
+    return target
 
 
 @cache

@@ -36,9 +36,11 @@ def decide(case: Case) -> tuple[bool, list[str]]:
 
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
 def test_every_case_gets_a_decision_with_a_reason(case: Case) -> None:
-    started = time.monotonic()
+    # The decision's own CPU time: the suite runs on parallel workers (and under coverage in CI), so the wall clock
+    # also counts the time this worker waits for a CPU; the work, decompressing and reading in-process, is all here.
+    started = time.process_time()
     passed, reasons = decide(case)
-    elapsed = time.monotonic() - started
+    elapsed = time.process_time() - started
 
     assert passed is (case.expected == PROCESSED), reasons
     if not passed:
