@@ -32,6 +32,8 @@ def operator_policy(topology: Topology) -> dict[str, Any]:
                "sqs:GetQueueAttributes"],
               [topology.dead_letter_arn, topology.stage_queue_arn(Stage.INGESTION), topology.queue_arn]),
         allow(["events:PutEvents"], [topology.bus_arn]),
+        # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
+        allow(["logs:FilterLogEvents"], [topology.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(topology),
     )
 

@@ -1,4 +1,4 @@
-"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query.
+"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query, trace, logs.
 
 Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo, query),
 and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
@@ -17,17 +17,20 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from lakebox import render
+from lakebox import render, render_trace
 from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
 from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, query_curated, run_demo
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.files import ingest_paths
+from lakebox.logs import DEFAULT_SINCE, STAGES, BadDuration, LogLine, LogReader, LogTail, follow, parse_since, since
 from lakebox.query import json_rows, run_query
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
 from lakebox.status import DEFAULT_PAGE_FILES, BadPageToken, Cursor, PageToken, StatusPage, every_row, read_page
 from lakebox.target import Target, state_dir
+from lakebox.trace import gather
+from lakebox.trace_sources import LakeSources
 from lakebox.uploads import WAIT_DEADLINE_S
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus
@@ -252,6 +255,59 @@ def query(
         typer.echo(render.query_csv(result), nl=False)
     else:
         out.print(render.query_table(result))
+
+
+@app.command()
+def trace(
+    reference: Annotated[str, typer.Argument(metavar="KEY|PROCESS_ID",
+                                             help="a raw key as stored (input/<dataset>/<name>) or a process id")],
+    version: Annotated[str | None, typer.Option(help="the raw object version to trace (default: the latest)")]
+    = None,
+    json_output: JsonOption = False,
+) -> None:
+    """One file's story: its versions, every stage as a timeline, its events, outputs, lineage and log lines."""
+    target = Target.resolve()
+    found = _run(lambda: gather(LakeSources.of(target), reference, version))
+    if version is not None and found.raw.version_id != version:
+        raise _fail(f"{reference} is a process id of version {found.raw.version_id}: leave out --version", code=2)
+    if json_output:
+        _echo_json(found.to_json())
+    else:
+        out.print(render_trace.trace_view(found))
+
+
+@app.command()
+def logs(
+    stage: Annotated[str | None, typer.Option(help=f"one stage only: {', '.join(STAGES)}")] = None,
+    since_: Annotated[str, typer.Option("--since", help="how far back: 30s, 10m, 2h, 1d")] = DEFAULT_SINCE,
+    follow_: Annotated[bool, typer.Option("--follow", help="keep showing new lines until Ctrl-C")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """The functions' JSON logs, every stage merged in time order (platform lines START/END/REPORT skipped)."""
+    if stage is not None and stage not in STAGES:
+        raise _fail(f"no stage {stage!r}: choose one of {', '.join(STAGES)}", code=2)
+    try:
+        start = since(parse_since(since_))
+    except BadDuration as error:
+        raise _fail(str(error), code=2) from error
+    target = Target.resolve()
+    stages = [stage] if stage else list(STAGES)
+    reader = LogReader.of_functions(target.logs, target.names.function, stages)
+
+    def show(line: LogLine) -> None:
+        if json_output:
+            typer.echo(json.dumps(line.to_json(), ensure_ascii=False))
+        else:
+            out.print(render_trace.log_text(line), highlight=False, soft_wrap=True)
+
+    if not follow_:
+        for line in _run(lambda: reader.read(start)):
+            show(line)
+        return
+    try:
+        _run(lambda: follow(LogTail(reader, start), show))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -16,6 +17,9 @@ from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.session import session_for
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 
 def state_dir() -> Path:
@@ -79,6 +83,11 @@ class Target:
     @cached_property
     def metadata(self) -> MetadataReader:
         return MetadataReader(self.clients.dynamodb, self.settings.metadata_table)
+
+    @cached_property
+    def logs(self) -> CloudWatchLogsClient:
+        """CloudWatch Logs, where each function writes its JSON log lines (`lakebox logs`, `lakebox trace`)."""
+        return self.clients.client("logs")  # type: ignore[no-any-return]
 
     @cached_property
     def metrics(self) -> QualityReadout:

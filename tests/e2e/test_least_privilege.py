@@ -164,6 +164,13 @@ def test_lakebox_up_strict_iam_acts_as_a_non_root_operator(tmp_path: Path, monke
         ingested = runner.invoke(app, ["ingest", str(sample), "--wait", "--json"])
         assert ingested.exit_code == 0, ingested.output
         assert json.loads(ingested.stdout)[0]["status"] == "processed"
+        # The operator may read the functions' logs: a trace shows the file's log lines, `logs` reads them too.
+        traced = runner.invoke(app, ["trace", "input/ok.json", "--json"])
+        assert traced.exit_code == 0, traced.output
+        story = json.loads(traced.stdout)
+        assert story["logs_error"] is None and {line["stage"] for line in story["logs"]} >= {"ingestion", "validation"}
+        logs = runner.invoke(app, ["logs", "--since", "5m", "--json"])
+        assert logs.exit_code == 0, logs.output
 
         target = Target.resolve()
         identity = target.session.client("sts", region_name=target.region,

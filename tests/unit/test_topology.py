@@ -300,6 +300,9 @@ def test_the_operator_can_use_the_pipeline_but_not_delete_or_reshape_it(topology
     assert not {a for a in actions if a.split(":")[0] in {"iam", "lambda"}}
     assert resources_for(policy, "s3:PutObject") == {f"arn:aws:s3:::{NAMES.raw_bucket}/input/*",
                                                      f"arn:aws:s3:::{NAMES.processed_bucket}/athena-results/*"}
+    assert resources_for(policy, "logs:FilterLogEvents") == {
+        f"arn:aws:logs:us-east-1:000000000000:log-group:/aws/lambda/{NAMES.project}-*"}
+    assert not {a for a in actions if a.startswith("logs:") and a != "logs:FilterLogEvents"}
 
 
 def test_the_operator_runs_queries_only_in_the_projects_workgroup_and_only_reads_the_catalog(

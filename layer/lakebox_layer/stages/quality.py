@@ -88,7 +88,7 @@ class Quality:
             outcomes[index] = refusal or totals
             if refusal is None:
                 self.logger.set_correlation_id(validated.process_id)
-                self.logger.info("quality recorded", extra={"files": totals.files,
+                self.logger.info("quality recorded", extra={"key": validated.key, "files": totals.files,
                                                             "success_rate": totals.success_rate})
         return outcomes
 
