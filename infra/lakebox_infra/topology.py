@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakebox_infra import operator_access
+from lakebox_infra import observability, operator_access
 from lakebox_infra.operator_access import ATHENA_RESULTS_PREFIX
 from lakebox_infra.specs import (
     MAX_EVENT_AGE_S,
@@ -374,3 +374,25 @@ class Topology:
     def operator_policy(self) -> dict[str, Any]:
         """What `lakebox` itself needs (see :mod:`lakebox_infra.operator_access`)."""
         return operator_access.operator_policy(self)
+
+    # -- monitoring (see :mod:`lakebox_infra.observability`) ---------------------------------------------------
+
+    @property
+    def alerts_topic(self) -> str:
+        return observability.alerts_topic(self)
+
+    @property
+    def alerts_topic_arn(self) -> str:
+        return self.arn("sns", self.alerts_topic)
+
+    @property
+    def alarms(self) -> list[dict[str, Any]]:
+        return observability.alarms(self)
+
+    @property
+    def dashboard(self) -> str:
+        return observability.dashboard(self)
+
+    @property
+    def dashboard_body(self) -> dict[str, Any]:
+        return observability.dashboard_body(self)

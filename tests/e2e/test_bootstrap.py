@@ -68,6 +68,8 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
         glue.get_crawler(Name=names.glue_crawler)
     assert no_crawler.value.response["Error"]["Code"] == "EntityNotFoundException"
     s3.put_object(Bucket=names.raw_bucket, Key="input/left-behind.json", Body=b"{}")
+    alarm_names = [alarm["AlarmName"] for alarm in Topology(names).alarms]
+    assert len(lake.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]) == 2
 
     assert "deleted" in bootstrap("--teardown")
     assert "no changes" in bootstrap("--teardown")
@@ -82,6 +84,7 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
         raise AssertionError("the ingestion function still exists after teardown")
     except ClientError as error:
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert lake.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"] == []
     # The session's own project is untouched.
     assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
 

@@ -1,9 +1,9 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
-One module per kind of resource (storage, table, iam, functions, queues, events, catalog, analytics), each with its
-apply and teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`), so a second run
-reports no changes. The same calls run against AWS and against an emulator; only the endpoint differs. Waits use
-boto3 waiters or a bounded poll.
+One module per kind of resource (storage, table, iam, functions, queues, events, catalog, analytics, monitoring),
+each with its apply and teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`),
+so a second run reports no changes. The same calls run against AWS and against an emulator; only the endpoint
+differs. Waits use boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 
 from lakebox_infra.capabilities import Capabilities, detect
-from lakebox_infra.provision import analytics, catalog, events, functions, iam, queues, storage, table
+from lakebox_infra.provision import analytics, catalog, events, functions, iam, monitoring, queues, storage, table
 from lakebox_infra.provision.base import Context, Report, retry
 from lakebox_infra.session import session_for
 from lakebox_infra.topology import Topology
@@ -94,11 +94,13 @@ class Provisioner:
         storage.apply_notification(ctx)
         catalog.apply_catalog(ctx)
         analytics.apply_workgroup(ctx)
+        monitoring.apply_monitoring(ctx)
         return ctx.report
 
     def teardown(self) -> Report:
         """Remove everything apply creates, emptying buckets first; safe to run again."""
         ctx = self.context
+        monitoring.teardown_monitoring(ctx)
         events.teardown_rules(ctx)
         events.teardown_bus(ctx)
         for function in ctx.topology.functions:

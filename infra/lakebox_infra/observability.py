@@ -1,0 +1,92 @@
+"""The alarms on the quality metrics, the topic they notify and the pipeline's dashboard, as data. No AWS calls here.
+
+The alarms watch the metrics the quality stage publishes (:mod:`lakebox_layer.adapters.metrics`), with the very
+namespace, names and dimension it uses, so an alarm can never watch a metric nobody writes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lakebox_layer.adapters.metrics import AVERAGE_SCORE, DIMENSION, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
+
+if TYPE_CHECKING:
+    from lakebox_infra.topology import Topology
+
+# Below 90 % of judged files passing, sustained over three 5-minute periods, is no longer the odd bad upload.
+SUCCESS_RATE_THRESHOLD = 90.0
+# Scores run 0-100 (completeness x validity); an average below 80 over the same window means many files are
+# missing fields or failing rules, even if most still pass their contracts' thresholds.
+SCORE_THRESHOLD = 80.0
+ALARM_PERIOD_S = 300
+ALARM_PERIODS = 3
+# Widgets aggregate per 5 minutes, the alarms' period, so a graph shows what the alarm evaluates.
+DASHBOARD_PERIOD_S = 300
+LAMBDA_NAMESPACE = "AWS/Lambda"
+
+
+def alerts_topic(topology: Topology) -> str:
+    """The SNS topic the alarms notify."""
+    return f"{topology.names.project}-quality-alerts"
+
+
+def dashboard(topology: Topology) -> str:
+    return f"{topology.names.project}-pipeline"
+
+
+def _alarm(topology: Topology, name: str, metric: str, threshold: float, what: str) -> dict[str, Any]:
+    topic = topology.arn("sns", alerts_topic(topology))
+    return {
+        "AlarmName": f"{topology.names.project}-{name}",
+        "AlarmDescription": f"lakebox {topology.names.project}: {what} below {threshold:g} over "
+                            f"{ALARM_PERIODS} periods of {ALARM_PERIOD_S // 60} minutes",
+        "Namespace": NAMESPACE,
+        "MetricName": metric,
+        "Dimensions": [{"Name": DIMENSION, "Value": topology.names.project}],
+        "Statistic": "Average",
+        "Period": ALARM_PERIOD_S,
+        "EvaluationPeriods": ALARM_PERIODS,
+        "Threshold": threshold,
+        "ComparisonOperator": "LessThanThreshold",
+        # No files judged is no evidence of bad files: a quiet pipeline stays OK.
+        "TreatMissingData": "notBreaching",
+        "ActionsEnabled": True,
+        "AlarmActions": [topic],
+        "OKActions": [topic],
+    }
+
+
+def alarms(topology: Topology) -> list[dict[str, Any]]:
+    """put_metric_alarm arguments (tags aside) of each alarm: the success rate and the average score."""
+    return [
+        _alarm(topology, "quality-success-rate", SUCCESS_RATE, SUCCESS_RATE_THRESHOLD,
+               "share of judged files that passed (%)"),
+        _alarm(topology, "quality-score", AVERAGE_SCORE, SCORE_THRESHOLD, "average quality score"),
+    ]
+
+
+def _widget(topology: Topology, title: str, metrics: list[list[Any]], stat: str, position: int,
+            threshold: float | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"title": title, "region": topology.names.region, "view": "timeSeries",
+                                  "stat": stat, "period": DASHBOARD_PERIOD_S, "metrics": metrics}
+    if threshold is not None:
+        properties["annotations"] = {"horizontal": [{"label": "alarm threshold", "value": threshold}]}
+    return {"type": "metric", "x": (position % 3) * 8, "y": (position // 3) * 6, "width": 8, "height": 6,
+            "properties": properties}
+
+
+def dashboard_body(topology: Topology) -> dict[str, Any]:
+    """The dashboard: the three quality metrics, then every stage's Lambda errors and durations."""
+    def quality(metric: str) -> list[list[Any]]:
+        return [[NAMESPACE, metric, DIMENSION, topology.names.project]]
+
+    functions = [f.name for f in topology.functions]
+    return {"widgets": [
+        _widget(topology, "Validation success rate (%)", quality(SUCCESS_RATE), "Average", 0, SUCCESS_RATE_THRESHOLD),
+        _widget(topology, "Average quality score", quality(AVERAGE_SCORE), "Average", 1, SCORE_THRESHOLD),
+        _widget(topology, "Processed records", quality(PROCESSED_RECORDS), "Sum", 2),
+        _widget(topology, "Stage errors", [[LAMBDA_NAMESPACE, "Errors", "FunctionName", f] for f in functions],
+                "Sum", 3),
+        _widget(topology, "Stage duration (ms)",
+                [[LAMBDA_NAMESPACE, "Duration", "FunctionName", f] for f in functions], "Average", 4),
+    ]}
