@@ -1,4 +1,4 @@
-"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query, trace, logs.
+"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query, trace, logs, docs.
 
 Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo, query),
 and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import webbrowser
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,10 +22,13 @@ from rich.console import Console
 from lakebox import render, render_trace
 from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
-from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, query_curated, run_demo
+from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, next_steps, query_curated, run_demo
+from lakebox.docs_site import MAX_FILE_PAGES, build_site
+from lakebox.docs_sources import DocsSources
 from lakebox.emulator import EmbeddedEmulator
 from lakebox.files import ingest_paths
 from lakebox.logs import DEFAULT_SINCE, STAGES, BadDuration, LogLine, LogReader, LogTail, follow, parse_since, since
+from lakebox.progress import IngestProgress
 from lakebox.query import json_rows, run_query
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
@@ -118,12 +123,24 @@ def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files or folders to upload")],
     dataset: Annotated[str, typer.Option(help="dataset the files belong to")] = DEFAULT_DATASET,
     wait: Annotated[bool, typer.Option("--wait", help="wait for every file's terminal status")] = False,
-    timeout: Annotated[float, typer.Option(help="seconds to wait with --wait")] = WAIT_DEADLINE_S,
+    timeout: Annotated[float, typer.Option(
+        min=0, help="seconds to wait with --wait; past them, the files still in flight are named and it exits 1")]
+    = WAIT_DEADLINE_S,
     json_output: JsonOption = False,
 ) -> None:
-    """Upload files or folders to the raw bucket under input/<dataset>/."""
+    """Upload files or folders to the raw bucket under input/<dataset>/; with --wait, a live progress bar on a
+    terminal."""
     target = Target.resolve()
-    results = _run(lambda: ingest_paths(target, paths, dataset, wait=wait, deadline_s=timeout))
+    # The bar goes to stderr, and only when a person watches: not for --json, not into a pipe or a file.
+    progress = IngestProgress(err) if wait and not json_output and out.is_terminal else None
+
+    def upload_and_wait() -> list[dict[str, Any]]:
+        # The bar stops before any error is printed, so the error is the last thing on the screen.
+        with progress or nullcontext():
+            return ingest_paths(target, paths, dataset, wait=wait, deadline_s=timeout,
+                                on_progress=progress.update if progress else None)
+
+    results = _run(upload_and_wait)
     if json_output:
         _print_json(results)
         return
@@ -235,6 +252,8 @@ def demo(
     _say("querying the curated orders through Athena")
     out.print(f"$ lakebox query \"{demo_query(result)}\"")
     out.print(render.query_table(_run(lambda: query_curated(target, result))))
+    for line in next_steps(result):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -308,6 +327,25 @@ def logs(
         _run(lambda: follow(LogTail(reader, start), show))
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
+
+
+@app.command()
+def docs(
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="folder to write the site to (default: docs/ in the state folder, .lakebox/docs)")] = None,
+    open_: Annotated[bool, typer.Option("--open", help="open the index in a web browser when built")] = False,
+    max_file_pages: Annotated[int, typer.Option(min=0, help="latest files per dataset with a page of their own")]
+    = MAX_FILE_PAGES,
+) -> None:
+    """A static data-docs site: datasets, their contracts, quality over time, quarantines, a page per file."""
+    target = Target.resolve()
+    where = (out_dir or state_dir() / "docs").resolve()
+    built = _run(lambda: build_site(DocsSources(target), where, target.where, max_file_pages=max_file_pages))
+    out.print(f"wrote {built.pages} pages ({built.dataset_pages} datasets, {built.file_pages} files) to {where}",
+              highlight=False, soft_wrap=True)
+    out.print(f"open {built.index.as_uri()}", highlight=False, soft_wrap=True)
+    if open_:
+        webbrowser.open(built.index.as_uri())
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ compare each outcome with sample_data/expected.json, wait for the processed file
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,3 +98,15 @@ def query_curated(target: Target, result: DemoResult) -> QueryResult:
     """Wait for the run's curation, then run the demo's query through Athena."""
     wait_for_curation(target, result)
     return run_query(target, demo_query(result))
+
+
+def next_steps(result: DemoResult) -> list[str]:
+    """The demo's closing lines: how to follow one quarantined sample file through the lake, and how to open the
+    data docs."""
+    quarantined = [row.key for row in result.rows if row.status is FileStatus.QUARANTINED]
+    example = quarantined[0] if quarantined else result.rows[0].key if result.rows else "input/<file>"
+    return [
+        "next:",
+        f"  lakebox trace {shlex.quote(example)}    what happened to a quarantined sample file, stage by stage",
+        "  lakebox docs --open    the data docs (datasets, quality over time, quarantines) in your browser",
+    ]

@@ -60,7 +60,7 @@ def versions_table(trace: Trace) -> Table:
     return table
 
 
-def _outcome(step: StageStep) -> str:
+def outcome_text(step: StageStep) -> str:
     details = step.details
     if step.stage == "validation" and "quality_score" in details:
         return f"score {details['quality_score']}, {details.get('records_valid', 0)}/" \
@@ -84,7 +84,7 @@ def timeline_table(trace: Trace) -> Table:
     for step in trace.stages:
         duration = "" if step.duration_s is None else f"{step.duration_s:.3f} s"
         table.add_row(step.stage, _clock(step.started_at), _clock(step.ended_at), duration, _status(step.status),
-                      step.event or "", _outcome(step))
+                      step.event or "", outcome_text(step))
     return table
 
 

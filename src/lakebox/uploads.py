@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from lakebox.metrics import QualityFigures
 from lakebox.polling import wait_until
+from lakebox.reconcile import AWAITING_VALIDATION, NOT_INGESTED
 from lakebox.status import FileRow, rows_by_process
 from lakebox.target import Target
 from lakebox_layer.records import DEFAULT_DATASET, INPUT_PREFIX, RawObject
 
 WAIT_DEADLINE_S = 120.0
+# A timeout names this many of the files still in flight (each read once more, so the message says where it is now).
+NAMED_IN_FLIGHT = 20
+# Called after each poll with the terminal rows so far and the number of files awaited.
+ProgressCallback = Callable[[list[FileRow], int], None]
 
 
 @dataclass(frozen=True)
@@ -60,30 +65,49 @@ def upload(target: Target, files: list[tuple[Path, str]], dataset: str) -> list[
     return uploads
 
 
+def awaiting(row: FileRow | None) -> str:
+    """What a file that has no terminal status yet is waiting for, in `lakebox reconcile`'s words."""
+    if row is None:
+        return NOT_INGESTED
+    return f"{row.status.value}, {AWAITING_VALIDATION}"
+
+
 def wait_for_outcomes(target: Target, uploads: list[Upload], deadline_s: float = WAIT_DEADLINE_S,
-                      interval_s: float = 0.2) -> dict[str, FileRow]:
+                      interval_s: float = 0.2, on_progress: ProgressCallback | None = None) -> dict[str, FileRow]:
     """Poll until every upload has a terminal status; rows by process id.
 
     Each poll reads the records of the files still waiting, one process at a time (a Query on its key, whatever the
     lake holds), in upload order, and stops at the first that is not terminal yet: a poll costs one read plus one
-    per file that finished since the last, never a read of the whole status index."""
+    per file that finished since the last, never a read of the whole status index. After each poll `on_progress`
+    gets the terminal rows so far and the number of uploads. Past the deadline the TimeoutError names the files
+    still in flight (the first NAMED_IN_FLIGHT, each read once more) and what each awaits."""
     wanted = {u.raw.process_id: u.raw.key for u in uploads}
     rows: dict[str, FileRow] = {}
 
     def all_terminal() -> bool:
-        for pid in [pid for pid in wanted if pid not in rows]:
-            row = rows_by_process(target.metadata.stage_records(pid)).get(pid)
-            if row is None or not row.status.terminal:
-                return False
-            rows[pid] = row
-        return True
+        try:
+            for pid in [pid for pid in wanted if pid not in rows]:
+                row = rows_by_process(target.metadata.stage_records(pid)).get(pid)
+                if row is None or not row.status.terminal:
+                    return False
+                rows[pid] = row
+            return True
+        finally:
+            if on_progress is not None:
+                on_progress(list(rows.values()), len(wanted))
 
-    def pending() -> str:
-        waiting = [key for pid, key in wanted.items() if pid not in rows or not rows[pid].status.terminal]
-        return f"; still not terminal: {', '.join(waiting[:10])}" + (" ..." if len(waiting) > 10 else "")
+    def in_flight() -> str:
+        waiting = [pid for pid in wanted if pid not in rows]
+        named = [(wanted[pid], awaiting(rows_by_process(target.metadata.stage_records(pid)).get(pid)))
+                 for pid in waiting[:NAMED_IN_FLIGHT]]
+        width = max(len(key) for key, _ in named)
+        lines = [f"  {key:<{width}}  {what}" for key, what in named]
+        if len(waiting) > len(named):
+            lines.append(f"  ... and {len(waiting) - len(named)} more")
+        return f"; {len(waiting)} still in flight:\n" + "\n".join(lines)
 
     wait_until(all_terminal, deadline_s=deadline_s, interval_s=interval_s,
-               what=f"a terminal status for {len(wanted)} uploaded file(s)", on_timeout=pending)
+               what=f"a terminal status for {len(wanted)} uploaded file(s)", on_timeout=in_flight)
     return {pid: rows[pid] for pid in wanted}
 
 

@@ -64,7 +64,12 @@ def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state
     assert rows == [["EUR", "2026-01-02", "1", "19.99"], ["EUR", "2026-01-05", "1", "7.25"],
                     ["EUR", "2026-01-06", "1", "88.0"], ["GBP", "2026-01-03", "1", "120.5"],
                     ["USD", "2026-01-02", "1", "5.0"], ["USD", "2026-01-07", "1", "15.0"]]
-    assert out.rstrip().endswith("6 rows")
+    # Then it tells how to go on: trace the first quarantined sample file, open the data docs.
+    closing = out[out.index("6 rows"):]
+    first_quarantined = min(key for key, status in EXPECTED.items() if status == "quarantined")
+    assert f"lakebox trace {first_quarantined} " in closing
+    assert out.rstrip().endswith("lakebox docs --open    the data docs (datasets, quality over time, quarantines) "
+                                 "in your browser")
 
 
 def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None:

@@ -17,7 +17,7 @@ from lakebox.bringup import bring_up, emulator_port
 from lakebox.emulator import DEFAULT_PORT, EmulatorState
 from lakebox.exceptions import EmulatorError
 
-COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs")
+COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs", "docs")
 runner = CliRunner()
 
 

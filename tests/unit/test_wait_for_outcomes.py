@@ -74,5 +74,5 @@ def test_a_timeout_names_the_files_still_waiting(monkeypatch: pytest.MonkeyPatch
     files = uploads("a", "b")
     records = Records(finished={files[0].raw.process_id})
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
-    with pytest.raises(TimeoutError, match=r"still not terminal: input/b\.json$"):
+    with pytest.raises(TimeoutError, match=r"; 1 still in flight:\n  input/b\.json  in_progress, awaiting validation$"):
         wait_for_outcomes(FakeTarget(records), files, deadline_s=0, interval_s=0)  # type: ignore[arg-type]
