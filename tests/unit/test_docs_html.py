@@ -1,0 +1,134 @@
+"""The data docs' HTML: titles, table rows and numbers as the model has them, hostile names escaped, no external
+resource (every src and href relative), the charts inline SVG."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from lakebox.docs_html import dataset_page, file_page, index_page, share
+from lakebox.docs_site import Site, gather_site
+from lakebox.docs_svg import score_chart, sparkline
+from lakebox.trace import gather
+from tests.unit.test_docs_model import FakeReads, FakeTraceSources, file_records, lake, pid
+
+HOSTILE = 'input/hostile/<script>alert("x")</script>&.csv'
+
+
+class Page(HTMLParser):
+    """What a test looks at in a page: title, links, tags by class, the text of cells by class, rows by table."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.title = ""
+        self.links: list[str] = []
+        self.tags: list[str] = []
+        self.cells: dict[str, list[str]] = {}
+        self.rows: dict[str, int] = {}
+        self._in: list[tuple[str, str]] = []
+        self._tables: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        self.tags.append(tag)
+        for name in ("href", "src"):
+            if found.get(name) is not None:
+                self.links.append(str(found[name]))
+        if tag == "table":
+            self._tables.append(found.get("class") or "")
+        if tag == "tr" and self._tables and "data-" in " ".join(a for a, _ in attrs):
+            self.rows[self._tables[-1]] = self.rows.get(self._tables[-1], 0) + 1
+        if tag not in ("br", "meta", "circle", "line", "polyline"):
+            self._in.append((tag, found.get("class") or found.get("id") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table" and self._tables:
+            self._tables.pop()
+        while self._in:
+            if self._in.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._in and self._in[-1][0] == "title" and any(tag == "head" for tag, _ in self._in):
+            self.title += data
+        for _, cls in self._in:
+            for name in cls.split():
+                self.cells.setdefault(name, []).append(data)
+
+    def text(self, cls: str) -> list[str]:
+        return [t.strip() for t in self.cells.get(cls, []) if t.strip()]
+
+
+def site() -> Site:
+    return gather_site(lake(), "http://127.0.0.1:4566")[0]
+
+
+def assert_offline(text: str) -> None:
+    page = Page(text)
+    assert page.links and all("://" not in link and not link.startswith("//") for link in page.links), page.links
+    assert "<script" not in text and "<link" not in text and "@import" not in text and "url(" not in text
+
+
+def test_the_index_lists_each_dataset_with_its_figures() -> None:
+    text = index_page(site())
+    page = Page(text)
+    assert page.title == "Datasets" and page.rows == {"datasets": 2}
+    assert page.text("files") == ["1", "2"] and page.text("records") == ["1", "15"]
+    assert page.text("valid") == ["100.0%", "66.7%"] and page.text("score") == ["100", "90"]
+    assert "datasets/orders.html" in page.links and text.count('<svg class="spark"') == 2
+    assert_offline(text)
+
+
+def test_a_dataset_page_tells_contract_chart_rules_quarantines_and_files() -> None:
+    built = site()
+    orders = next(d for d in built.datasets if d.name == "orders")
+    text = dataset_page(built, orders)
+    page = Page(text)
+    assert page.title == "orders"
+    assert page.text("files")[:1] == ["2"] and page.text("records") == ["15"] and page.text("valid") == ["66.7%"]
+    assert page.rows == {"rules": 2, "files": 2} and "customer_email" in page.text("fields")
+    assert text.count('class="point"') == 2 and 'class="threshold"' in text
+    # The quarantines show the report's masked values, and link to each file's page.
+    assert page.text("value") == ["***", "***"] and f"../files/{pid(3)}.html" in page.links
+    assert f"../files/{pid(2)}.html" in page.links and "../index.html" in page.links
+    assert_offline(text)
+
+
+def test_hostile_names_are_escaped_everywhere() -> None:
+    records = file_records(7, HOSTILE, dataset='<img src=x onerror="alert(1)">', status="quarantined", score=0,
+                           total=1, valid=0, rules={"<b>rule</b>": 1})
+    sample = {"record": 1, "field": "<i>f</i>", "message": "<script>", "value": "***"}
+    uri = f"s3://quarantine-bucket/quarantine/{records[0]['Dataset']}/7.csv.error.json"
+    reads = FakeReads(records, reports={uri: {"rules": {"<b>rule</b>": {"first": [sample]}}, "errors": []}})
+    built = gather_site(reads, "<here>")[0]
+    dataset = built.datasets[0]
+    file = dataset.files[0]
+    pages = [index_page(built), dataset_page(built, dataset),
+             file_page(built, dataset, file, gather(FakeTraceSources(records), file.process_id))]
+    for text in pages:
+        assert "<script" not in text and "<img" not in text and "<b>rule" not in text and "<i>f" not in text
+        assert_offline(text)
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;.csv" in pages[2]
+    assert Page(pages[2]).title == HOSTILE
+    assert f'href="datasets/{dataset.slug}.html"' in pages[0] and dataset.slug.startswith("dataset-")
+
+
+def test_a_file_page_is_its_trace_without_log_lines() -> None:
+    built = site()
+    orders = next(d for d in built.datasets if d.name == "orders")
+    file = next(f for f in orders.files if f.process_id == pid(2))
+    trace = gather(FakeTraceSources(lake().records()), file.process_id)
+    text = file_page(built, orders, file, trace)
+    page = Page(text)
+    assert page.title == "input/orders/b.csv" and page.rows == {"timeline": 4}
+    assert "error_report" in text and "skipped" in text and "lakebox trace input/orders/b.csv" in text
+    assert "../datasets/orders.html" in page.links
+    assert_offline(text)
+
+
+def test_charts_and_shares_render_edge_cases() -> None:
+    assert share(None) == "" and share(2 / 3) == "66.7%" and share(1.0) == "100.0%"
+    assert "<polyline" not in sparkline([]) and 'aria-label="scores: no scores"' in sparkline([])
+    assert "<circle" in sparkline([50.0]) and "<polyline" in sparkline([0.0, 100.0])
+    assert "no scored files yet" in score_chart([], 50.0) and "threshold" not in score_chart([("a", 1.0)], None)
+    assert "<title>a&lt;b: 150</title>" in score_chart([("a<b", 150.0)], None)
