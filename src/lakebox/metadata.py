@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 RECORDS_PER_KEY = 4
 # What a status row is folded from; the rest of a record (rule counts, formats, lineage) stays in the table.
 STATUS_ATTRIBUTES = ("ProcessId", "Timestamp", "RawKey", "Status", "QualityScore", "Errors", "Destination",
-                     "RecordsTotal", "RecordsValid")
+                     "RecordsTotal", "RecordsValid", "RecordedAt")
 # Placeholders for every name: several (Status, Timestamp) are reserved words in DynamoDB's expressions.
 _PROJECTION = ", ".join(f"#a{n}" for n in range(len(STATUS_ATTRIBUTES)))
 _PROJECTED_NAMES = {f"#a{n}": name for n, name in enumerate(STATUS_ATTRIBUTES)}

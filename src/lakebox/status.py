@@ -109,11 +109,19 @@ def rows_by_process(records: Iterable[dict[str, Any]]) -> dict[str, FileRow]:
 def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
     """One row per raw key: its latest object version, at the furthest stage recorded for it."""
     records = list(records)
-    arrival = {record["ProcessId"]: arrival_of(record) for record in records}
+    # S3's Last-Modified, which the arrival is, has whole seconds: two versions of a key uploaded within one second
+    # arrive "at once", and the one ingested later (its first record written later) is taken as the later one.
+    first_recorded: dict[str, str] = {}
+    for record in records:
+        recorded = str(record.get("RecordedAt", ""))
+        pid = record["ProcessId"]
+        first_recorded[pid] = min(first_recorded.get(pid, recorded), recorded)
+    order = {pid: (arrival_of(record), first_recorded[pid]) for record in records
+             for pid in [record["ProcessId"]]}
     latest: dict[str, FileRow] = {}
     for row in rows_by_process(records).values():
         current = latest.get(row.key)
-        if current is None or arrival[row.process_id] > arrival[current.process_id]:
+        if current is None or order[row.process_id] > order[current.process_id]:
             latest[row.key] = row
     return sorted(latest.values(), key=lambda row: row.key)
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 TABLE = "lakebox-metadata"
-PROJECTION = {"ProjectionExpression": "#a0, #a1, #a2, #a3, #a4, #a5, #a6, #a7, #a8",
+PROJECTION = {"ProjectionExpression": "#a0, #a1, #a2, #a3, #a4, #a5, #a6, #a7, #a8, #a9",
               "ExpressionAttributeNames": {f"#a{n}": name for n, name in enumerate(STATUS_ATTRIBUTES)}}
 PIPELINE = "lakebox"
 ARRIVED = "2026-01-15T10:30:00+00:00"
@@ -273,3 +273,16 @@ def test_status_records_read_only_what_a_row_needs_and_fold_the_same() -> None:
                             for request in requests)
     assert {name for record in projected for name in record} <= set(STATUS_ATTRIBUTES)
     assert fold_status(projected) == everything(db)
+
+
+def test_two_versions_arriving_in_the_same_second_show_the_one_ingested_later() -> None:
+    # Last-Modified has whole seconds: both versions arrive "at once"; the later ingestion is the later version.
+    def version(process_id: str, recorded_at: str) -> list[dict[str, Any]]:
+        return [{"ProcessId": process_id, "Timestamp": f"{ARRIVED}#{order}", "RawKey": "input/a.json",
+                 "Status": "processed", "RecordedAt": recorded_at if order == "1-ingestion" else "2026-01-15T10:31"}
+                for order in ("1-ingestion", "2-validation")]
+
+    for first, second in (("p-old", "p-new"), ("p-new", "p-old")):
+        times = {"p-old": "2026-01-15T10:30:00.100+00:00", "p-new": "2026-01-15T10:30:00.900+00:00"}
+        [row] = fold_status(version(first, times[first]) + version(second, times[second]))
+        assert row.process_id == "p-new"
