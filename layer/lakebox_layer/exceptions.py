@@ -58,3 +58,13 @@ class CurationRejected(LakeboxError):
 
 class CatalogError(LakeboxError):
     """The Glue catalog refused a read or write."""
+
+
+class LedgerConflict(LakeboxError):
+    """A shard's stream ledger changed since it was read (another invocation claimed or committed): the batch is
+    retried and reads the ledger again."""
+
+
+class StreamPlanMismatch(LakeboxError):
+    """A redelivered batch does not give again the plan its shard's ledger holds as pending (records missing, or
+    different bytes): nothing is written and the batch is retried rather than guessed at."""
