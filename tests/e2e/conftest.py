@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from lakebox.cli import app
 from lakebox.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
-from tests.e2e.lake import Lake
+from tests.e2e.lake import Invoke, Lake, Run
 from tests.emulators import Emulator
 
 # The files that take longest, in that order: xdist hands out whole files (--dist loadfile) in collection order, so
@@ -51,3 +54,27 @@ def lake(emulator: Emulator) -> Iterator[Lake]:
         provisioner.teardown()
         if saved is not None:
             os.environ["AWS_ENDPOINT_URL"] = saved
+
+
+@pytest.fixture
+def invoke(lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invoke:
+    """The CLI, in-process, pointed at the session's emulator; each call gives typer's result."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    environment = lake.cli_environment()
+    # `status --next` keeps its cursor in the state folder: this test's own, unless the emulator is found through one.
+    environment.setdefault("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+@pytest.fixture
+def run(invoke: Invoke) -> Run:
+    """The CLI as above, for a command that must succeed: its stdout."""
+    def succeed(*args: str) -> str:
+        result = invoke(*args)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    return succeed

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from typer.testing import Result
+
 from lakebox.polling import wait_until
 from lakebox.status import FileRow
 from lakebox.target import Target
@@ -17,6 +19,9 @@ from lakebox_layer.records import QualityTotals, RawObject
 from tests.emulators import Emulator
 
 DEADLINE_S = 60.0
+# The CLI as the e2e fixtures `invoke` and `run` give it (tests/e2e/conftest.py): a result, or a successful stdout.
+Invoke = Callable[..., Result]
+Run = Callable[..., str]
 STAGE_QUEUES = ("ingestion", "validation", "quality", "curation")
 
 

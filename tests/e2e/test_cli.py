@@ -4,34 +4,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from lakebox.cli import app
-from tests.e2e.lake import Lake
+from tests.e2e.lake import Lake, Run
 
 STATUS_FIELDS = {"key", "status", "quality_score", "errors", "destination", "process_id"}
-
-
-Run = Callable[..., str]
-
-
-@pytest.fixture
-def run(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in lake.cli_environment().items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> str:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, result.output
-        return result.stdout
-
-    return invoke
 
 
 def test_up_json_reuses_the_running_emulator_and_names_everything(lake: Lake, run: Run) -> None:

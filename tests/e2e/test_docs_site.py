@@ -6,32 +6,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner, Result
-
-from lakebox.cli import app
 from lakebox.status import every_row
 from lakebox_layer.records import dataset_of
-from tests.e2e.lake import Lake
+from tests.e2e.lake import Invoke, Lake
 from tests.unit.test_docs_html import Page
 
 ORDERS = Path(__file__).resolve().parents[2] / "sample_data" / "orders" / "orders-2026-01.csv"
 SECRET = "leaky-secret-value"
 HEADER = b"order_id,customer_email,phone,amount,currency,ordered_at,sku,channel,region,note\n"
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def invoke(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in lake.cli_environment().items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def test_docs_site_tells_the_metadata(lake: Lake, invoke: Invoke, tmp_path: Path) -> None:

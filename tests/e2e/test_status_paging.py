@@ -5,37 +5,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from lakebox.cli import app
 from lakebox.uploads import Upload, wait_for_outcomes
-from tests.e2e.lake import Lake
+from tests.e2e.lake import Lake, Run
 
 FILES = 30
 PAGE = 10
-Run = Callable[..., str]
-
-
-@pytest.fixture
-def run(lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Run:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    environment = lake.cli_environment()
-    # `--next` keeps its cursor in the state folder: this test's own, unless the emulator is found through one.
-    environment.setdefault("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
-    for name, value in environment.items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> str:
-        result = runner.invoke(app, list(args))
-        assert result.exit_code == 0, result.output
-        return result.stdout
-
-    return invoke
 
 
 def record(n: int, valid: bool = True) -> bytes:

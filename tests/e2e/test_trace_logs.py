@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from lakebox.cli import app
 from lakebox_layer.records import RawObject
 from lakebox_layer.routing import Destination
-from tests.e2e.lake import Lake
+from tests.e2e.lake import Invoke, Lake
 
 STAGES = ["ingestion", "validation", "quality", "curation"]
 EVENTS = {"ingestion": "Data Received", "validation": "Data Validated", "quality": "Quality Check Complete",
@@ -24,17 +21,6 @@ EVENTS = {"ingestion": "Data Received", "validation": "Data Validated", "quality
 LAST_LINES = {"ingestion": "ingested", "validation": "validated", "quality": "quality recorded",
               "curation": "curated"}
 ORDERS = Path(__file__).resolve().parents[2] / "sample_data" / "orders" / "orders-2026-01.csv"
-
-Invoke = Callable[..., Result]
-
-
-@pytest.fixture
-def invoke(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in lake.cli_environment().items():
-        monkeypatch.setenv(name, value)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def settled(lake: Lake, raw: RawObject, stages: list[str]) -> None:
