@@ -4,9 +4,6 @@ poll, and the message that names the files still in flight when the wait gives u
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.console import Console
@@ -14,50 +11,12 @@ from rich.text import Text
 
 from lakebox.progress import IngestProgress, counts_text, status_counts
 from lakebox.status import FileRow
-from lakebox.uploads import NAMED_IN_FLIGHT, Upload, awaiting, wait_for_outcomes
-from lakebox_layer.records import FileStatus, RawObject, Stage
-from lakebox_layer.stages.recorder import stage_record
+from lakebox.uploads import NAMED_IN_FLIGHT, awaiting, wait_for_outcomes
+from lakebox_layer.records import FileStatus
+from tests.status_fakes import FakeTarget, StatusLake, uploads
 
-ARRIVED = "2026-01-15T10:30:00+00:00"
 PROCESSED, QUARANTINED, FAILED, IN_PROGRESS = (FileStatus.PROCESSED, FileStatus.QUARANTINED, FileStatus.FAILED,
                                                FileStatus.IN_PROGRESS)
-
-
-@dataclass
-class Lake:
-    """Stage records by process id: a file absent from `statuses` has none yet, one `in_progress` only its
-    ingestion record, a terminal one its validation record too; `keys` names raw keys (else input/<id>.json)."""
-
-    statuses: dict[str, FileStatus] = field(default_factory=dict)
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def stage_records(self, process_id: str) -> list[dict[str, Any]]:
-        status = self.statuses.get(process_id)
-        if status is None:
-            return []
-        key = self.keys.get(process_id, f"input/{process_id}.json")
-        records = [stage_record(process_id, ARRIVED, Stage.INGESTION, RawKey=key, Status=IN_PROGRESS.value)]
-        if status.terminal:
-            records.append(stage_record(process_id, ARRIVED, Stage.VALIDATION, RawKey=key, Status=status.value))
-        return records
-
-    def file_records(self, pipeline: str) -> list[dict[str, Any]]:
-        raise AssertionError("the wait must not read the whole status index")
-
-
-@dataclass
-class Settings:
-    project: str = "lakebox"
-
-
-@dataclass
-class FakeTarget:
-    metadata: Lake
-    settings: Settings = field(default_factory=Settings)
-
-
-def uploads(*names: str) -> list[Upload]:
-    return [Upload(Path(f"{name}.json"), RawObject("raw", f"input/{name}.json", "e", 1, "v1")) for name in names]
 
 
 def row(status: FileStatus, name: str = "a") -> FileRow:
@@ -76,7 +35,7 @@ def test_the_counts_name_every_status_and_the_files_not_terminal_are_in_progress
 def test_each_poll_reports_the_terminal_rows_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
     files = uploads("a", "b", "c")
     a, b, c = (u.raw.process_id for u in files)
-    lake = Lake()
+    lake = StatusLake()
     states = iter([{a: PROCESSED, b: IN_PROGRESS}, {a: PROCESSED, b: QUARANTINED, c: FAILED}])
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: setattr(lake, "statuses", next(states)))
     heard: list[dict[FileStatus, int]] = []
@@ -95,7 +54,7 @@ def test_each_poll_reports_the_terminal_rows_so_far(monkeypatch: pytest.MonkeyPa
 def test_a_timeout_names_each_file_in_flight_with_what_it_awaits(monkeypatch: pytest.MonkeyPatch) -> None:
     files = uploads("done", "validating", "not-yet")
     done, validating, _ = (u.raw.process_id for u in files)
-    lake = Lake({done: PROCESSED, validating: IN_PROGRESS})
+    lake = StatusLake({done: PROCESSED, validating: IN_PROGRESS})
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
 
     with pytest.raises(TimeoutError) as raised:
@@ -113,7 +72,7 @@ def test_a_timeout_names_the_first_files_in_flight_and_counts_the_rest(monkeypat
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
 
     with pytest.raises(TimeoutError) as raised:
-        wait_for_outcomes(FakeTarget(Lake()), files, deadline_s=0, interval_s=0)  # type: ignore[arg-type]
+        wait_for_outcomes(FakeTarget(StatusLake()), files, deadline_s=0, interval_s=0)  # type: ignore[arg-type]
 
     lines = str(raised.value).splitlines()
     assert f"{NAMED_IN_FLIGHT + 5} still in flight" in lines[0]

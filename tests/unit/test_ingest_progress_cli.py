@@ -17,7 +17,7 @@ from lakebox import cli, files
 from lakebox.target import Target
 from lakebox.uploads import Upload
 from lakebox_layer.records import FileStatus, RawObject
-from tests.unit.test_ingest_progress import FakeTarget, Lake
+from tests.status_fakes import FakeTarget, StatusLake
 
 runner = CliRunner()
 
@@ -36,14 +36,14 @@ class Screens:
 
 
 @pytest.fixture
-def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Lake, list[str]]:
+def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[StatusLake, list[str]]:
     """Three files in a folder, "uploaded" to a fake lake where, after one poll, a is processed, b quarantined
     and c still in progress; each poll after that finishes c. The folder is the ingest's argument."""
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.json").write_text("{}")
     keys = {RawObject("raw", f"input/{name}.json", "e", 1, "v1").process_id: f"input/{name}.json"
             for name in ("a", "b", "c")}
-    lake = Lake(keys=keys)
+    lake = StatusLake(keys=keys)
 
     def upload(target: Any, found: list[tuple[Path, str]], dataset: str) -> list[Upload]:
         return [Upload(path, RawObject("raw", f"input/{relative}", "e", 1, "v1")) for path, relative in found]
@@ -61,7 +61,7 @@ def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Lake, list[st
 
 
 def test_a_terminal_gets_a_progress_bar_on_stderr(monkeypatch: pytest.MonkeyPatch,
-                                                   lake: tuple[Lake, list[str]]) -> None:
+                                                   lake: tuple[StatusLake, list[str]]) -> None:
     screens = Screens(monkeypatch, terminal=True)
 
     result = runner.invoke(cli.app, ["ingest", *lake[1], "--wait"])
@@ -77,7 +77,7 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(("terminal", "args"), [(True, ["--json"]), (False, []), (False, ["--json"])],
                          ids=["json-on-a-terminal", "pipe", "json-in-a-pipe"])
 def test_json_or_a_stdout_that_is_no_terminal_gets_no_progress(
-        monkeypatch: pytest.MonkeyPatch, lake: tuple[Lake, list[str]], terminal: bool, args: list[str]) -> None:
+        monkeypatch: pytest.MonkeyPatch, lake: tuple[StatusLake, list[str]], terminal: bool, args: list[str]) -> None:
     screens = Screens(monkeypatch, terminal=terminal)
 
     result = runner.invoke(cli.app, ["ingest", *lake[1], "--wait", *args])
@@ -89,7 +89,7 @@ def test_json_or_a_stdout_that_is_no_terminal_gets_no_progress(
             "processed", "quarantined", "processed"]
 
 
-def test_the_default_consoles_see_no_terminal_under_the_runner(lake: tuple[Lake, list[str]]) -> None:
+def test_the_default_consoles_see_no_terminal_under_the_runner(lake: tuple[StatusLake, list[str]]) -> None:
     result = runner.invoke(cli.app, ["ingest", *lake[1], "--wait"])
 
     assert result.exit_code == 0, result.output
@@ -97,7 +97,7 @@ def test_the_default_consoles_see_no_terminal_under_the_runner(lake: tuple[Lake,
 
 
 def test_a_timeout_names_the_files_in_flight_and_exits_1(monkeypatch: pytest.MonkeyPatch,
-                                                          lake: tuple[Lake, list[str]]) -> None:
+                                                          lake: tuple[StatusLake, list[str]]) -> None:
     screens = Screens(monkeypatch, terminal=True)
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
     lake[0].statuses = {RawObject("raw", "input/a.json", "e", 1, "v1").process_id: FileStatus.PROCESSED}
@@ -112,5 +112,5 @@ def test_a_timeout_names_the_files_in_flight_and_exits_1(monkeypatch: pytest.Mon
     assert message[1:] == ["  input/b.json  not ingested", "  input/c.json  not ingested"]
 
 
-def test_a_negative_timeout_is_a_usage_error(lake: tuple[Lake, list[str]]) -> None:
+def test_a_negative_timeout_is_a_usage_error(lake: tuple[StatusLake, list[str]]) -> None:
     assert runner.invoke(cli.app, ["ingest", *lake[1], "--wait", "--timeout", "-1"]).exit_code == 2
