@@ -54,26 +54,16 @@ class MetadataReader:
     def file_records(self, pipeline: str) -> list[dict[str, Any]]:
         """The stage records of every raw file in the status index: ingestion and validation, which carry its status,
         and quality and curation, which only say that they happened."""
-        paginator = self._db.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression="Pipeline = :pipeline",
-            ExpressionAttributeValues=marshal({":pipeline": pipeline}),
-        )
-        return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+        return self._every_record(pipeline)
 
     def status_records(self, pipeline: str) -> list[dict[str, Any]]:
         """What :meth:`file_records` reads, only the attributes a status row is folded from."""
-        paginator = self._db.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            IndexName=STATUS_INDEX,
-            KeyConditionExpression="Pipeline = :pipeline",
-            ExpressionAttributeValues=marshal({":pipeline": pipeline}),
-            ProjectionExpression=_PROJECTION,
-            ExpressionAttributeNames=_PROJECTED_NAMES,
-        )
+        return self._every_record(pipeline, ProjectionExpression=_PROJECTION, ExpressionAttributeNames=_PROJECTED_NAMES)
+
+    def _every_record(self, pipeline: str, **projection: Any) -> list[dict[str, Any]]:
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self.table, IndexName=STATUS_INDEX, KeyConditionExpression="Pipeline = :pipeline",
+            ExpressionAttributeValues=marshal({":pipeline": pipeline}), **projection)
         return [unmarshal(item) for page in pages for item in page.get("Items", [])]
 
     def key_page(self, pipeline: str, limit: int, after: str | None = None) -> KeyPage:
