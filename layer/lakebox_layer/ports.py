@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from lakebox_layer.adapters.catalog import TableState
 from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectPeek
+from lakebox_layer.adapters.stream_ledger import LedgerState, PendingPlan
 from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import PublishError
@@ -78,3 +79,18 @@ class Catalog(Protocol):
     def ensure_columns(self, name: str, found: list[Column], location: str, description: str = "",
                        known: TableState | None = None) -> list[Column]: ...
     def add_partitions(self, name: str, days: list[str], location: str, columns: list[Column]) -> None: ...
+
+
+class StreamLedger(Protocol):
+    """Each shard's progress: what is written for good, and the plan of the attempt in flight (DynamoDB)."""
+
+    def read(self, stream: str, shard: str) -> LedgerState: ...
+    def claim(self, stream: str, shard: str, committed: str | None, plan: PendingPlan) -> None: ...
+    def commit(self, stream: str, shard: str, through: str) -> None: ...
+
+
+class CreateOnceStore(Protocol):
+    """Objects written only where their key is free (S3 `If-None-Match: *`): True when written, False when the key
+    exists already."""
+
+    def put_once(self, bucket: str, key: str, body: bytes, content_type: str) -> bool: ...

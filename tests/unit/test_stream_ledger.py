@@ -11,8 +11,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.adapters.stream_ledger import LedgerState, PendingPlan, StreamLedger, plan_digest
-from lakebox_layer.adapters.stream_objects import CreateOnceStore
 from lakebox_layer.exceptions import LedgerConflict, MetadataError, StorageError
 from lakebox_layer.stream_batches import Bounds, plan_batch
 from tests.unit.stream_fakes import FIRST_SEQUENCE, SHARD, STREAM, readings
@@ -145,7 +145,7 @@ def put_request(key: str) -> dict[str, Any]:
 
 
 def test_put_once_writes_a_free_key_and_leaves_an_existing_one(s3: S3Client) -> None:
-    store = CreateOnceStore(s3)
+    store = ObjectStore(s3)
     with Stubber(s3) as stubber:
         stubber.add_response("put_object", {"ETag": '"e1"'}, put_request("a.jsonl"))
         stubber.add_client_error("put_object", "PreconditionFailed", http_status_code=412,
@@ -162,4 +162,4 @@ def test_put_once_maps_other_refusals_to_storage_errors(code: str, s3: S3Client)
         stubber.add_client_error("put_object", code, http_status_code=409)
 
         with pytest.raises(StorageError, match=code):
-            CreateOnceStore(s3).put_once("raw", "a.jsonl", b"{}\n", "application/x-ndjson")
+            ObjectStore(s3).put_once("raw", "a.jsonl", b"{}\n", "application/x-ndjson")

@@ -30,6 +30,8 @@ TRANSFER = TransferConfig(max_concurrency=2, max_io_queue=8)
 
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
+# What S3 answers a conditional write whose key exists; some clients see only the HTTP status.
+_KEY_EXISTS = frozenset({"PreconditionFailed", "412"})
 # Up to this size a copy is one CopyObject call (S3 takes up to 5 GiB in one); past it, a managed multipart copy.
 COPY_IN_ONE_BYTES = 64 * 1024 * 1024
 
@@ -145,6 +147,19 @@ class ObjectStore:
             else:
                 self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type},
                                      Config=TRANSFER)
+
+    def put_once(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:
+        """Write the object only if its key is free (`If-None-Match: *`): True when written, False when the key
+        exists already (an earlier attempt wrote it). In a versioned bucket a second write of the same key, even of
+        the same bytes, would be a new version with its own notification. A concurrent conditional write of the
+        same key (409) is a :class:`StorageError`."""
+        try:
+            self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+        except ClientError as error:
+            if error_code(error) in _KEY_EXISTS:
+                return False
+            raise StorageError(f"writing s3://{bucket}/{key} once: {error_code(error)}") from error
+        return True
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         """Write a small JSON document (an error report) in one PUT."""

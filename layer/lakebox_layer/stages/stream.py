@@ -24,10 +24,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from lakebox_layer import stream_ports
+from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.adapters.stream_ledger import PendingPlan, StreamLedger, ledger_id, plan_digest
-from lakebox_layer.adapters.stream_objects import CreateOnceStore
 from lakebox_layer.exceptions import StreamPlanMismatch
 from lakebox_layer.settings import Settings
 from lakebox_layer.stream_batches import JSON_LINES_CONTENT_TYPE, BatchPlan, Bounds, StreamObject, plan_batch
@@ -64,8 +64,8 @@ class StreamOutcome:
 class StreamBatcher:
     """The batcher stage: Lambda events from Kinesis in, raw and quarantine objects out, the ledger kept."""
 
-    def __init__(self, settings: Settings, *, ledger: stream_ports.StreamLedger,
-                 objects: stream_ports.CreateOnceStore, logger: Logger, bounds: Bounds | None = None) -> None:
+    def __init__(self, settings: Settings, *, ledger: ports.StreamLedger,
+                 objects: ports.CreateOnceStore, logger: Logger, bounds: Bounds | None = None) -> None:
         self.raw_bucket = settings.raw_bucket
         self.quarantine_bucket = settings.quarantine_bucket
         self.ledger = ledger
@@ -79,7 +79,7 @@ class StreamBatcher:
         """The stage on the AWS clients the settings name; a function builds one per cold start."""
         clients = clients or AwsClients(settings)
         return cls(settings, ledger=StreamLedger(clients.dynamodb, settings.metadata_table),
-                   objects=CreateOnceStore(clients.s3), logger=logger, bounds=bounds)
+                   objects=ObjectStore(clients.s3), logger=logger, bounds=bounds)
 
     def batch(self, event: Mapping[str, Any]) -> StreamOutcome:
         """Write one delivered batch (a Lambda event from Kinesis) as raw objects, finishing first what a failed
