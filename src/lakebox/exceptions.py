@@ -11,3 +11,11 @@ class EmulatorError(LakeboxError):
 
 class DatasetNameRefused(LakeboxError):
     """A dataset name that cannot become a table name; refused before anything is uploaded."""
+
+
+class NotAJsonObject(LakeboxError):
+    """A line of the input to `lakebox send` is not a JSON object; refused before anything is sent."""
+
+
+class RecordTooLarge(LakeboxError):
+    """An entry larger than Kinesis takes in one record; refused before its call is made."""

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
+from lakebox.exceptions import NotAJsonObject, RecordTooLarge
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.strict_json import StrictJson
@@ -48,14 +49,6 @@ Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 # Called after each PutRecords call with the records sent so far and the number to send (None when not known).
 SendProgress = Callable[[int, int | None], None]
-
-
-class NotAJsonObject(LakeboxError):
-    """A line of the input is not a JSON object; refused before anything is sent."""
-
-
-class RecordTooLarge(LakeboxError):
-    """An entry larger than Kinesis takes in one record; refused before its call is made."""
 
 
 class SendAborted(LakeboxError):

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from lakebox.exceptions import NotAJsonObject, RecordTooLarge
 from lakebox.stream_send import (
     BACKOFF_FIRST_S,
     BACKOFF_MAX_S,
@@ -21,8 +22,6 @@ from lakebox.stream_send import (
     MAX_ENTRY_BYTES,
     Entry,
     KinesisPutRecords,
-    NotAJsonObject,
-    RecordTooLarge,
     SendAborted,
     backoff_delays,
     chunks,
