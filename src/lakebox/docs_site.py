@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lakebox.docs_html import dataset_page, file_page, index_page
-from lakebox.status import arrival_of, rows_by_process, stage_of
+from lakebox.status import arrival_of, latest_versions, rows_by_process, stage_of
 from lakebox.trace import PROCESS_ID, Trace, TraceSources, gather
 from lakebox_layer.contracts import Contract
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus, Stage
@@ -182,11 +182,13 @@ def page_name(dataset: str) -> str:
 def latest_files(records: Iterable[dict[str, Any]]) -> list[FileDoc]:
     """Each raw key's latest version as a file, in arrival order (then key)."""
     records = list(records)
+    latest = latest_versions(records)  # as `lakebox status` chooses them
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        grouped.setdefault(str(record["ProcessId"]), []).append(record)
-    rows = rows_by_process(records)
-    latest: dict[str, FileDoc] = {}
+        if record["ProcessId"] in latest:
+            grouped.setdefault(str(record["ProcessId"]), []).append(record)
+    rows = rows_by_process(record for group in grouped.values() for record in group)
+    files: list[FileDoc] = []
     for process_id, group in grouped.items():
         row = rows[process_id]
         by_stage = {stage_of(record): record for record in group}
@@ -205,10 +207,8 @@ def latest_files(records: Iterable[dict[str, Any]]) -> list[FileDoc]:
             quarantine=str(quarantine) if quarantine else None,
             contract_version=validation.get("ContractVersion"),
         )
-        current = latest.get(file.key)
-        if current is None or file.arrived_at > current.arrived_at:
-            latest[file.key] = file
-    return sorted(latest.values(), key=lambda f: (f.arrived_at, f.key))
+        files.append(file)
+    return sorted(files, key=lambda f: (f.arrived_at, f.key))
 
 
 def _quarantine(reads: DocsReads, file: FileDoc) -> Quarantine:

@@ -106,24 +106,30 @@ def rows_by_process(records: Iterable[dict[str, Any]]) -> dict[str, FileRow]:
     return {process_id: _process_row(group) for process_id, group in grouped.items()}
 
 
+def latest_versions(records: Iterable[dict[str, Any]]) -> set[str]:
+    """The process ids of each raw key's latest object version: the latest arrival, and, because S3's Last-Modified
+    (which the arrival is) has whole seconds, between versions that arrived within one second the one ingested
+    later (its first record written later)."""
+    order: dict[str, tuple[str, str]] = {}
+    keys: dict[str, str] = {}
+    for record in records:
+        pid, recorded = str(record["ProcessId"]), str(record.get("RecordedAt", ""))
+        arrival, first = order.get(pid, (arrival_of(record), recorded))
+        order[pid] = (arrival, min(first, recorded))
+        keys[pid] = str(record["RawKey"])
+    latest: dict[str, str] = {}
+    for pid, key in keys.items():
+        if key not in latest or order[pid] > order[latest[key]]:
+            latest[key] = pid
+    return set(latest.values())
+
+
 def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
     """One row per raw key: its latest object version, at the furthest stage recorded for it."""
     records = list(records)
-    # S3's Last-Modified, which the arrival is, has whole seconds: two versions of a key uploaded within one second
-    # arrive "at once", and the one ingested later (its first record written later) is taken as the later one.
-    first_recorded: dict[str, str] = {}
-    for record in records:
-        recorded = str(record.get("RecordedAt", ""))
-        pid = record["ProcessId"]
-        first_recorded[pid] = min(first_recorded.get(pid, recorded), recorded)
-    order = {pid: (arrival_of(record), first_recorded[pid]) for record in records
-             for pid in [record["ProcessId"]]}
-    latest: dict[str, FileRow] = {}
-    for row in rows_by_process(records).values():
-        current = latest.get(row.key)
-        if current is None or order[row.process_id] > order[current.process_id]:
-            latest[row.key] = row
-    return sorted(latest.values(), key=lambda row: row.key)
+    latest = latest_versions(records)
+    rows = [row for pid, row in rows_by_process(records).items() if pid in latest]
+    return sorted(rows, key=lambda row: row.key)
 
 
 # -- pages ----------------------------------------------------------------------------------------------------------
