@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from lakebox_infra.provision import Provisioner
 from lakebox_layer.exceptions import LakeboxError
-from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION
+from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s project %r in %s at %s", "tearing down" if args.teardown else "provisioning",
              args.project, args.region, target)
     try:
-        provisioner = Provisioner.connect(args.project, args.region, endpoint)
+        provisioner = Provisioner.connect(args.project, args.region, endpoint,
+                                          settings_overrides=Settings.stream_overrides())
         report = provisioner.teardown() if args.teardown else provisioner.apply()
     except (LakeboxError, BotoCoreError, ClientError) as error:
         log.error("bootstrap failed at %s: %s", target, error)

@@ -28,6 +28,9 @@ class Capabilities:
     tls: bool = True
     # Functions run on the emulator's own interpreter (MiniStack), not on the declared runtime's.
     host_interpreter: bool = False
+    # A stream's event source mapping waits out MaximumBatchingWindowInSeconds before it invokes; MiniStack's
+    # invokes as soon as records arrive, so there the stream batcher holds young batches back itself.
+    batching_window: bool = True
 
     @property
     def bundle_layer(self) -> bool:
@@ -54,9 +57,9 @@ def detect(endpoint: str | None) -> Capabilities:
     tls = base.startswith("https://")
     if (ministack := _get_json(f"{base}/_ministack/health")) is not None:
         return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True, tls=tls,
-                            host_interpreter=True)
+                            host_interpreter=True, batching_window=False)
     if (localstack := _get_json(f"{base}/_localstack/health")) is not None:
         edition = str(localstack.get("edition", "unknown"))
         name = f"LocalStack {localstack.get('version', '')} ({edition})"
         return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS, tls=tls)
-    return Capabilities(f"an unknown emulator at {base}", layers_applied=False, tls=tls)
+    return Capabilities(f"an unknown emulator at {base}", layers_applied=False, tls=tls, batching_window=False)

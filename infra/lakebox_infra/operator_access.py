@@ -1,6 +1,6 @@
-"""What `lakebox` itself may do as the operator user when IAM is enforced: upload raw files, read outcomes,
-metrics, outputs and the catalog, run queries, replay dead letters. It cannot delete or overwrite outputs, change
-the topology or touch another project."""
+"""What `lakebox` itself may do as the operator user when IAM is enforced: upload raw files, send records, read
+outcomes, metrics, outputs and the catalog, run queries, replay dead letters. It cannot delete or overwrite
+outputs, change the topology or touch another project."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ def operator_policy(topology: Topology) -> dict[str, Any]:
                "sqs:GetQueueAttributes"],
               [topology.dead_letter_arn, topology.stage_queue_arn(Stage.INGESTION), topology.queue_arn]),
         allow(["events:PutEvents"], [topology.bus_arn]),
+        # `lakebox send` puts records to the ingest stream, and --wait reads the shards' ledger (GetItem above).
+        allow(["kinesis:PutRecords", "kinesis:PutRecord", "kinesis:DescribeStreamSummary", "kinesis:ListShards"],
+              [topology.stream.arn]),
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [topology.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(topology),

@@ -40,16 +40,23 @@ def trust(service: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    stage: Stage
+    # The function's code is lambdas/<component>/handler.py; its name and role end in the component too.
+    component: str
     name: str
     role: str
     memory: int
     timeout: int
     policy: dict[str, Any]
     description: str
-    queue: str
+    # The queue the function reads; None for the stream batcher, which reads the ingest stream.
+    queue: str | None = None
     # Whether the function imports DuckDB, which comes in its own layer (see lakebox_infra.duckdb_layer).
     duckdb: bool = False
+
+    @property
+    def stage(self) -> Stage | None:
+        """The pipeline stage the function runs, None for the stream batcher."""
+        return Stage(self.component) if self.component in {s.value for s in Stage} else None
 
     @property
     def visibility_timeout(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakebox_infra import observability, operator_access
+from lakebox_infra import function_specs, observability, operator_access, stream
 from lakebox_infra.operator_access import ATHENA_RESULTS_PREFIX
 from lakebox_infra.specs import (
     MAX_EVENT_AGE_S,
@@ -18,8 +18,8 @@ from lakebox_infra.specs import (
     policy,
     trust,
 )
+from lakebox_infra.stream import StreamSpec
 from lakebox_layer.adapters.metadata import STATUS_INDEX
-from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.records import (
     DETAIL_DATA_RECEIVED,
     DETAIL_DATA_VALIDATED,
@@ -31,7 +31,6 @@ from lakebox_layer.records import (
     FileStatus,
     Stage,
 )
-from lakebox_layer.routing import CURATED_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.settings import ResourceNames, Settings
 
 # Importers of the topology find the pieces it is built of here too.
@@ -56,6 +55,8 @@ class Topology:
     names: ResourceNames
     # Added to, or overriding, the tags every taggable resource carries (see `resource_tags`).
     tags: dict[str, str] = field(default_factory=dict)
+    # Settings other than the names' own: the stream bounds asked for (see Settings.stream_overrides).
+    settings_overrides: dict[str, int] = field(default_factory=dict)
 
     @property
     def resource_tags(self) -> dict[str, str]:
@@ -125,8 +126,10 @@ class Topology:
         return self.arn("sqs", self.names.stage_queue(stage.value))
 
     def event_source_mapping(self, spec: FunctionSpec) -> dict[str, Any]:
-        """create_event_source_mapping arguments: the stage's queue, in batches, with bounded concurrency, reporting
-        which records of a batch failed so only those come back."""
+        """create_event_source_mapping arguments. A stage reads its queue in batches, with bounded concurrency,
+        reporting which records of a batch failed so only those come back; the batcher reads the ingest stream."""
+        if spec.stage is None:
+            return stream.event_source_mapping(self, spec)
         return {"FunctionName": spec.name, "EventSourceArn": self.stage_queue_arn(spec.stage),
                 "BatchSize": STAGE_BATCH[spec.stage], "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "ScalingConfig": {"MaximumConcurrency": STAGE_CONCURRENCY[spec.stage]}}
@@ -135,12 +138,12 @@ class Topology:
 
     @property
     def settings(self) -> Settings:
-        return Settings.from_names(self.names)
+        return Settings.from_names(self.names, **self.settings_overrides)
 
-    def function_environment(self, stage: Stage) -> dict[str, str]:
+    def function_environment(self, component: str) -> dict[str, str]:
         """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it."""
         return {**self.settings.function_environment(), "POWERTOOLS_LOG_LEVEL": "INFO",
-                "POWERTOOLS_SERVICE_NAME": f"lakebox-{stage.value}"}
+                "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}"}
 
     # -- storage ------------------------------------------------------------------------------------------------
 
@@ -171,100 +174,35 @@ class Topology:
             "BillingMode": "PAY_PER_REQUEST",
         }
 
-    # -- functions and their least-privilege roles --------------------------------------------------------------
+    # -- functions and their least-privilege roles (see :mod:`lakebox_infra.function_specs`) --------------------
 
-    def _function_basics(self, stage: Stage) -> list[dict[str, Any]]:
-        log_group = f"log-group:/aws/lambda/{self.names.function(stage)}"
+    def function_basics(self, component: str) -> list[dict[str, Any]]:
+        """What every function may do: write its own log group, send traces, and put an asynchronous invocation's
+        failure in the dead-letter queue (its on-failure destination is written with the function's role)."""
+        log_group = f"log-group:/aws/lambda/{self.names.function(component)}"
         return [
             allow(["logs:CreateLogGroup"], [self.arn("logs", f"{log_group}:*")]),
             allow(["logs:CreateLogStream", "logs:PutLogEvents"], [self.arn("logs", f"{log_group}:log-stream:*")]),
             # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
             allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
-            allow(["events:PutEvents"], [self.bus_arn]),
-            # The event source mapping reads the stage's queue with the function's role, and an asynchronous
-            # invocation's on-failure destination is written with it too.
-            allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                   "sqs:ChangeMessageVisibility"], [self.stage_queue_arn(stage)]),
             allow(["sqs:SendMessage"], [self.dead_letter_arn]),
-        ]
-
-    def _read_raw(self) -> list[dict[str, Any]]:
-        raw = self.names.raw_bucket
-        return [
-            allow(["s3:GetObject", "s3:GetObjectVersion"], [self.bucket_arn(raw, f"{INPUT_PREFIX}*")]),
-            # Without ListBucket S3 answers 403 instead of 404 for a deleted key, and a deleted raw file could
-            # not be told from a denied one.
-            allow(["s3:ListBucket", "s3:ListBucketVersions"], [self.bucket_arn(raw)],
-                  Condition={"StringLike": {"s3:prefix": [f"{INPUT_PREFIX}*"]}}),
         ]
 
     @property
     def functions(self) -> list[FunctionSpec]:
-        names = self.names
-        return [
-            FunctionSpec(
-                stage=Stage.INGESTION, name=names.function(Stage.INGESTION),
-                role=names.function_role(Stage.INGESTION), memory=256, timeout=60,
-                description="lakebox ingestion: S3 notification to Data Received",
-                queue=names.stage_queue(Stage.INGESTION.value),
-                policy=policy(
-                    *self._function_basics(Stage.INGESTION),
-                    *self._read_raw(),
-                    # BatchGetItem: which of a batch's objects are already ingested, in one read.
-                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
-                ),
-            ),
-            FunctionSpec(
-                stage=Stage.VALIDATION, name=names.function(Stage.VALIDATION),
-                role=names.function_role(Stage.VALIDATION), memory=512, timeout=300,
-                description="lakebox validation: Data Received to processed or quarantine",
-                queue=names.stage_queue(Stage.VALIDATION.value),
-                policy=policy(
-                    *self._function_basics(Stage.VALIDATION),
-                    *self._read_raw(),
-                    # Record-mode outputs and quarantine copies are multipart uploads, aborted when not wanted.
-                    allow(["s3:PutObject", "s3:AbortMultipartUpload"], [
-                        self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
-                        self.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
-                    ]),
-                    # BatchGetItem: which of a batch's files are already recorded, in one read.
-                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
-                ),
-            ),
-            FunctionSpec(
-                stage=Stage.QUALITY, name=names.function(Stage.QUALITY),
-                role=names.function_role(Stage.QUALITY), memory=256, timeout=60,
-                description="lakebox quality: Data Validated to CloudWatch metrics",
-                queue=names.stage_queue(Stage.QUALITY.value),
-                policy=policy(
-                    *self._function_basics(Stage.QUALITY),
-                    allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [self.table_arn]),
-                    # PutMetricData has no resource-level permissions ("*" is required); the namespace
-                    # condition limits it to the pipeline's own metrics. AWS always sets the key; "IfExists" lets
-                    # an emulator that does not model it enforce the rest of the policy.
-                    allow(["cloudwatch:PutMetricData"], ["*"],
-                          Condition={"StringEqualsIfExists": {"cloudwatch:namespace": NAMESPACE}}),
-                ),
-            ),
-            FunctionSpec(
-                stage=Stage.CURATION, name=names.function(Stage.CURATION),
-                role=names.function_role(Stage.CURATION), memory=1024, timeout=300,
-                description="lakebox curation: processed files to Parquet and the Glue catalog",
-                queue=names.stage_queue(Stage.CURATION.value), duckdb=True,
-                policy=policy(
-                    *self._function_basics(Stage.CURATION),
-                    allow(["s3:GetObject"], [self.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
-                    # Large Parquet files go up as multipart uploads.
-                    allow(["s3:PutObject", "s3:AbortMultipartUpload"],
-                          [self.bucket_arn(names.processed_bucket, f"{CURATED_PREFIX}/*")]),
-                    # GetItem reads the dataset's contract, BatchGetItem which of a batch's files are already
-                    # curated; PutItem writes the stage record once.
-                    allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [self.table_arn]),
-                    allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
-                          self.catalog_arns),
-                ),
-            ),
-        ]
+        """The pipeline's stages in order, then the stream batcher."""
+        return function_specs.functions(self)
+
+    @property
+    def stage_functions(self) -> dict[Stage, FunctionSpec]:
+        """The functions that run a pipeline stage, each reading its queue."""
+        return {f.stage: f for f in self.functions if f.stage is not None}
+
+    # -- the stream entry point (see :mod:`lakebox_infra.stream`) -------------------------------------------------
+
+    @property
+    def stream(self) -> StreamSpec:
+        return stream.spec(self)
 
     # -- events -------------------------------------------------------------------------------------------------
 
@@ -336,7 +274,7 @@ class Topology:
     def queues(self) -> dict[str, QueueSpec]:
         """Every queue: the dead-letter queue first (the others name it), the stage queues, the quality events."""
         names = self.names
-        functions = {f.stage: f for f in self.functions}
+        functions = self.stage_functions
         stage_policies = {
             Stage.INGESTION: self.ingestion_queue_policy,
             Stage.VALIDATION: self._events_may_send(self.stage_queue_arn(Stage.VALIDATION), names.rule("ingestion")),
@@ -346,7 +284,8 @@ class Topology:
         queues = {names.dead_letter_queue: QueueSpec(names.dead_letter_queue, self.dead_letter_queue_policy)}
         for stage, queue_policy in stage_policies.items():
             spec = functions[stage]
-            queues[spec.queue] = QueueSpec(spec.queue, queue_policy, spec.visibility_timeout, self.dead_letter_arn)
+            queues[names.stage_queue(stage.value)] = QueueSpec(
+                names.stage_queue(stage.value), queue_policy, spec.visibility_timeout, self.dead_letter_arn)
         queues[names.quality_events_queue] = QueueSpec(names.quality_events_queue, self.quality_queue_policy)
         return queues
 

@@ -65,6 +65,11 @@ class LedgerConflict(LakeboxError):
     retried and reads the ledger again."""
 
 
+class BatchHeld(LakeboxError):
+    """A young batch, below the bounds, held back so that more records join it: where the stream's mapping ignores
+    its batching window, the batcher applies it by failing the invocation, and the batch comes back larger."""
+
+
 class StreamPlanMismatch(LakeboxError):
     """A redelivered batch does not give again the plan its shard's ledger holds as pending (records missing, or
     different bytes): nothing is written and the batch is retried rather than guessed at."""

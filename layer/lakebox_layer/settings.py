@@ -27,7 +27,20 @@ ENV_NAMES = {
     "event_bus": "EVENT_BUS",
     "glue_database": "GLUE_DATABASE",
     "endpoint_url": "AWS_ENDPOINT_URL",
+    "stream_max_records": "STREAM_MAX_RECORDS",
+    "stream_max_bytes": "STREAM_MAX_BYTES",
+    "stream_window_s": "STREAM_WINDOW_S",
+    "stream_hold_s": "STREAM_HOLD_S",
 }
+# The stream batcher's bounds, each with its default: how many records and bytes one raw object holds at most, and
+# how long the stream's records wait to be batched (the mapping's batching window).
+STREAM_DEFAULTS = {"stream_max_records": 5_000, "stream_max_bytes": 5 * 1024 * 1024, "stream_window_s": 10}
+# Where bootstrap (`lakebox up`, infra/bootstrap.py) reads other bounds from.
+STREAM_SETTING_ENV = {name: f"LAKEBOX_{ENV_NAMES[name]}" for name in STREAM_DEFAULTS}
+# Bounds the batcher itself accepts (Lambda hands a function at most 10,000 Kinesis records and 6 MB a batch; a
+# batching window is at most 300 s).
+STREAM_LIMITS = {"stream_max_records": (1, 10_000), "stream_max_bytes": (1024, 6 * 1000 * 1000),
+                 "stream_window_s": (0, 300), "stream_hold_s": (0, 300)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,11 @@ class ResourceNames:
         return f"{self.project}-quality-events"
 
     @property
+    def ingest_stream(self) -> str:
+        """The Kinesis data stream `lakebox send` puts records to; the stream batcher writes them as raw files."""
+        return f"{self.project}-ingest"
+
+    @property
     def operator(self) -> str:
         """The IAM user the CLI acts as when IAM is enforced."""
         return f"{self.project}-operator"
@@ -137,6 +155,18 @@ class Settings:
     event_bus: str
     glue_database: str
     endpoint_url: str | None = None
+    stream_max_records: int = STREAM_DEFAULTS["stream_max_records"]
+    stream_max_bytes: int = STREAM_DEFAULTS["stream_max_bytes"]
+    stream_window_s: int = STREAM_DEFAULTS["stream_window_s"]
+    # Seconds the batcher itself holds a young batch back, where the endpoint's mapping ignores the batching window
+    # (MiniStack); 0 where the mapping applies it (AWS). See lakebox_layer.stages.stream.
+    stream_hold_s: int = 0
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in STREAM_LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
 
     @classmethod
     def from_names(cls, names: ResourceNames, **overrides: object) -> Settings:
@@ -168,6 +198,10 @@ class Settings:
             raw = env.get(ENV_NAMES[field.name])
             if field.name == "region" and raw is None:
                 raw = env.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
+            if field.name in STREAM_LIMITS:
+                if raw is not None:
+                    values[field.name] = _whole_number(ENV_NAMES[field.name], raw)
+                continue
             if raw is None:
                 missing.append(ENV_NAMES[field.name])
                 continue
@@ -176,8 +210,23 @@ class Settings:
             raise KeyError(f"settings incomplete: set {', '.join(missing)}")
         return cls(**values)  # type: ignore[arg-type]
 
+    @staticmethod
+    def stream_overrides(env: Mapping[str, str] | None = None) -> dict[str, int]:
+        """The stream bounds bootstrap was asked for: `LAKEBOX_STREAM_MAX_RECORDS`, `LAKEBOX_STREAM_MAX_BYTES` and
+        `LAKEBOX_STREAM_WINDOW_S` where set (checked by the settings they go into)."""
+        env = os.environ if env is None else env
+        return {name: _whole_number(variable, env[variable]) for name, variable in STREAM_SETTING_ENV.items()
+                if variable in env}
+
     def function_environment(self) -> dict[str, str]:
         """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
         # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject.
         skipped = {"region", "endpoint_url"}
         return {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
+
+
+def _whole_number(variable: str, raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{variable} must be a whole number, not {raw!r}") from None

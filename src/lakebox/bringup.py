@@ -15,6 +15,7 @@ from lakebox.target import Target, default_region, state_dir
 from lakebox_infra import project_root
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
+from lakebox_layer.settings import Settings
 
 Say = Callable[[str], None]
 
@@ -64,7 +65,8 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
     target = Target.at(endpoint, region)
     say(f"provisioning {target.project} at {endpoint}")
-    provisioner = Provisioner(Topology(target.names), target.session, endpoint)
+    topology = Topology(target.names, settings_overrides=Settings.stream_overrides())
+    provisioner = Provisioner(topology, target.session, endpoint)
     say(f"  {provisioner.apply().summary()}")
     if strict_iam and embedded:
         credentials = issue_operator_credentials(provisioner.client("iam"), provisioner.topology)
@@ -85,6 +87,7 @@ def describe(target: Target) -> dict[str, Any]:
         "quarantine_bucket": names.quarantine_bucket,
         "metadata_table": names.metadata_table,
         "event_bus": names.event_bus,
+        "ingest_stream": names.ingest_stream,
         "functions": [names.function(stage) for stage in ("ingestion", "validation", "quality")],
         "layer": names.layer,
         "glue_database": names.glue_database,

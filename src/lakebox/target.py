@@ -19,6 +19,7 @@ from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
 
 if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_logs import CloudWatchLogsClient
 
 
@@ -88,6 +89,11 @@ class Target:
     def logs(self) -> CloudWatchLogsClient:
         """CloudWatch Logs, where each function writes its JSON log lines (`lakebox logs`, `lakebox trace`)."""
         return self.clients.client("logs")  # type: ignore[no-any-return]
+
+    @cached_property
+    def kinesis(self) -> KinesisClient:
+        """Kinesis, where `lakebox send` puts records to the ingest stream."""
+        return self.clients.client("kinesis")  # type: ignore[no-any-return]
 
     @cached_property
     def metrics(self) -> QualityReadout:

@@ -139,7 +139,7 @@ def mappings(*found: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any
 
 
 def mapping(**overrides: Any) -> dict[str, Any]:
-    return {"UUID": UUID, "State": "Enabled", **{k: MAPPING[k] for k in functions.MAPPING_FIELDS},
+    return {"UUID": UUID, "State": "Enabled", **{k: v for k, v in MAPPING.items() if k not in functions.MAPPING_IDENTITY},
             **overrides}
 
 

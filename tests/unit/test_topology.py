@@ -54,10 +54,12 @@ def resources_for(policy: dict[str, Any], action: str) -> set[str]:
     }
 
 
-def test_there_is_one_function_per_stage(topology: Topology) -> None:
+def test_there_is_one_function_per_stage_and_the_stream_batcher(topology: Topology) -> None:
     assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY,
-                                                     Stage.CURATION]
-    assert len({f.role for f in topology.functions}) == 4
+                                                     Stage.CURATION, None]
+    assert [f.component for f in topology.functions] == ["ingestion", "validation", "quality", "curation",
+                                                         "batcher"]
+    assert len({f.role for f in topology.functions}) == 5
     # Only curation imports DuckDB, which comes in its own layer.
     assert [f.stage for f in topology.functions if f.duckdb] == [Stage.CURATION]
 
@@ -183,7 +185,8 @@ def test_each_queue_accepts_only_its_sender(topology: Topology) -> None:
 
 
 def test_stage_queues_dead_letter_after_five_receives_and_outlast_their_function(topology: Topology) -> None:
-    functions = {f.queue: f for f in topology.functions}
+    functions = {f.queue: f for f in topology.functions if f.queue is not None}
+    assert len(functions) == 4
     for name, function in functions.items():
         queue = topology.queues[name]
         redrive = json.loads(queue.attributes["RedrivePolicy"])
@@ -197,7 +200,8 @@ def test_stage_queues_dead_letter_after_five_receives_and_outlast_their_function
 
 
 def test_the_readme_states_the_batches_and_concurrency_the_mappings_use(topology: Topology) -> None:
-    mappings = [topology.event_source_mapping(f) for f in sorted(topology.functions, key=lambda f: f.stage.order)]
+    mappings = [topology.event_source_mapping(f) for _, f in sorted(topology.stage_functions.items(),
+                                                                    key=lambda item: item[0].order)]
     batches = ", ".join(str(m["BatchSize"]) for m in mappings)
     concurrency = ", ".join(str(m["ScalingConfig"]["MaximumConcurrency"]) for m in mappings)
     readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())

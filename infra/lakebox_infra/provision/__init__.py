@@ -1,9 +1,9 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
-One module per kind of resource (storage, table, iam, functions, queues, events, catalog, analytics, monitoring),
-each with its apply and teardown steps. Every step reads first and writes only what differs (:func:`base.ensure`),
-so a second run reports no changes. The same calls run against AWS and against an emulator; only the endpoint
-differs. Waits use boto3 waiters or a bounded poll.
+One module per kind of resource (storage, table, iam, functions, queues, streams, events, catalog, analytics,
+monitoring), each with its apply and teardown steps. Every step reads first and writes only what differs
+(:func:`base.ensure`), so a second run reports no changes. The same calls run against AWS and against an
+emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -13,7 +13,18 @@ from typing import Any
 import boto3
 
 from lakebox_infra.capabilities import Capabilities, detect
-from lakebox_infra.provision import analytics, catalog, events, functions, iam, monitoring, queues, storage, table
+from lakebox_infra.provision import (
+    analytics,
+    catalog,
+    events,
+    functions,
+    iam,
+    monitoring,
+    queues,
+    storage,
+    streams,
+    table,
+)
 from lakebox_infra.provision.base import Context, Report, retry
 from lakebox_infra.session import session_for
 from lakebox_infra.topology import Topology
@@ -86,6 +97,7 @@ class Provisioner:
         events.apply_bus(ctx)
         for queue in topology.queues.values():
             queues.apply_queue(ctx, queue)
+        streams.apply_stream(ctx)
         for function in topology.functions:
             functions.apply_event_source_mapping(ctx, function)
             functions.apply_event_invoke_config(ctx, function)
@@ -108,6 +120,7 @@ class Provisioner:
         functions.teardown_layer(ctx)
         functions.teardown_duckdb_layer(ctx)
         queues.teardown_queues(ctx)
+        streams.teardown_stream(ctx)
         analytics.teardown_workgroup(ctx)
         catalog.teardown_catalog(ctx)
         table.teardown_table(ctx)

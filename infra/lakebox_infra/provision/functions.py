@@ -11,12 +11,13 @@ from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision.base import Context, absent, current, ensure, retry
 from lakebox_infra.provision.tags import ensure_tags
 from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec
+from lakebox_layer.settings import ENV_NAMES
 
 # A function is active a moment after it is created or changed (about 0.5 s on MiniStack, seconds on AWS): poll
 # every quarter second, for up to two minutes, rather than sleep a whole second after the first look.
 WAIT: dict[str, float] = {"Delay": 0.25, "MaxAttempts": 480}
-# What a function reports that the topology declares; the rest (code, state, ...) is compared apart or not at all.
-MAPPING_FIELDS = ("BatchSize", "FunctionResponseTypes", "ScalingConfig")
+# What a mapping declares that cannot be compared or changed in place: which function reads what, from where.
+MAPPING_IDENTITY = ("FunctionName", "EventSourceArn", "StartingPosition")
 LIVE_MAPPING_STATES = (None, "Enabled", "Enabling", "Creating", "Updating")
 
 
@@ -83,10 +84,19 @@ def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str,
         "Description": spec.description,
         "Timeout": spec.timeout,
         "MemorySize": spec.memory,
-        "Environment": {"Variables": ctx.topology.function_environment(spec.stage)},
+        "Environment": {"Variables": function_environment(ctx, spec)},
         "TracingConfig": {"Mode": "Active"},
         "Layers": layers,
     }
+
+
+def function_environment(ctx: Context, spec: FunctionSpec) -> dict[str, str]:
+    """The function's settings; the stream batcher's say to hold young batches back for the batching window where
+    the endpoint's mapping ignores it."""
+    environment = ctx.topology.function_environment(spec.component)
+    if spec.stage is None and not ctx.capabilities.batching_window:
+        environment[ENV_NAMES["stream_hold_s"]] = str(ctx.topology.settings.stream_window_s)
+    return environment
 
 
 def _bundled_duckdb(ctx: Context) -> list[tuple[str, Path]]:
@@ -119,7 +129,7 @@ def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str, duckdb_laye
     lam = ctx.client("lambda")
     bundle = ctx.capabilities.bundle_layer
     extra = _bundled_duckdb(ctx) if bundle and spec.duckdb else []
-    archive = packaging.build_function(spec.stage.value, bundle_layer=bundle, extra=extra)
+    archive = packaging.build_function(spec.component, bundle_layer=bundle, extra=extra)
     wanted = function_config(ctx, spec, layer_arn, duckdb_layer_arn)
     found = current(lambda: lam.get_function(FunctionName=spec.name)["Configuration"])
     if found is None:
@@ -147,10 +157,15 @@ def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str, duckdb_laye
                 lambda tags: lam.tag_resource(Resource=arn, Tags=tags))
 
 
+def _source(spec: FunctionSpec) -> str:
+    return spec.queue or "the ingest stream"
+
+
 def apply_event_source_mapping(ctx: Context, spec: FunctionSpec) -> None:
-    """The function reads its stage's queue; a mapping that differs is updated in place."""
+    """The function reads its stage's queue, or the ingest stream; a mapping that differs is updated in place."""
     lam = ctx.client("lambda")
     wanted = ctx.topology.event_source_mapping(spec)
+    fields = [key for key in wanted if key not in MAPPING_IDENTITY]
     mappings = lam.list_event_source_mappings(
         FunctionName=spec.name, EventSourceArn=wanted["EventSourceArn"]).get("EventSourceMappings", [])
 
@@ -159,18 +174,17 @@ def apply_event_source_mapping(ctx: Context, spec: FunctionSpec) -> None:
             return None
         # A disabled mapping differs whatever its settings: it reads nothing.
         live = mappings[0].get("State") in LIVE_MAPPING_STATES
-        return {"live": live, **{key: mappings[0].get(key) for key in MAPPING_FIELDS}}
+        return {"live": live, **{key: mappings[0].get(key) for key in fields}}
 
     def write(found: dict[str, Any] | None) -> None:
         if found is None:
             retry(lambda: lam.create_event_source_mapping(**wanted, Enabled=True),
-                  retry_on={"InvalidParameterValueException"}, what=f"mapping {spec.queue} to {spec.name}")
+                  retry_on={"InvalidParameterValueException"}, what=f"mapping {_source(spec)} to {spec.name}")
             return
-        lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=True,
-                                        **{key: wanted[key] for key in MAPPING_FIELDS})
+        lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=True, **{key: wanted[key] for key in fields})
 
-    ensure(ctx, f"mapping {spec.queue} -> {spec.name}", read,
-           {"live": True, **{key: wanted[key] for key in MAPPING_FIELDS}}, write,
+    ensure(ctx, f"mapping {_source(spec)} -> {spec.name}", read,
+           {"live": True, **{key: wanted[key] for key in fields}}, write,
            lambda found: "mapped" if found is None else "updated")
 
 
@@ -192,7 +206,7 @@ def apply_event_invoke_config(ctx: Context, spec: FunctionSpec) -> None:
 def teardown_function(ctx: Context, spec: FunctionSpec) -> None:
     """Delete the function's queue mappings, then the function."""
     lam = ctx.client("lambda")
-    absent(ctx, f"mapping {spec.queue} -> {spec.name}", partial(_delete_mappings, ctx, spec.name))
+    absent(ctx, f"mapping {_source(spec)} -> {spec.name}", partial(_delete_mappings, ctx, spec.name))
     absent(ctx, f"function {spec.name}", partial(lam.delete_function, FunctionName=spec.name))
 
 

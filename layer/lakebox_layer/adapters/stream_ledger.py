@@ -29,12 +29,14 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 LEDGER_SORT_KEY = "ledger"
+# Every ledger item's `ProcessId` starts so: the batcher's role may touch these items and no others.
+LEDGER_PREFIX = "stream#"
 _NAMES = {"#committed": "committed", "#pending": "pending"}
 
 
 def ledger_id(stream: str, shard: str) -> str:
     """The ledger item's `ProcessId` for one shard of a stream."""
-    return f"stream#{stream}#{shard}"
+    return f"{LEDGER_PREFIX}{stream}#{shard}"
 
 
 def plan_digest(plan: BatchPlan) -> str:

@@ -11,6 +11,11 @@ Per invocation, with the shard's ledger (:mod:`lakebox_layer.adapters.stream_led
 3. The rest of the batch is planned, claimed as pending (a conditional write: no plan pending, `committed` as read),
    its objects written, and committed.
 
+Where the mapping ignores its batching window (MiniStack invokes as soon as records arrive), the batcher applies it
+itself with `hold_s`: a batch below the bounds whose oldest record is younger than `hold_s`, and whose newest is
+younger than IDLE_FLUSH_S (the shard is still being written), raises :class:`BatchHeld` before anything is read or
+written, and comes back larger. On AWS `hold_s` is 0 and the mapping waits.
+
 Every object is written create-once, so an object an earlier attempt wrote is left as it is (a versioned bucket would
 otherwise notify, and process, it again). Poison records never raise; any failure of S3 or DynamoDB does, so the
 whole batch comes back and the steps above finish what the failed attempt began.
@@ -18,7 +23,8 @@ whole batch comes back and the steps above finish what the failed attempt began.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +34,12 @@ from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.adapters.stream_ledger import PendingPlan, StreamLedger, ledger_id, plan_digest
-from lakebox_layer.exceptions import StreamPlanMismatch
+from lakebox_layer.exceptions import BatchHeld, StreamPlanMismatch
 from lakebox_layer.settings import Settings
 from lakebox_layer.stream_batches import JSON_LINES_CONTENT_TYPE, BatchPlan, Bounds, StreamObject, plan_batch
+
+# A shard whose newest record is older than this has stopped being written for now: its batch is not held.
+IDLE_FLUSH_S = 0.5
 
 
 def batch_source(records: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
@@ -65,21 +74,38 @@ class StreamBatcher:
     """The batcher stage: Lambda events from Kinesis in, raw and quarantine objects out, the ledger kept."""
 
     def __init__(self, settings: Settings, *, ledger: ports.StreamLedger,
-                 objects: ports.CreateOnceStore, logger: Logger, bounds: Bounds | None = None) -> None:
+                 objects: ports.CreateOnceStore, logger: Logger, bounds: Bounds | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.raw_bucket = settings.raw_bucket
         self.quarantine_bucket = settings.quarantine_bucket
         self.ledger = ledger
         self.objects = objects
         self.logger = logger
-        self.bounds = bounds or Bounds()
+        self.bounds = bounds or Bounds(settings.stream_max_records, settings.stream_max_bytes)
+        self.hold_s = settings.stream_hold_s
+        self.clock = clock
 
     @classmethod
-    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None,
-                      bounds: Bounds | None = None) -> StreamBatcher:
-        """The stage on the AWS clients the settings name; a function builds one per cold start."""
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> StreamBatcher:
+        """The stage on the AWS clients the settings name, with their bounds; a function builds one per cold
+        start."""
         clients = clients or AwsClients(settings)
         return cls(settings, ledger=StreamLedger(clients.dynamodb, settings.metadata_table),
-                   objects=ObjectStore(clients.s3), logger=logger, bounds=bounds)
+                   objects=ObjectStore(clients.s3), logger=logger)
+
+    def hold(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Raise BatchHeld when the batch should wait for more records (see the module's docstring)."""
+        if self.hold_s <= 0 or len(records) >= self.bounds.max_records:
+            return
+        arrivals = [float(r["kinesis"]["approximateArrivalTimestamp"]) for r in records]
+        size = sum(len(str(r["kinesis"].get("data") or "")) * 3 // 4 for r in records)
+        now = self.clock()
+        oldest, newest = now - min(arrivals), now - max(arrivals)
+        if size < self.bounds.max_bytes and oldest < self.hold_s and newest < IDLE_FLUSH_S:
+            self.logger.info("stream batch held for more records", extra={
+                "records": len(records), "oldest_s": round(oldest, 3), "window_s": self.hold_s})
+            raise BatchHeld(f"{len(records)} records, the oldest {oldest:.1f} s old: held for up to "
+                            f"{self.hold_s} s while the shard is still being written")
 
     def batch(self, event: Mapping[str, Any]) -> StreamOutcome:
         """Write one delivered batch (a Lambda event from Kinesis) as raw objects, finishing first what a failed
@@ -89,6 +115,7 @@ class StreamBatcher:
             return StreamOutcome("", "")
         stream, shard = batch_source(records)
         self.logger.set_correlation_id(ledger_id(stream, shard))
+        self.hold(records)
         state = self.ledger.read(stream, shard)
         outcome = StreamOutcome(stream, shard, committed=state.committed)
         if state.pending is not None:
