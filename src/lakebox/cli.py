@@ -1,7 +1,7 @@
-"""The `lakebox` command: up, down, ingest, status, reconcile, redrive, demo, query, trace, logs, docs.
+"""The `lakebox` command: up, down, ingest, send, status, reconcile, redrive, demo, query, trace, logs, docs.
 
-Only the wiring lives here: each command's options, the call into its module (bringup, files, reconcile, demo, query),
-and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
+Only the wiring lives here: each command's options, the call into its module (bringup, files, sending, reconcile, demo,
+query), and the choice between JSON and a table (render). Expected failures become one red line and exit code 1.
 """
 
 from __future__ import annotations
@@ -32,7 +32,10 @@ from lakebox.progress import IngestProgress
 from lakebox.query import json_rows, run_query
 from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
+from lakebox.render_send import SendWatch, landed_lines, send_json, send_lines
+from lakebox.sending import SampleRequest, default_dataset, entries_to_send, send_entries, usage_problem
 from lakebox.status import DEFAULT_PAGE_FILES, BadPageToken, Cursor, PageToken, StatusPage, every_row, read_page
+from lakebox.stream_wait import wait_for_landing
 from lakebox.target import Target, state_dir
 from lakebox.trace import gather
 from lakebox.trace_sources import LakeSources
@@ -147,6 +150,44 @@ def ingest(
     for result in results:
         out.print(f"{result['status']:<12} {result['key']}", highlight=False)
     if wait and any(r["status"] == FileStatus.FAILED.value for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def send(
+    file: Annotated[Path | None, typer.Argument(metavar="FILE|-", help="JSON Lines file; - or none: stdin")] = None,
+    dataset: Annotated[str | None, typer.Option(help="dataset (default: default; --sample: the sample's)")] = None,
+    rate: Annotated[float | None, typer.Option(help="records a second at most (default: unpaced)")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the raw files and their terminal status")] = False,
+    timeout: Annotated[float, typer.Option(
+        min=0, help="seconds to wait with --wait; then what is still awaited is named, exit 1")] = WAIT_DEADLINE_S,
+    json_output: JsonOption = False,
+    sample: Annotated[str | None, typer.Option(help="send a generated sample instead of FILE: sensors")] = None,
+    count: Annotated[int | None, typer.Option(min=0, help="readings in the sample")] = None,
+    seed: Annotated[int | None, typer.Option(help="the sample's random seed (default 0)")] = None,
+    invalid_every: Annotated[int | None, typer.Option(min=0, help="every K-th reading breaks the contract")] = None,
+    poison_every: Annotated[int | None, typer.Option(min=0, help="a poison line after every P-th reading")] = None,
+) -> None:
+    """Put JSON Lines records (a file, stdin or --sample sensors) to the ingest stream; with --wait, the raw files
+    they land in, each file's terminal status and the poison records set aside."""
+    request = SampleRequest(sample, count, seed, invalid_every, poison_every)
+    if (problem := usage_problem(file, request, rate)) is not None:
+        raise _fail(problem, code=2)
+    name = dataset or default_dataset(request)
+    entries, held = _run(lambda: entries_to_send(file, request, name, sys.stdin))
+    target = Target.resolve()
+    watch = SendWatch(err if not json_output and out.is_terminal else None)
+    sent = _run(lambda: watch.records(lambda shown: send_entries(target, entries, name, rate=rate, sample=held,
+                                                                 on_progress=shown)))
+    if not json_output:
+        out.print("\n".join(send_lines(sent)), highlight=False, markup=False, soft_wrap=True)
+    landed = _run(lambda: watch.files(lambda shown: wait_for_landing(target, sent, deadline_s=timeout,
+                                                                     on_progress=shown))) if wait else None
+    if json_output:
+        _echo_json(send_json(sent, landed))
+    elif landed is not None:
+        out.print("\n".join(landed_lines(landed)), highlight=False, markup=False, soft_wrap=True)
+    if not sent.report.ok or (landed is not None and landed.failed):
         raise typer.Exit(1)
 
 

@@ -10,8 +10,6 @@ call can succeed for some entries and fail for others: only the entries whose an
 again, in their original order, after an exponential backoff with jitter, while the deadline allows. Entries that
 still fail are in the report with their last error, never dropped. Caveat (AWS): a retried entry lands after later
 entries of the same partition key.
-
-No command wiring here: the stream is not part of the topology yet.
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ from lakebox.bringup import bring_up, emulator_port
 from lakebox.emulator import DEFAULT_PORT, EmulatorState
 from lakebox.exceptions import EmulatorError
 
-COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs", "docs")
+COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs", "docs",
+            "send")
 runner = CliRunner()
 
 

@@ -139,7 +139,8 @@ def mappings(*found: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any
 
 
 def mapping(**overrides: Any) -> dict[str, Any]:
-    return {"UUID": UUID, "State": "Enabled", **{k: v for k, v in MAPPING.items() if k not in functions.MAPPING_IDENTITY},
+    declared = {k: v for k, v in MAPPING.items() if k not in functions.MAPPING_IDENTITY}
+    return {"UUID": UUID, "State": "Enabled", **declared,
             **overrides}
 
 
