@@ -55,7 +55,7 @@ def apply_stream(ctx: Context) -> None:
            stream.retention_hours, retain)
     ensure_tags(ctx, "streams", f"stream {stream.name}",
                 lambda: {tag["Key"]: tag["Value"]
-                         for tag in kinesis.list_tags_for_stream(StreamName=stream.name).get("Tags", [])},
+                         for tag in kinesis.list_tags_for_stream(StreamName=stream.name, Limit=50).get("Tags", [])},
                 lambda tags: kinesis.add_tags_to_stream(StreamName=stream.name, Tags=tags))
 
 
