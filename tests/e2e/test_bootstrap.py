@@ -29,7 +29,9 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     assert lake.target.endpoint is not None, "the e2e lake runs on an emulator"
     env = {"PATH": "", "AWS_ENDPOINT_URL": lake.target.endpoint, "AWS_ACCESS_KEY_ID": "test",
            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": lake.target.region,
-           "LAKEBOX_PROJECT": "lakebox-scratch"}
+           "LAKEBOX_PROJECT": "lakebox-scratch",
+           # Stream bounds other than the defaults reach the mapping and the batcher.
+           "LAKEBOX_STREAM_MAX_RECORDS": "1000", "LAKEBOX_STREAM_WINDOW_S": "3"}
 
     def bootstrap(*args: str) -> str:
         done = subprocess.run([sys.executable, str(ROOT / "infra" / "bootstrap.py"), *args], env=env,
@@ -70,6 +72,16 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     s3.put_object(Bucket=names.raw_bucket, Key="input/left-behind.json", Body=b"{}")
     alarm_names = [alarm["AlarmName"] for alarm in Topology(names).alarms]
     assert len(lake.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]) == 2
+    kinesis = lake.client("kinesis")
+    stream = kinesis.describe_stream_summary(StreamName=names.ingest_stream)["StreamDescriptionSummary"]
+    assert (stream["StreamStatus"], stream["OpenShardCount"], stream["EncryptionType"]) == ("ACTIVE", 2, "KMS")
+    (mapping,) = lam.list_event_source_mappings(FunctionName=names.function("batcher"))["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == stream["StreamARN"]
+    assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"], mapping["StartingPosition"]) == (
+        1000, 3, "TRIM_HORIZON")
+    batcher = lam.get_function(FunctionName=names.function("batcher"))["Configuration"]["Environment"]["Variables"]
+    # MiniStack's mapping ignores the window: the batcher holds young batches for it itself.
+    assert (batcher["STREAM_MAX_RECORDS"], batcher["STREAM_WINDOW_S"], batcher["STREAM_HOLD_S"]) == ("1000", "3", "3")
 
     assert "deleted" in bootstrap("--teardown")
     assert "no changes" in bootstrap("--teardown")
@@ -85,6 +97,9 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     except ClientError as error:
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
     assert lake.client("cloudwatch").describe_alarms(AlarmNames=alarm_names)["MetricAlarms"] == []
+    with pytest.raises(ClientError) as no_stream:
+        kinesis.describe_stream_summary(StreamName=names.ingest_stream)
+    assert no_stream.value.response["Error"]["Code"] == "ResourceNotFoundException"
     # The session's own project is untouched.
     assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
 

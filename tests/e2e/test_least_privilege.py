@@ -121,6 +121,26 @@ def test_only_the_stages_that_look_up_a_batch_may_batch_read_the_metadata_table(
         assert probe(strict, stage, "batch_get", table, "probe-process")["allowed"] is allowed, stage
 
 
+def test_the_stream_batcher_writes_only_stream_files_and_reads_only_its_ledger(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/raw-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+
+    for bucket, object_key in ((names.raw_bucket, "input/sensors/stream/2026/01/01/00/shard-1-2.jsonl"),
+                               (names.quarantine_bucket, "quarantine/stream/2026/01/01/00/shard-1-2.jsonl")):
+        assert probe(strict, "batcher", "put", bucket, object_key) == {"allowed": True}, object_key
+    for op, bucket, object_key in (("put", names.raw_bucket, "input/sensors/not-a-stream-file.json"),
+                                   ("get", names.raw_bucket, key),
+                                   ("put", names.processed_bucket, "validated/sensors/stream/forged.jsonl"),
+                                   ("put", names.quarantine_bucket, "quarantine/sensors/forged.jsonl")):
+        assert probe(strict, "batcher", op, bucket, object_key)["allowed"] is False, (op, bucket, object_key)
+    table = names.metadata_table
+    assert probe(strict, "batcher", "get_item", table, "stream#lakebox-ingest#shardId-000000000000")["allowed"]
+    # The role's dynamodb:LeadingKeys condition keeps a file's records from it on AWS; MiniStack does not evaluate
+    # that key (the unit tests check the condition is there).
+    assert probe(strict, "batcher", "batch_get", table, "probe-process")["allowed"] is False
+
+
 def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
     from lakebox.uploads import Upload, wait_for_outcomes
     from lakebox_layer.records import FileStatus, RawObject

@@ -1,5 +1,6 @@
-"""A probe run with a pipeline function's execution role: it tries one S3 call (or, for `batch_get`, a DynamoDB
-BatchGetItem on the table named as the bucket) and says whether IAM allowed it."""
+"""A probe run with a pipeline function's execution role: it tries one S3 call (or, for `batch_get` and `get_item`,
+a DynamoDB BatchGetItem or GetItem on the table named as the bucket, of the item the key names) and says whether IAM
+allowed it."""
 
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "delete": lambda: s3.delete_object(Bucket=event["bucket"], Key=event["key"]),
         "batch_get": lambda: boto3.client("dynamodb").batch_get_item(RequestItems={event["bucket"]: {"Keys": [
             {"ProcessId": {"S": event["key"]}, "Timestamp": {"S": "probe"}}]}}),
+        "get_item": lambda: boto3.client("dynamodb").get_item(TableName=event["bucket"], Key={
+            "ProcessId": {"S": event["key"]}, "Timestamp": {"S": "ledger"}}),
     }
     try:
         calls[event["op"]]()
