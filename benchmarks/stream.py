@@ -2,7 +2,8 @@
 
 Each run has an emulator of its own (MiniStack rescans every record its stream holds on each PutRecords call, so one
 run's history would slow the next). A run provisions lakebox, warms the batcher and the stages with one send of
-10,000 readings (full-size raw files: every worker of every function has started and read its contract once), sends
+10,000 readings (full-size raw files: every worker of every function has started and read its contract once),
+waits until every stage queue is empty (the warm-up's files curated too), sends
 the size's readings (one in ten invalid) the way `lakebox send --sample sensors` does, and polls until every shard's
 ledger has committed the last record and every raw file they became has its terminal status. A reading's latency is
 the time from the PutRecords call that took it to the moment its file was seen terminal (polled every 0.2 s). Last,
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from lakebox.emulator import EmbeddedEmulator, EmulatorState
+from lakebox.polling import wait_until
 from lakebox.sending import sample_entries
 from lakebox.sensor_sample import sensor_sample
 from lakebox.status import rows_by_process
@@ -73,7 +75,25 @@ def provisioned() -> Iterator[tuple[EmulatorState, Target]]:
         Provisioner(Topology(target.names), target.session, state.endpoint).apply()
         log("warming the batcher and the stages with 10000 readings")
         measured_send(target, 10_000, seed=1, emulator_pid=state.pid)
+        wait_idle(target)
         yield state, target
+
+
+def wait_idle(target: Target) -> None:
+    """Wait until no stage queue holds a message: the warm-up's files curated too, so a run has the machine."""
+    sqs = target.clients.client("sqs")
+    urls = [sqs.get_queue_url(QueueName=target.names.stage_queue(stage))["QueueUrl"]
+            for stage in ("ingestion", "validation", "quality", "curation")]
+
+    def idle() -> bool:
+        for url in urls:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if any(int(value) for value in attributes.values()):
+                return False
+        return True
+
+    wait_until(idle, deadline_s=DEADLINE_S, interval_s=POLL_S, what="every stage queue to be empty")
 
 
 # -- CPU of the emulator and of each function's workers (from /proc) -----------------------------------------------
