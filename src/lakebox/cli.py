@@ -22,10 +22,20 @@ from rich.console import Console
 from lakebox import render, render_trace
 from lakebox.athena import QUERY_DEADLINE_S
 from lakebox.bringup import bring_up, describe
-from lakebox.demo import OUTCOMES_DEADLINE_S, demo_metrics, demo_query, next_steps, query_curated, run_demo
+from lakebox.demo import (
+    OUTCOMES_DEADLINE_S,
+    STREAM_READINGS,
+    demo_metrics,
+    demo_query,
+    next_steps,
+    query_curated,
+    run_demo,
+    stream_demo,
+)
 from lakebox.docs_site import MAX_FILE_PAGES, build_site
 from lakebox.docs_sources import DocsSources
 from lakebox.emulator import EmbeddedEmulator
+from lakebox.exceptions import UsageError
 from lakebox.files import ingest_paths
 from lakebox.logs import DEFAULT_SINCE, STAGES, BadDuration, LogLine, LogReader, LogTail, follow, parse_since, since
 from lakebox.progress import IngestProgress
@@ -34,7 +44,7 @@ from lakebox.reconcile import reconcile as reconcile_lake
 from lakebox.reconcile import redrive as redrive_lake
 from lakebox.render_send import SendWatch, landed_lines, send_json, send_lines
 from lakebox.sending import SampleRequest, default_dataset, entries_to_send, send_entries, usage_problem
-from lakebox.status import DEFAULT_PAGE_FILES, BadPageToken, Cursor, PageToken, StatusPage, every_row, read_page
+from lakebox.status import DEFAULT_PAGE_FILES, every_row, page_asked_for
 from lakebox.stream_wait import wait_for_landing
 from lakebox.target import Target, state_dir
 from lakebox.trace import gather
@@ -75,6 +85,8 @@ def _run(action: Callable[[], T]) -> T:
     """Run a command body, turning expected failures into a clear message and exit code 1."""
     try:
         return action()
+    except UsageError as error:
+        raise _fail(str(error), code=2) from error
     except (LakeboxError, TimeoutError, FileNotFoundError) as error:
         raise _fail(str(error)) from error
     except (ClientError, BotoCoreError) as error:
@@ -215,7 +227,8 @@ def status(
         else:
             out.print(render.outcomes_table(rows) if rows else f"no files yet at {target.where}")
         return
-    page = _run(lambda: _status_page(target, limit, page_token, next_page))
+    page = _run(lambda: page_asked_for(target.metadata, target.where, target.project, state_dir(), limit, page_token,
+                                       next_page))
     if json_output:
         _echo_json(page.to_json())
     elif not page.rows and page.first == 1:
@@ -225,29 +238,6 @@ def status(
             out.print(render.outcomes_table(page.rows))
         # Unwrapped: the token on it must stay whole to be copied.
         out.print(render.page_line(page), highlight=False, soft_wrap=True)
-
-
-def _status_page(target: Target, limit: int | None, token: str | None, next_page: bool) -> StatusPage:
-    """Read the page asked for, and remember where the next one starts for `--next`."""
-    where, pipeline = target.where, target.project
-    start: PageToken | None = None
-    if next_page:
-        cursor = Cursor.load(state_dir())
-        if cursor is None or (cursor.where, cursor.pipeline) != (where, pipeline):
-            raise _fail(f"no page to follow at {where}: run `lakebox status` first", code=2)
-        if cursor.token is None:
-            raise _fail("the last `lakebox status` showed the last page: run `lakebox status` to start again",
-                        code=2)
-        token, limit = cursor.token, limit or cursor.limit
-    if token is not None:
-        try:
-            start = PageToken.decode(token)
-        except BadPageToken as error:
-            raise _fail(str(error), code=2) from error
-    size = limit or DEFAULT_PAGE_FILES
-    page = read_page(target.metadata, pipeline, size, start)
-    Cursor(where, pipeline, size, page.next_token).save(state_dir())
-    return page
 
 
 @app.command()
@@ -278,7 +268,8 @@ def demo(
     port: PortOption = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the outcomes")] = OUTCOMES_DEADLINE_S,
 ) -> None:
-    """Bring the pipeline up, ingest sample_data/, wait, and show outcomes and quality metrics."""
+    """Bring the pipeline up, ingest sample_data/, wait, show outcomes and quality metrics, query the curated
+    orders, then stream sensor readings and show where they ended."""
     _configure_logging()
     target = _run(lambda: bring_up(port, say=_say))
     result = _run(lambda: run_demo(target, deadline_s=timeout, say=_say))
@@ -293,6 +284,11 @@ def demo(
     _say("querying the curated orders through Athena")
     out.print(f"$ lakebox query \"{demo_query(result)}\"")
     out.print(render.query_table(_run(lambda: query_curated(target, result))))
+    _say(f"streaming {STREAM_READINGS} sensor readings to {target.names.ingest_stream} (lakebox send --sample sensors)")
+    streamed = _run(lambda: stream_demo(target, deadline_s=timeout))
+    out.print("\n".join([streamed.summary(), *landed_lines(streamed.landed)]), highlight=False, markup=False)
+    if streamed.unexpected:
+        raise _fail(f"the streamed readings did not end as sent: {'; '.join(streamed.unexpected)}")
     for line in next_steps(result):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 

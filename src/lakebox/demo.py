@@ -1,5 +1,6 @@
 """`lakebox demo`'s work: ingest sample_data/, wait for every file's outcome, read the quality metrics back,
-compare each outcome with sample_data/expected.json, wait for the processed files' curation and query the result."""
+compare each outcome with sample_data/expected.json, wait for the processed files' curation and query the result;
+then stream sensor readings through the ingest stream and check where each one ended."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from lakebox.athena import QueryResult
 from lakebox.metrics import QualityFigures
 from lakebox.polling import wait_until
 from lakebox.query import run_query
+from lakebox.sending import Sent, sample_entries, send_entries
+from lakebox.sensor_sample import SampleReport, sensor_sample
 from lakebox.status import FileRow
+from lakebox.stream_wait import Landed, wait_for_landing
 from lakebox.target import Target
 from lakebox.uploads import upload, wait_for_metrics, wait_for_outcomes
 from lakebox_infra import PROJECT_ROOT
@@ -28,6 +32,10 @@ CURATION_DEADLINE_S = 120.0
 DEMO_QUERY = ("SELECT currency, CAST(ordered_at AS DATE) AS day, COUNT(*) AS orders, SUM(amount) AS amount "
               "FROM orders WHERE _ingested_at >= TIMESTAMP '{since}' "
               "GROUP BY currency, CAST(ordered_at AS DATE) ORDER BY currency, day")
+# The streamed part: readings of the sensors dataset, one in ten breaking its contract, a malformed line after every
+# 250th (as `lakebox send --sample sensors --count 1000 --invalid-every 10 --poison-every 250`).
+STREAM_READINGS, STREAM_INVALID_EVERY, STREAM_POISON_EVERY = 1_000, 10, 250
+STREAM_DATASET = "sensors"
 
 
 @dataclass(frozen=True)
@@ -109,4 +117,42 @@ def next_steps(result: DemoResult) -> list[str]:
         "next:",
         f"  lakebox trace {shlex.quote(example)}    what happened to a quarantined sample file, stage by stage",
         "  lakebox docs --open    the data docs (datasets, quality over time, quarantines) in your browser",
+        "  lakebox send --sample sensors --count 10000 --wait    stream 10,000 sensor readings through the lake",
     ]
+
+
+@dataclass(frozen=True)
+class StreamDemo:
+    """The streamed part of a demo run: what was sent, what the sample holds, and where it all ended."""
+
+    sent: Sent
+    sample: SampleReport
+    landed: Landed
+
+    @property
+    def unexpected(self) -> list[str]:
+        """How the outcome differs from the sample: every reading in a processed file, the invalid ones set aside
+        there, and the malformed lines in the stream's quarantine."""
+        rows = [row for _, row in self.landed.files]
+        found = {"readings in raw files": sum(row.records_total or 0 for row in rows),
+                 "invalid readings": sum(row.records_invalid or 0 for row in rows),
+                 "malformed records set aside": self.landed.poison_records}
+        wanted = {"readings in raw files": self.sample.readings, "invalid readings": self.sample.invalid,
+                  "malformed records set aside": self.sample.poison}
+        problems = [f"{what}: {found[what]}, expected {wanted[what]}" for what in wanted if found[what] != wanted[what]]
+        problems.extend(f"{row.key} is {row.status.value}" for row in rows if row.status is not FileStatus.PROCESSED)
+        return problems
+
+    def summary(self) -> str:
+        files = len(self.landed.files)
+        return (f"{self.sample.readings} readings streamed into {files} raw file(s): {self.sample.valid} valid, "
+                f"{self.sample.invalid} quarantined with their errors, {self.landed.poison_records} malformed "
+                f"record(s) set aside")
+
+
+def stream_demo(target: Target, deadline_s: float = OUTCOMES_DEADLINE_S) -> StreamDemo:
+    """Send the demo's sensor readings to the ingest stream and wait until each raw file they became is terminal."""
+    sample = sensor_sample(STREAM_READINGS, invalid_every=STREAM_INVALID_EVERY, poison_every=STREAM_POISON_EVERY)
+    report = sample.report()
+    sent = send_entries(target, sample_entries(sample, STREAM_DATASET), STREAM_DATASET, sample=report.to_json())
+    return StreamDemo(sent, report, wait_for_landing(target, sent, deadline_s=deadline_s))

@@ -19,3 +19,7 @@ class NotAJsonObject(LakeboxError):
 
 class RecordTooLarge(LakeboxError):
     """An entry larger than Kinesis takes in one record; refused before its call is made."""
+
+
+class UsageError(LakeboxError):
+    """The options ask for something that cannot be done as asked (exit code 2, like any usage error)."""

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from lakebox.exceptions import UsageError
 from lakebox.metadata import KeyPage
 from lakebox_layer.records import FileStatus, Stage
 
@@ -223,3 +224,27 @@ class Cursor:
             (directory / CURSOR_FILE).write_text(json.dumps(asdict(self)), encoding="utf-8")
         except OSError:
             return
+
+
+def page_asked_for(reader: StatusReader, where: str, pipeline: str, state: Path, limit: int | None,
+                   token: str | None, next_page: bool) -> StatusPage:
+    """The page `lakebox status` was asked for (the first, the one `token` names, or with `next_page` the one after
+    the page shown last at `where`); remembers in `state` where the next one starts. UsageError when there is no
+    such page to follow or the token is not one."""
+    start: PageToken | None = None
+    if next_page:
+        cursor = Cursor.load(state)
+        if cursor is None or (cursor.where, cursor.pipeline) != (where, pipeline):
+            raise UsageError(f"no page to follow at {where}: run `lakebox status` first")
+        if cursor.token is None:
+            raise UsageError("the last `lakebox status` showed the last page: run `lakebox status` to start again")
+        token, limit = cursor.token, limit or cursor.limit
+    if token is not None:
+        try:
+            start = PageToken.decode(token)
+        except BadPageToken as error:
+            raise UsageError(str(error)) from error
+    size = limit or DEFAULT_PAGE_FILES
+    page = read_page(reader, pipeline, size, start)
+    Cursor(where, pipeline, size, page.next_token).save(state)
+    return page

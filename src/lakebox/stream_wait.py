@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 # How far the stream's clock may be from ours when it stamps a record's arrival.
 CLOCK_SLACK = timedelta(minutes=1)
-LEDGER_INTERVAL_S = 0.5
+LEDGER_INTERVAL_S = 0.2
 # The ledger's `committed` for (stream, shard); None before the shard's first commit.
 CommittedReader = Callable[[str, str], str | None]
 Clock = Callable[[], float]

@@ -64,12 +64,20 @@ def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state
     assert rows == [["EUR", "2026-01-02", "1", "19.99"], ["EUR", "2026-01-05", "1", "7.25"],
                     ["EUR", "2026-01-06", "1", "88.0"], ["GBP", "2026-01-03", "1", "120.5"],
                     ["USD", "2026-01-02", "1", "5.0"], ["USD", "2026-01-07", "1", "15.0"]]
-    # Then it tells how to go on: trace the first quarantined sample file, open the data docs.
-    closing = out[out.index("6 rows"):]
+    # Then it streams sensor readings: every one lands, the invalid ones quarantined, the malformed set aside.
+    streamed = out.index("1000 readings streamed into ")
+    assert out.index("6 rows") < streamed
+    assert "900 valid, 100 quarantined with their errors, 4 malformed record(s) set aside" in out[streamed:]
+    assert "poison: 4 record(s) set aside in the quarantine bucket" in out[streamed:]
+    files = [line for line in out[streamed:].splitlines() if line.startswith("processed ")]
+    assert files and all("input/sensors/stream/" in line for line in files)
+    # And it tells how to go on: trace the first quarantined sample file, open the data docs, stream more.
+    closing = out[streamed:]
     first_quarantined = min(key for key, status in EXPECTED.items() if status == "quarantined")
     assert f"lakebox trace {first_quarantined} " in closing
-    assert out.rstrip().endswith("lakebox docs --open    the data docs (datasets, quality over time, quarantines) "
-                                 "in your browser")
+    assert "lakebox docs --open    the data docs (datasets, quality over time, quarantines) in your browser" in closing
+    assert out.rstrip().endswith("lakebox send --sample sensors --count 10000 --wait    stream 10,000 sensor "
+                                 "readings through the lake")
 
 
 def test_run_demo_returns_each_outcome_and_the_metrics(demo_state: Path) -> None:
