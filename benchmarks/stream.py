@@ -24,15 +24,16 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
-from lakebox.emulator import EmbeddedEmulator, EmulatorState
+from memory import descendants, function_of
+from throughput import _cpu_s, fresh_emulator
+
+from lakebox.emulator import EmulatorState
 from lakebox.polling import wait_until
 from lakebox.sending import sample_entries
 from lakebox.sensor_sample import sensor_sample
@@ -47,23 +48,11 @@ DEADLINE_S = 900.0
 TARGET_RECORDS_PER_S = 5_000
 POLL_S = 0.2
 DATASET = "sensors"
-_TICK = os.sysconf("SC_CLK_TCK")
 FUNCTIONS = ("batcher", "ingestion", "validation", "quality", "curation")
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-@contextmanager
-def fresh_emulator() -> Iterator[EmulatorState]:
-    with tempfile.TemporaryDirectory() as state_dir:
-        emulator = EmbeddedEmulator(Path(state_dir))
-        state, _ = emulator.start(port=None)
-        try:
-            yield state
-        finally:
-            emulator.stop()
 
 
 @contextmanager
@@ -98,47 +87,12 @@ def wait_idle(target: Target) -> None:
 
 # -- CPU of the emulator and of each function's workers (from /proc) -----------------------------------------------
 
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def _cpu_s(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def _function_of(pid: int) -> str | None:
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    for item in environ:
-        if item.startswith(b"AWS_LAMBDA_FUNCTION_NAME="):
-            return item.split(b"=", 1)[1].decode().rsplit("-", 1)[-1]
-    return None
-
-
 def cpu_by_process(emulator_pid: int) -> dict[int, tuple[str, float]]:
     """CPU seconds so far of the emulator and of each function worker, by process, with its owner."""
     found: dict[int, tuple[str, float]] = {}
-    for pid in _descendants(emulator_pid):
-        owner = "emulator" if pid == emulator_pid else _function_of(pid)
+    for pid in [emulator_pid, *descendants(emulator_pid)]:
+        function = function_of(pid)
+        owner = "emulator" if pid == emulator_pid else function.rsplit("-", 1)[-1] if function else None
         if owner is not None:
             found[pid] = (owner, _cpu_s(pid))
     return found

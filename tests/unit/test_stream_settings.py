@@ -9,20 +9,10 @@ import pytest
 
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ENV_NAMES, STREAM_SETTING_ENV, ResourceNames, Settings
+from tests.unit.test_settings import FUNCTION_ENV
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
 BASE = Settings.from_names(NAMES)
-# A function's environment as bootstrap wrote it before the stream settings existed.
-FUNCTION_ENV = {
-    "LAKEBOX_PROJECT": "lakebox",
-    "AWS_REGION": "eu-west-1",
-    "RAW_BUCKET": "raw-b",
-    "PROCESSED_BUCKET": "processed-b",
-    "QUARANTINE_BUCKET": "quarantine-b",
-    "METADATA_TABLE": "lakebox-metadata",
-    "EVENT_BUS": "lakebox-bus",
-    "GLUE_DATABASE": "lakebox_catalog",
-}
 
 
 def test_the_defaults_are_five_thousand_records_five_mebibytes_ten_seconds_and_no_hold() -> None:
