@@ -30,7 +30,11 @@ from lakebox_layer.records import Stage
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-STAGES = tuple(stage.value for stage in Stage)
+# The functions whose lines name a file's process id (what `lakebox trace` reads), and every function that logs: those,
+# then the stream batcher (which sets poison records aside and, on an emulator without a batching window, holds young
+# batches back).
+PIPELINE_STAGES = tuple(stage.value for stage in Stage)
+STAGES = (*PIPELINE_STAGES, "batcher")
 DEFAULT_SINCE = "10m"
 # A read stops after this many pages per group, or this many lines in all: a busy lake's last day is not a screen.
 MAX_PAGES = 50
@@ -162,7 +166,7 @@ class LogReader:
 
     @classmethod
     def of_functions(cls, logs: CloudWatchLogsClient, function: Callable[[str], str],
-                     stages: Iterable[str] = STAGES) -> LogReader:
+                     stages: Iterable[str] = PIPELINE_STAGES) -> LogReader:
         """A reader of the given stages' functions (`function` names a stage's function)."""
         return cls(logs, {stage: log_group(function(stage)) for stage in stages})
 
