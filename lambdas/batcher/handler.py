@@ -4,12 +4,6 @@ out. It never reports partial batch failures: a failure returns the whole batch,
 
 from __future__ import annotations
 
-import time
-
-# When this execution environment began to start, before the imports below: its first batch was handed over then,
-# not once they are done (see StreamBatcher.hold).
-STARTED_AT: float | None = time.time()
-
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -24,9 +18,7 @@ batcher = StreamBatcher.from_settings(Settings.from_env(), logger)
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
-    global STARTED_AT
-    delivered_at, STARTED_AT = STARTED_AT, None
-    outcome = batcher.batch(event, delivered_at)
+    outcome = batcher.batch(event)
     logger.info("stream batch done", extra={
         "shard": outcome.shard, "written": len(outcome.written), "found": len(outcome.found),
         "records": outcome.records, "poison": outcome.poison, "committed": outcome.committed,

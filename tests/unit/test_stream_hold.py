@@ -144,15 +144,3 @@ def test_record_data_is_measured_as_decoded_bytes() -> None:
     assert sum(len(r["kinesis"]["data"]) for r in batch) == MAX_BYTES
     assert len(base64.b64decode(batch[0]["kinesis"]["data"])) == RECORD_BYTES
     Batcher().assert_held(batch)
-
-
-def test_ages_count_to_when_the_batch_was_handed_over_not_to_the_end_of_a_cold_start() -> None:
-    # Looked at 0.8 s after its newest record arrived, but handed over 0.1 s after it (a cold start took the rest):
-    # the shard was still being written when the batch was cut, so it is held.
-    batcher = Batcher()
-    with pytest.raises(BatchHeld):
-        batcher.stage.batch(event(records(2.0, 0.8)), delivered_at=ARRIVAL - 0.7)
-    assert batcher.ledger.calls == []
-    # The same batch looked at when it was handed over long after is written.
-    batcher.stage.batch(event(records(2.0, 0.8)), delivered_at=ARRIVAL)
-    assert batcher.store.attempts == 1

@@ -14,9 +14,7 @@ Per invocation, with the shard's ledger (:mod:`lakebox_layer.adapters.stream_led
 Where the mapping ignores its batching window (MiniStack invokes as soon as records arrive), the batcher applies it
 itself with `hold_s`: a batch below the bounds whose oldest record is younger than `hold_s`, and whose newest is
 younger than IDLE_FLUSH_S (the shard is still being written), raises :class:`BatchHeld` before anything is read or
-written, and comes back larger. On AWS `hold_s` is 0 and the mapping waits. MiniStack replaces a function's worker
-after a failed invocation, so the next batch waits for a cold start: ages are counted to when the batch was handed
-over (the handler passes the start of its cold start), not to when the stage looks at it.
+written, and comes back larger. On AWS `hold_s` is 0 and the mapping waits.
 
 Every object is written create-once, so an object an earlier attempt wrote is left as it is (a versioned bucket would
 otherwise notify, and process, it again). Poison records never raise; any failure of S3 or DynamoDB does, so the
@@ -95,15 +93,13 @@ class StreamBatcher:
         return cls(settings, ledger=StreamLedger(clients.dynamodb, settings.metadata_table),
                    objects=ObjectStore(clients.s3), logger=logger)
 
-    def hold(self, records: Sequence[Mapping[str, Any]], delivered_at: float | None = None) -> None:
-        """Raise BatchHeld when the batch should wait for more records (see the module's docstring). Ages count to
-        `delivered_at`, when the batch was handed over (default: now): a cold start's seconds would otherwise make a
-        shard still being written look idle."""
+    def hold(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Raise BatchHeld when the batch should wait for more records (see the module's docstring)."""
         if self.hold_s <= 0 or len(records) >= self.bounds.max_records:
             return
         arrivals = [float(r["kinesis"]["approximateArrivalTimestamp"]) for r in records]
         size = sum(len(str(r["kinesis"].get("data") or "")) * 3 // 4 for r in records)
-        now = self.clock() if delivered_at is None else delivered_at
+        now = self.clock()
         oldest, newest = now - min(arrivals), now - max(arrivals)
         if size < self.bounds.max_bytes and oldest < self.hold_s and newest < IDLE_FLUSH_S:
             self.logger.info("stream batch held for more records", extra={
@@ -111,7 +107,7 @@ class StreamBatcher:
             raise BatchHeld(f"{len(records)} records, the oldest {oldest:.1f} s old: held for up to "
                             f"{self.hold_s} s while the shard is still being written")
 
-    def batch(self, event: Mapping[str, Any], delivered_at: float | None = None) -> StreamOutcome:
+    def batch(self, event: Mapping[str, Any]) -> StreamOutcome:
         """Write one delivered batch (a Lambda event from Kinesis) as raw objects, finishing first what a failed
         delivery of it began. Raises on any S3 or DynamoDB failure, never for a bad record."""
         records: Sequence[Mapping[str, Any]] = event.get("Records") or []
@@ -119,7 +115,7 @@ class StreamBatcher:
             return StreamOutcome("", "")
         stream, shard = batch_source(records)
         self.logger.set_correlation_id(ledger_id(stream, shard))
-        self.hold(records, delivered_at)
+        self.hold(records)
         state = self.ledger.read(stream, shard)
         outcome = StreamOutcome(stream, shard, committed=state.committed)
         if state.pending is not None:
