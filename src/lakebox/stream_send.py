@@ -36,6 +36,10 @@ MAX_PARTITION_KEY_CHARS = 256
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 5.0
 SEND_DEADLINE_S = 60.0
+# A paced send spreads its records over this many calls a second rather than one call a second of a second's worth:
+# a steady producer's records reach the stream as they would from a sensor, and the batching window (not a gap
+# between calls) decides when a batch is written.
+PACED_CALLS_PER_S = 10
 # Errors of a whole call that pass with time: the call's entries are retried like entries that failed alone.
 RETRYABLE_CALL_ERRORS = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "KMSThrottlingException",
@@ -267,8 +271,8 @@ def send_all(kinesis_client: KinesisPutRecords, stream_name: str, entries: Itera
     total = len(entries) if isinstance(entries, Sized) else None
     deadline = clock() + deadline_s
     rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-    if pacer is not None:  # a call never waits for more tokens than the bucket holds
-        max_entries = min(max_entries, int(pacer.capacity))
+    if pacer is not None:  # about PACED_CALLS_PER_S calls a second: records arrive as a steady trickle
+        max_entries = min(max_entries, max(1, int(pacer.rate / PACED_CALLS_PER_S)))
     for chunk in chunks(entries, max_entries):
         pending = chunk
         attempts = 0

@@ -215,8 +215,9 @@ def test_rate_paces_the_records(target: SendTarget, clock: FakeTime) -> None:
     result = runner.invoke(cli.app, ["send", "--sample", "sensors", "--count", "5", "--rate", "2"])
 
     assert result.exit_code == 0, result.output
-    # A bucket of two tokens: two records at once, then one second per two records.
-    assert [len(call) for call in target.kinesis.calls] == [2, 2, 1]
+    # One record a call (a tenth of a second's worth, at least one); a bucket of two tokens: two records at once,
+    # then half a second each.
+    assert [len(call) for call in target.kinesis.calls] == [1, 1, 1, 1, 1]
     assert sum(clock.slept) == pytest.approx(1.5)
 
 

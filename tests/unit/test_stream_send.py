@@ -284,12 +284,23 @@ def test_pace_takes_more_than_the_bucket_holds_in_parts() -> None:
         pace(0)
 
 
-def test_a_paced_send_makes_calls_no_larger_than_the_bucket(kinesis: tuple[KinesisPutRecords, Stubber]) -> None:
+def test_a_paced_send_makes_about_ten_calls_a_second(kinesis: tuple[KinesisPutRecords, Stubber]) -> None:
+    client, stubber = kinesis
+    sent = entries(45)
+    # 30 records a second: calls of 3 records, a tenth of a second apart once the first second's bucket is spent.
+    for first in range(0, 45, 3):
+        expect(stubber, sent[first:first + 3], [ok(SHARD_A, str(n + 1)) for n in range(first, first + 3)])
+    time = FakeTime()
+    report = send_all(client, STREAM, sent, deadline_s=5, sleep=time.sleep, clock=time.clock,
+                      pacer=pace(30, clock=time.clock, sleep=time.sleep))
+    assert report.sent == 45 and report.calls == 15 and time.now - 1000.0 == pytest.approx(0.5)
+
+
+def test_a_slow_paced_send_makes_calls_of_one_record(kinesis: tuple[KinesisPutRecords, Stubber]) -> None:
     client, stubber = kinesis
     sent = entries(5)
-    expect(stubber, sent[:2], [ok(SHARD_A, "1"), ok(SHARD_A, "2")])
-    expect(stubber, sent[2:4], [ok(SHARD_A, "3"), ok(SHARD_A, "4")])
-    expect(stubber, sent[4:], [ok(SHARD_A, "5")])
+    for n in range(5):
+        expect(stubber, sent[n:n + 1], [ok(SHARD_A, str(n + 1))])
     time = FakeTime()
     report = send_all(client, STREAM, sent, deadline_s=5, sleep=time.sleep, clock=time.clock,
                       pacer=pace(2, clock=time.clock, sleep=time.sleep))
