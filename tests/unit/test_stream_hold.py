@@ -69,7 +69,7 @@ class Batcher:
 def test_the_settings_bounds_are_the_batchers() -> None:
     stage = Batcher().stage
     assert stage.bounds == Bounds(MAX_RECORDS, MAX_BYTES)
-    assert (stage.hold_s, IDLE_FLUSH_S) == (HOLD_S, 0.5)
+    assert (stage.hold_s, IDLE_FLUSH_S) == (HOLD_S, 0.25)
 
 
 def test_a_young_small_batch_of_a_shard_still_written_is_held() -> None:

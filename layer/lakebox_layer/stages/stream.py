@@ -38,8 +38,10 @@ from lakebox_layer.exceptions import BatchHeld, StreamPlanMismatch
 from lakebox_layer.settings import Settings
 from lakebox_layer.stream_batches import JSON_LINES_CONTENT_TYPE, BatchPlan, Bounds, StreamObject, plan_batch
 
-# A shard whose newest record is older than this has stopped being written for now: its batch is not held.
-IDLE_FLUSH_S = 0.5
+# A shard whose newest record is older than this has stopped being written, for now: its batch is not held. A quarter
+# second: a burst's records are milliseconds apart, and MiniStack starts the batcher's worker again after each held
+# batch (about half a second), so a burst's batch looked at by a new worker counts as idle and a burst is held once.
+IDLE_FLUSH_S = 0.25
 
 
 def batch_source(records: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
