@@ -11,6 +11,8 @@ from lakebox_layer.settings import Settings
 PROCESSED_PREFIX = "validated"
 QUARANTINE_PREFIX = "quarantine"
 ERROR_REPORT_SUFFIX = ".error.json"
+# Record mode: why each quarantined record was set aside, a line per record, beside the quarantined records.
+RECORD_ERRORS_SUFFIX = ".errors.jsonl"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ def quarantine_destination(raw: RawObject, settings: Settings, file_format: File
 def error_report_destination(quarantined: Destination) -> Destination:
     """The JSON error report lives beside the quarantined copy."""
     return Destination(quarantined.bucket, quarantined.key + ERROR_REPORT_SUFFIX)
+
+
+def record_errors_destination(quarantined: Destination) -> Destination:
+    """Record mode's reasons, one line per quarantined record, live beside the quarantined records."""
+    return Destination(quarantined.bucket, quarantined.key + RECORD_ERRORS_SUFFIX)
 
 
 CURATED_PREFIX = "curated"

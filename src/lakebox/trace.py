@@ -35,7 +35,7 @@ from lakebox_layer.records import (
     RawObject,
     Stage,
 )
-from lakebox_layer.routing import ERROR_REPORT_SUFFIX
+from lakebox_layer.routing import ERROR_REPORT_SUFFIX, RECORD_ERRORS_SUFFIX
 
 PROCESS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Log lines are read from a little before the upload: a clock apart between S3 and the functions costs nothing.
@@ -312,6 +312,9 @@ def outputs_of(records: list[dict[str, Any]], head: Callable[[str], tuple[bool |
     quarantined = quarantined or (destination if validation.get("Status") == FileStatus.QUARANTINED.value else None)
     if quarantined:
         named += [("quarantined", str(quarantined)), ("error_report", f"{quarantined}{ERROR_REPORT_SUFFIX}")]
+        # Record mode also says why each quarantined record was set aside (a whole quarantined file has the report).
+        if validation.get("Mode") == "record" and validation.get("Status") == FileStatus.PROCESSED.value:
+            named.append(("record_errors", f"{quarantined}{RECORD_ERRORS_SUFFIX}"))
     named += [("curated", str(uri)) for uri in by_stage.get(Stage.CURATION.value, {}).get("CuratedObjects", [])]
     found = []
     for kind, uri in named:
@@ -322,12 +325,12 @@ def outputs_of(records: list[dict[str, Any]], head: Callable[[str], tuple[bool |
 
 
 def lineage_of(trace: Trace) -> Lineage:
-    """raw version → validated / quarantined objects (→ error report) → curated partitions → table."""
+    """raw version → validated / quarantined objects (→ error report, record errors) → curated partitions → table."""
     version = f" (version {trace.raw.version_id})" if trace.raw.version_id else ""
     table = [Lineage("table", f"{trace.database}.{trace.table}")] if trace.table else []
     curated = [Lineage("partition", f"{o.partition}: {o.uri}", o.exists, list(table))
                for o in trace.outputs if o.kind == "curated"]
-    report = [Lineage("error_report", o.uri, o.exists) for o in trace.outputs if o.kind == "error_report"]
+    report = [Lineage(o.kind, o.uri, o.exists) for o in trace.outputs if o.kind in ("error_report", "record_errors")]
     children = [Lineage(o.kind, o.uri, o.exists, curated if o.kind == "validated" else report)
                 for o in trace.outputs if o.kind in ("validated", "quarantined")]
     return Lineage("raw", f"s3://{trace.raw_bucket}/{trace.raw.key}{version}", trace.raw.in_s3, children)

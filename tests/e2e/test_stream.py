@@ -60,18 +60,27 @@ def test_ten_thousand_readings_become_a_few_files_and_each_reading_lands_once(la
     processed: Counter[str] = Counter()
     quarantined: Counter[str] = Counter()
     by_rule: Counter[tuple[str, str]] = Counter()
+    reason_of: dict[str, list[tuple[str, str]]] = {}
     for stored in files:
         body = lake.s3.get_object(Bucket=processed_bucket, Key=zone_key(stored.key, PROCESSED_PREFIX))["Body"].read()
         processed.update(ids(body.splitlines()))
         bad_key = zone_key(stored.key, QUARANTINE_PREFIX)
         body = lake.s3.get_object(Bucket=quarantine_bucket, Key=bad_key)["Body"].read()
-        quarantined.update(ids(body.splitlines()))
+        bad_ids = ids(body.splitlines())
+        quarantined.update(bad_ids)
         error_report = json.loads(lake.s3.get_object(Bucket=quarantine_bucket, Key=f"{bad_key}.error.json")["Body"]
                                   .read())
         assert error_report["records"]["total"] == len(stored.lines)
+        assert error_report["record_errors"] == f"s3://{quarantine_bucket}/{bad_key}.errors.jsonl"
         for rule in error_report["rules"].values():
             first = rule["first"][0]
             by_rule[(first["field"], first["message"])] += rule["count"]
+        # Each quarantined record's own reasons, a line each in the same order.
+        lines = lake.s3.get_object(Bucket=quarantine_bucket, Key=f"{bad_key}.errors.jsonl")["Body"].read()
+        record_reasons = [json.loads(line) for line in lines.splitlines()]
+        assert len(record_reasons) == len(bad_ids)
+        for reading_id, reason in zip(bad_ids, record_reasons, strict=True):
+            reason_of[reading_id] = [(e["field"], e["message"]) for e in reason["errors"]]
 
     # Every valid reading is in the processed zone once; every invalid one is quarantined once, for its reason.
     assert processed == Counter(str(r["id"]) for r in sample.valid_readings())
@@ -79,11 +88,14 @@ def test_ten_thousand_readings_become_a_few_files_and_each_reading_lands_once(la
     kinds = Counter(kind for _, kind in sample.invalid_readings())
     assert by_rule == {("email", "invalid email"): kinds[BAD_EMAIL],
                        ("timestamp", "missing required field"): kinds[MISSING_TIMESTAMP]}
+    # And each invalid reading is quarantined for the very way it was spoiled.
+    why = {BAD_EMAIL: [("email", "invalid email")], MISSING_TIMESTAMP: [("timestamp", "missing required field")]}
+    assert reason_of == {str(r["id"]): why[kind] for r, kind in sample.invalid_readings()}
 
     # The poison lines were set aside with their reasons, as sent, and nothing else was.
     poison = [json.loads(line) for stored in poison_files(lake, report) for line in stored.lines]
     assert sent["poison_records"] == len(poison) == expected.poison
     assert sorted(base64.b64decode(line["data"]).decode() for line in poison) == sorted(POISON_LINES)
-    reasons = {base64.b64decode(line["data"]).decode(): line["reason"] for line in poison}
-    assert [reasons[line].split(":")[0] for line in POISON_LINES] == [
+    poison_reasons = {base64.b64decode(line["data"]).decode(): line["reason"] for line in poison}
+    assert [poison_reasons[line].split(":")[0] for line in POISON_LINES] == [
         "not JSON", "not a JSON object", "not a JSON object", "not JSON"]

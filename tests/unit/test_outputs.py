@@ -11,7 +11,7 @@ import pytest
 
 from lakebox_layer import outputs
 from lakebox_layer.contracts import parse_contract
-from lakebox_layer.outputs import RecordOutput, RecordSplit
+from lakebox_layer.outputs import ReasonOutput, RecordOutput, RecordSplit
 from lakebox_layer.parsing import ParsedRecord, RecordReader
 from lakebox_layer.records import FileFormat
 from lakebox_layer.rules import Violation
@@ -148,24 +148,34 @@ def test_uri_is_the_writers() -> None:
     assert json_output(FakeWriter(key="quarantine/t/a.jsonl")).uri == "s3://bucket/quarantine/t/a.jsonl"
 
 
-def test_split_routes_records_by_their_violations() -> None:
-    good_writer, bad_writer = FakeWriter(), FakeWriter()
-    split = RecordSplit(json_output(good_writer), json_output(bad_writer))
+def test_split_routes_records_by_their_violations_and_says_why_each_bad_one_is_bad() -> None:
+    good_writer, bad_writer, reasons_writer = FakeWriter(), FakeWriter(), FakeWriter()
+    split = RecordSplit(json_output(good_writer), json_output(bad_writer), ReasonOutput(reasons_writer))
     split.route(ParsedRecord(1, {"n": 1}), [])
-    split.route(ParsedRecord(2, {"n": 2}), [Violation("type", "n", "not an integer", 2)])
+    split.route(ParsedRecord(2, {"n": "2", "e": "secret"}), [Violation("type", "n", "not an integer", "2"),
+                                                              Violation("format", "e", "invalid email", "secret")])
     split.route(ParsedRecord(3, {"n": 3}), [])
-    assert (split.good.count, split.bad.count) == (2, 1)
+    split.route(ParsedRecord(4, None, "not JSON", "{oops"), [Violation("parse", "$", "not JSON")])
+    assert (split.good.count, split.bad.count, split.reasons.count) == (2, 2, 2)
     split.good.commit()
     split.bad.commit()
+    split.reasons.commit()
     assert good_writer.committed == b'{"n": 1}\n{"n": 3}\n'
-    assert bad_writer.committed == b'{"n": 2}\n'
+    assert bad_writer.committed == b'{"n": "2", "e": "secret"}\n{oops\n'
+    # One line per bad record, in the bad records' order; no value (it may be personal data).
+    reasons = reasons_writer.committed or b""
+    assert [json.loads(line) for line in reasons.splitlines()] == [
+        {"record": 2, "errors": [{"field": "n", "rule": "type", "message": "not an integer"},
+                                 {"field": "e", "rule": "format", "message": "invalid email"}]},
+        {"record": 4, "errors": [{"field": "$", "rule": "parse", "message": "not JSON"}]},
+    ]
+    assert b"secret" not in reasons
 
 
-def test_split_abort_aborts_both() -> None:
-    good_writer, bad_writer = FakeWriter(), FakeWriter()
-    RecordSplit(json_output(good_writer), json_output(bad_writer)).abort()
-    assert good_writer.aborted
-    assert bad_writer.aborted
+def test_split_abort_aborts_all_three() -> None:
+    writers = [FakeWriter(), FakeWriter(), FakeWriter()]
+    RecordSplit(json_output(writers[0]), json_output(writers[1]), ReasonOutput(writers[2])).abort()
+    assert all(writer.aborted for writer in writers)
 
 
 def test_a_sniffed_csv_splits_into_two_csv_files_under_its_header() -> None:
@@ -174,8 +184,9 @@ def test_a_sniffed_csv_splits_into_two_csv_files_under_its_header() -> None:
     data = ("id|email\r\n" + "\r\n".join(rows) + "\r\n").encode()
     reader = RecordReader(io.BytesIO(data), FileFormat.CSV)
     good_writer, bad_writer = FakeWriter(), FakeWriter()
-    split = RecordSplit(*(RecordOutput(w, FileFormat.CSV, lambda: reader.header, lambda: reader.delimiter)
-                          for w in (good_writer, bad_writer)))
+    good, bad = (RecordOutput(w, FileFormat.CSV, lambda: reader.header, lambda: reader.delimiter)
+                 for w in (good_writer, bad_writer))
+    split = RecordSplit(good, bad, ReasonOutput(FakeWriter()))
     contract = parse_contract({"dataset": "t", "version": "1", "fields": {"email": {"format": "email"}},
                                "policy": {"mode": "record"}})
     outcome = validate_records(reader, contract, FileFormat.CSV, split.route)

@@ -33,8 +33,11 @@ def test_record_mode_sends_good_records_on_and_bad_ones_to_quarantine(harness: H
     assert validated.destination == f"s3://{PROCESSED}/{good}"
     assert harness.objects.keys(PROCESSED) == [good]
     assert harness.objects.lines(PROCESSED, good) == [order(1), order(3), order(4)]
-    assert harness.objects.keys(QUARANTINE) == [bad, f"{bad}.error.json"]
+    assert harness.objects.keys(QUARANTINE) == [bad, f"{bad}.error.json", f"{bad}.errors.jsonl"]
     assert harness.objects.lines(QUARANTINE, bad) == [order(2, customer_email="secret-but-invalid")]
+    # Why each quarantined record was set aside, a line each, in the same order; the report names the object.
+    assert harness.objects.lines(QUARANTINE, f"{bad}.errors.jsonl") == [
+        {"record": 2, "errors": [{"field": "customer_email", "rule": "format", "message": "invalid email"}]}]
     assert harness.objects.content_types[(PROCESSED, good)] == "application/x-ndjson"
     report = harness.objects.json(QUARANTINE, f"{bad}.error.json")
     assert report["records"] == {"total": 4, "valid": 3, "invalid": 1}
@@ -44,7 +47,9 @@ def test_record_mode_sends_good_records_on_and_bad_ones_to_quarantine(harness: H
         {"record": 2, "field": "customer_email", "message": "invalid email", "value": MASK},
     ]}
     # PII never reaches the report, the event or the metadata.
+    assert report["record_errors"] == f"s3://{QUARANTINE}/{bad}.errors.jsonl"
     assert "secret-but-invalid" not in json.dumps(report)
+    assert "secret-but-invalid" not in json.dumps(harness.objects.lines(QUARANTINE, f"{bad}.errors.jsonl"))
     assert "secret-but-invalid" not in json.dumps(harness.events.published)
     [record] = harness.metadata.stage("validation")
     assert "secret-but-invalid" not in json.dumps(record, default=str)
@@ -54,7 +59,8 @@ def test_record_mode_sends_good_records_on_and_bad_ones_to_quarantine(harness: H
     assert record["QuarantineDestination"] == f"s3://{QUARANTINE}/{bad}"
     assert (record["RecordsTotal"], record["RecordsValid"], record["RecordsInvalid"]) == (4, 3, 1)
     assert record["RuleCounts"] == {"format": 1}
-    assert writer_states(harness) == {f"s3://{PROCESSED}/{good}": "committed", f"s3://{QUARANTINE}/{bad}": "committed"}
+    assert writer_states(harness) == {f"s3://{PROCESSED}/{good}": "committed", f"s3://{QUARANTINE}/{bad}": "committed",
+                                      f"s3://{QUARANTINE}/{bad}.errors.jsonl": "committed"}
 
 
 def test_record_mode_without_bad_records_quarantines_nothing(harness: Harness) -> None:
@@ -64,7 +70,8 @@ def test_record_mode_without_bad_records_quarantines_nothing(harness: Harness) -
     assert harness.objects.lines(PROCESSED, "validated/orders/day.json.jsonl") == [order(1), order(2)]
     assert harness.objects.keys(QUARANTINE) == []
     assert writer_states(harness) == {f"s3://{PROCESSED}/validated/orders/day.json.jsonl": "committed",
-                                      f"s3://{QUARANTINE}/quarantine/orders/day.json.jsonl": "aborted"}
+                                      f"s3://{QUARANTINE}/quarantine/orders/day.json.jsonl": "aborted",
+                                      f"s3://{QUARANTINE}/quarantine/orders/day.json.jsonl.errors.jsonl": "aborted"}
     [record] = harness.metadata.stage("validation")
     assert record["QuarantineDestination"] is None
     assert record["RecordsInvalid"] == 0

@@ -174,8 +174,10 @@ def test_a_record_mode_file_has_validated_quarantined_records_report_and_curated
     trace = gather(sources, "input/orders/a.csv")
 
     assert trace.mode == "record" and trace.status == "processed"
-    assert [o.kind for o in trace.outputs] == ["validated", "quarantined", "error_report", "curated"]
+    assert [o.kind for o in trace.outputs] == ["validated", "quarantined", "error_report", "record_errors", "curated"]
+    assert [o.uri for o in trace.outputs if o.kind == "record_errors"] == [f"{bad}.errors.jsonl"]
     assert [c.kind for c in trace.lineage.children] == ["validated", "quarantined"]
+    assert [c.kind for c in trace.lineage.children[1].children] == ["error_report", "record_errors"]
     assert trace.stages[1].details["records_valid"] == 3
 
 

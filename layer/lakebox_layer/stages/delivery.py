@@ -8,7 +8,7 @@ from typing import Any
 from lakebox_layer import ports
 from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import ContentRejected
-from lakebox_layer.outputs import RecordOutput, RecordSplit
+from lakebox_layer.outputs import ReasonOutput, RecordOutput, RecordSplit
 from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import DataReceived, FileFormat, FileStatus, ValidationOutcome
 from lakebox_layer.routing import (
@@ -16,6 +16,7 @@ from lakebox_layer.routing import (
     error_report_destination,
     processed_destination,
     quarantine_destination,
+    record_errors_destination,
 )
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.recorder import now
@@ -24,9 +25,11 @@ _CONTENT_TYPES = {FileFormat.CSV: "text/csv", FileFormat.JSON: "application/x-nd
                   FileFormat.JSON_LINES: "application/x-ndjson"}
 
 
-def error_report(received: DataReceived, contract: Contract, outcome: ValidationOutcome) -> dict[str, Any]:
-    """The JSON report beside every quarantined file or set of records. PII values are already masked."""
-    return {
+def error_report(received: DataReceived, contract: Contract, outcome: ValidationOutcome,
+                 record_errors: str | None = None) -> dict[str, Any]:
+    """The JSON report beside every quarantined file or set of records. PII values are already masked. In record
+    mode `record_errors` names the object that says why each quarantined record was set aside."""
+    report = {
         "process_id": received.process_id,
         "raw": f"s3://{received.bucket}/{received.key}",
         "version_id": received.version_id,
@@ -44,6 +47,9 @@ def error_report(received: DataReceived, contract: Contract, outcome: Validation
         "errors": outcome.errors,
         "reported_at": now(),
     }
+    if record_errors is not None:
+        report["record_errors"] = record_errors
+    return report
 
 
 class Delivery:
@@ -54,16 +60,21 @@ class Delivery:
         self.objects = objects
 
     def record_split(self, received: DataReceived, reader: RecordReader) -> RecordSplit:
-        """Record mode's two outputs, written as the reader goes: good records to processed, bad ones (formula-like
-        cells defused) to quarantine. Nothing is visible until the outcome commits them."""
+        """Record mode's outputs, written as the reader goes: good records to processed, bad ones (formula-like
+        cells defused) to quarantine, and beside them why each was set aside. Nothing is visible until the outcome
+        commits them."""
         raw = received.raw_object
-        return RecordSplit(*(
+        quarantined = quarantine_destination(raw, self.settings, received.format)
+        good, bad = (
             RecordOutput(self.objects.writer(d.bucket, d.key, _CONTENT_TYPES[received.format]),
                          received.format, lambda: reader.header, lambda: reader.delimiter,
                          defuse_formulas=quarantine)
             for d, quarantine in ((processed_destination(raw, self.settings, received.format), False),
-                                  (quarantine_destination(raw, self.settings, received.format), True))
-        ))
+                                  (quarantined, True))
+        )
+        reasons = record_errors_destination(quarantined)
+        return RecordSplit(good, bad, ReasonOutput(self.objects.writer(reasons.bucket, reasons.key,
+                                                                       _CONTENT_TYPES[FileFormat.JSON_LINES])))
 
     def deliver(self, received: DataReceived, contract: Contract, outcome: ValidationOutcome,
                 split: RecordSplit | None) -> tuple[FileStatus, str, str | None]:
@@ -73,10 +84,13 @@ class Delivery:
             split.good.commit()
             if not split.bad.count:
                 split.bad.abort()
+                split.reasons.abort()
                 return FileStatus.PROCESSED, split.good.uri, None
             split.bad.commit()
+            split.reasons.commit()
             report = error_report_destination(Destination.of(split.bad.uri))
-            self.objects.put_json(report.bucket, report.key, error_report(received, contract, outcome))
+            self.objects.put_json(report.bucket, report.key,
+                                  error_report(received, contract, outcome, split.reasons.uri))
             return FileStatus.PROCESSED, split.good.uri, split.bad.uri
         if split is not None:
             split.abort()
