@@ -167,6 +167,18 @@ def stream_key(dataset: str, shard_id: str, first: str, last: str, arrival: floa
     return f"{INPUT_PREFIX}{dataset}/{STREAM_FOLDER}/{hour_folder(arrival)}/{shard_id}-{first}-{last}{STREAM_EXTENSION}"
 
 
+def key_span(key: str) -> tuple[str, str, str] | None:
+    """The shard, first and last sequence number a stream object's name `<shard>-<first>-<last>.jsonl` gives (a
+    shard id has hyphens of its own), or None for a name of another shape."""
+    name = key.rpartition("/")[2]
+    if not name.endswith(STREAM_EXTENSION):
+        return None
+    parts = name[: -len(STREAM_EXTENSION)].rsplit("-", 2)
+    if len(parts) != 3 or not parts[0] or not (parts[1].isdigit() and parts[2].isdigit()):
+        return None
+    return parts[0], parts[1], parts[2]
+
+
 def quarantine_key(shard_id: str, first: str, last: str, arrival: float) -> str:
     """The quarantine key of a batch's poison records `first` to `last` of a shard."""
     return f"{QUARANTINE_PREFIX}/{STREAM_FOLDER}/{hour_folder(arrival)}/{shard_id}-{first}-{last}{STREAM_EXTENSION}"

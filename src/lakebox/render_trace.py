@@ -42,6 +42,10 @@ def _facts(trace: Trace) -> Table:
             ("raw object", f"s3://{trace.raw_bucket}/{raw.key}" + ("" if raw.in_s3 else " (gone from S3)")),
             ("version", raw.version_id or "none (unversioned)"), ("size", "" if raw.size is None else f"{raw.size} B"),
             ("ETag", raw.etag or ""), ("uploaded", raw.uploaded_at or ""), ("versions", versions)]
+    if trace.stream is not None:
+        origin = trace.stream
+        rows.insert(6, ("from the stream", f"{origin['shard']}, records {origin['first_sequence']} to "
+                                           f"{origin['last_sequence']} (lakebox logs --stage batcher)"))
     for name, value in rows:
         facts.add_row(Text(name, style="bold"), value if isinstance(value, Text) else Text(str(value)))
     return facts

@@ -30,7 +30,7 @@ from lakebox.uploads import WAIT_DEADLINE_S, ProgressCallback, Upload, wait_for_
 from lakebox_layer.adapters.stream_ledger import StreamLedger
 from lakebox_layer.records import INPUT_PREFIX, FileStatus, RawObject
 from lakebox_layer.routing import QUARANTINE_PREFIX
-from lakebox_layer.stream_batches import STREAM_EXTENSION, STREAM_FOLDER, sequence_value
+from lakebox_layer.stream_batches import STREAM_FOLDER, key_span, sequence_value
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -86,18 +86,6 @@ def committed_reader(target: Target) -> CommittedReader:
     """Each shard's `committed` from the batcher's ledger items in the metadata table."""
     ledger = StreamLedger(target.clients.dynamodb, target.settings.metadata_table)
     return lambda stream, shard: ledger.read(stream, shard).committed
-
-
-def key_span(key: str) -> tuple[str, str, str] | None:
-    """The shard, first and last sequence number a stream object's name `<shard>-<first>-<last>.jsonl` gives (a
-    shard id has hyphens of its own), or None for a name of another shape."""
-    name = key.rpartition("/")[2]
-    if not name.endswith(STREAM_EXTENSION):
-        return None
-    parts = name[: -len(STREAM_EXTENSION)].rsplit("-", 2)
-    if len(parts) != 3 or not parts[0] or not (parts[1].isdigit() and parts[2].isdigit()):
-        return None
-    return parts[0], parts[1], parts[2]
 
 
 def overlaps(first: str, last: str, sent: tuple[str, str]) -> bool:

@@ -36,6 +36,7 @@ from lakebox_layer.records import (
     Stage,
 )
 from lakebox_layer.routing import ERROR_REPORT_SUFFIX, RECORD_ERRORS_SUFFIX
+from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
 
 PROCESS_ID = re.compile(r"^[0-9a-f]{32}$")
 # Log lines are read from a little before the upload: a clock apart between S3 and the functions costs nothing.
@@ -180,12 +181,19 @@ class Trace:
     def lineage(self) -> Lineage:
         return lineage_of(self)
 
+    @property
+    def stream(self) -> dict[str, str] | None:
+        """Where a raw file the stream batcher wrote came from, as its key says: the shard, and the sequence numbers
+        of its first and last record. None for any other file."""
+        span = key_span(self.raw.key) if f"/{STREAM_FOLDER}/" in self.raw.key else None
+        return None if span is None else {"shard": span[0], "first_sequence": span[1], "last_sequence": span[2]}
+
     def to_json(self) -> dict[str, Any]:
         """`lakebox trace --json`: field names documented in README's command table."""
         return {
             "key": self.raw.key, "process_id": self.raw.process_id, "dataset": self.dataset, "status": self.status,
             "contract_version": self.contract_version, "mode": self.mode,
-            "raw": {"bucket": self.raw_bucket, **self.raw.to_json()},
+            "raw": {"bucket": self.raw_bucket, **self.raw.to_json()}, "stream": self.stream,
             "version_count": len(self.versions), "versions": [v.to_json() for v in self.versions],
             "stages": [step.to_json() for step in self.stages], "events": self.events,
             "outputs": [output.to_json() for output in self.outputs],

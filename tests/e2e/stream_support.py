@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakebox.stream_send import Entry, SendReport, send_all
-from lakebox.stream_wait import key_span, overlaps
+from lakebox.stream_wait import overlaps
 from lakebox_layer.adapters.stream_ledger import LedgerState, StreamLedger
-from lakebox_layer.stream_batches import STREAM_FOLDER
+from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
 from tests.e2e.lake import Lake
 
 SEND_DEADLINE_S = 60.0

@@ -92,6 +92,15 @@ def test_ten_thousand_readings_become_a_few_files_and_each_reading_lands_once(la
     why = {BAD_EMAIL: [("email", "invalid email")], MISSING_TIMESTAMP: [("timestamp", "missing required field")]}
     assert reason_of == {str(r["id"]): why[kind] for r, kind in sample.invalid_readings()}
 
+    # `lakebox trace` of a streamed file says where it came from and where its records went.
+    first = files[0]
+    trace = json.loads(invoke("trace", first.key, "--json").stdout)
+    origin = trace["stream"]
+    assert (origin["shard"], int(origin["first_sequence"]), int(origin["last_sequence"])) == (
+        first.shard, first.first, first.last)
+    assert [o["kind"] for o in trace["outputs"]][:4] == ["validated", "quarantined", "error_report", "record_errors"]
+    assert all(o["exists"] for o in trace["outputs"][:4])
+
     # The poison lines were set aside with their reasons, as sent, and nothing else was.
     poison = [json.loads(line) for stored in poison_files(lake, report) for line in stored.lines]
     assert sent["poison_records"] == len(poison) == expected.poison

@@ -23,12 +23,12 @@ from lakebox.stream_wait import (
     find_poison,
     find_stream_files,
     hour_folders,
-    key_span,
     overlaps,
     wait_for_commits,
     wait_for_landing,
 )
 from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.stream_batches import key_span
 from tests.status_fakes import StatusLake
 
 STREAM = "lakebox-ingest"

@@ -262,7 +262,7 @@ def test_the_json_has_stable_field_names() -> None:
 
     document = gather(sources, "input/orders/a.csv").to_json()
 
-    assert set(document) == {"key", "process_id", "dataset", "status", "contract_version", "mode", "raw",
+    assert set(document) == {"key", "process_id", "dataset", "status", "contract_version", "mode", "raw", "stream",
                              "version_count", "versions", "stages", "events", "outputs", "table", "lineage", "logs",
                              "logs_error", "times"}
     assert set(document["raw"]) >= {"bucket", "key", "version_id", "size", "etag", "uploaded_at"}

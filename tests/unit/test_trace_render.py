@@ -162,3 +162,18 @@ def test_follow_ends_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert result.exit_code == 0, result.output
     assert "one" in result.stdout and "two" in result.stdout
+
+
+def test_a_file_the_stream_batcher_wrote_says_which_shard_and_records_it_holds() -> None:
+    key = "input/sensors/stream/2026/01/15/10/shardId-000000000001-4959034-4959099.jsonl"
+    streamed = gather(processed_lake(key)[0], key)
+    uploaded = a_trace()
+
+    assert streamed.stream == {"shard": "shardId-000000000001", "first_sequence": "4959034",
+                               "last_sequence": "4959099"}
+    assert streamed.to_json()["stream"] == streamed.stream
+    assert "from the stream  shardId-000000000001, records 4959034 to 4959099" in text_of(trace_view(streamed))
+    # A file uploaded as a file has no stream origin, even one named like a stream object outside a stream folder.
+    assert uploaded.stream is None and uploaded.to_json()["stream"] is None
+    named_alike = "input/sensors/shardId-000000000001-1-2.jsonl"
+    assert gather(processed_lake(named_alike)[0], named_alike).stream is None
