@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from botocore.exceptions import ClientError
 
-from lakebox.exceptions import DatasetNameRefused, NotAJsonObject, RecordTooLarge
+from lakebox.exceptions import DatasetNameRefused, NotAJsonObject
 from lakebox.sensor_sample import SensorSample, sensor_sample
 from lakebox.stream_send import (
-    MAX_ENTRY_BYTES,
     SEND_DEADLINE_S,
     Entry,
     KinesisPutRecords,
     SendAborted,
     SendProgress,
     SendReport,
+    checked_size,
+    envelope,
     envelopes,
     pace,
     read_json_lines,
@@ -105,14 +106,6 @@ def _check_dataset(dataset: str) -> None:
         raise DatasetNameRefused(problem)
 
 
-def _check_sizes(entries: list[Entry]) -> list[Entry]:
-    for entry in entries:
-        if entry.size > MAX_ENTRY_BYTES:
-            raise RecordTooLarge(f"record {entry.position + 1} is {entry.size} bytes with its partition key; "
-                                 f"a Kinesis record holds at most {MAX_ENTRY_BYTES}")
-    return entries
-
-
 def line_entries(lines: Iterable[str], dataset: str) -> list[Entry]:
     """Every record of a JSON Lines text in its envelope, read to the end first so that a bad line (NotAJsonObject),
     a refused dataset name or a record too large stops the send before anything goes."""
@@ -121,7 +114,7 @@ def line_entries(lines: Iterable[str], dataset: str) -> list[Entry]:
         entries = list(envelopes(read_json_lines(lines), dataset))
     except UnicodeDecodeError as error:
         raise NotAJsonObject(f"not UTF-8 text: {error.reason} at byte {error.start}") from error
-    return _check_sizes(entries)
+    return [checked_size(entry) for entry in entries]
 
 
 def file_entries(file: Path | None, dataset: str, stdin: TextIO) -> list[Entry]:
@@ -143,20 +136,13 @@ def entries_to_send(file: Path | None, sample: SampleRequest, dataset: str,
 
 
 def sample_entries(sample: SensorSample, dataset: str) -> list[Entry]:
-    """The sample's lines as entries, in the order of `sample.json_lines()` and numbered so (position = line from
+    """The sample's lines as entries, in the order of `sample.lines()` and numbered so (position = line from
     0): each reading in its envelope under its id, each poison line as its bare bytes under the dataset's name, so
     the stream batcher reads it as a malformed record and sets it aside."""
     _check_dataset(dataset)
-    after: dict[int, list[str]] = {}
-    for count, line in sample.poison:
-        after.setdefault(count, []).append(line)
-    entries: list[Entry] = []
-    for index, reading in enumerate(sample.readings):
-        (entry,) = envelopes([reading], dataset)
-        entries.append(Entry(entry.data, entry.partition_key, len(entries)))
-        for line in after.get(index + 1, []):
-            entries.append(Entry(line.encode("utf-8"), dataset, len(entries)))
-    return _check_sizes(entries)
+    return [checked_size(Entry(line.encode("utf-8"), dataset, position) if isinstance(line, str)
+                         else envelope(line, dataset, position))
+            for position, line in enumerate(sample.lines())]
 
 
 def aborted_message(error: SendAborted, stream: str, where: str) -> str:

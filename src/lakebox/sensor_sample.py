@@ -70,15 +70,20 @@ class SensorSample:
     def invalid_readings(self) -> list[tuple[dict[str, Any], str]]:
         return [(self.readings[i], kind) for i, kind in sorted(self.invalid.items())]
 
-    def json_lines(self) -> Iterator[str]:
-        """The raw JSON Lines output: each reading as a line, each poison line after the readings it follows."""
+    def lines(self) -> Iterator[dict[str, Any] | str]:
+        """Every line in order: each reading (a JSON object), each poison line (its text) after the readings it
+        follows."""
         after = dict[int, list[str]]()
         for count, line in self.poison:
             after.setdefault(count, []).append(line)
         for index, reading in enumerate(self.readings):
-            yield json.dumps(reading, separators=(",", ":")) + "\n"
-            for line in after.get(index + 1, []):
-                yield line + "\n"
+            yield reading
+            yield from after.get(index + 1, [])
+
+    def json_lines(self) -> Iterator[str]:
+        """The raw JSON Lines output: `lines()`, each reading as compact JSON."""
+        for line in self.lines():
+            yield (line if isinstance(line, str) else json.dumps(line, separators=(",", ":"))) + "\n"
 
 
 def reading(rng: random.Random, number: int, start: datetime = SAMPLE_START) -> dict[str, Any]:

@@ -171,9 +171,22 @@ def envelopes(records: Iterable[Mapping[str, Any]], dataset: str) -> Iterator[En
     if refused is not None:
         raise ValueError(refused)
     for position, record in enumerate(records):
-        body = json.dumps({"dataset": dataset, "record": record}, ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False)
-        yield Entry(body.encode("utf-8"), partition_key(record, dataset), position)
+        yield envelope(record, dataset, position)
+
+
+def envelope(record: Mapping[str, Any], dataset: str, position: int) -> Entry:
+    """One record in its envelope (see `envelopes`, which checks the dataset's name first)."""
+    body = json.dumps({"dataset": dataset, "record": record}, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+    return Entry(body.encode("utf-8"), partition_key(record, dataset), position)
+
+
+def checked_size(entry: Entry) -> Entry:
+    """The entry, if Kinesis takes it as one record; RecordTooLarge if not."""
+    if entry.size > MAX_ENTRY_BYTES:
+        raise RecordTooLarge(f"record {entry.position + 1} is {entry.size} bytes with its partition key; "
+                             f"a Kinesis record holds at most {MAX_ENTRY_BYTES}")
+    return entry
 
 
 def chunks(entries: Iterable[Entry], max_entries: int = MAX_ENTRIES_PER_CALL) -> Iterator[list[Entry]]:
@@ -183,10 +196,7 @@ def chunks(entries: Iterable[Entry], max_entries: int = MAX_ENTRIES_PER_CALL) ->
         raise ValueError(f"max_entries must be 1 to {MAX_ENTRIES_PER_CALL}, not {max_entries}")
     run: list[Entry] = []
     size = 0
-    for entry in entries:
-        if entry.size > MAX_ENTRY_BYTES:
-            raise RecordTooLarge(f"record {entry.position + 1} is {entry.size} bytes with its partition key; "
-                                 f"a Kinesis record holds at most {MAX_ENTRY_BYTES}")
+    for entry in map(checked_size, entries):
         if run and (len(run) >= max_entries or size + entry.size > MAX_CALL_BYTES):
             yield run
             run, size = [], 0
