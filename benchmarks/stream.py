@@ -31,10 +31,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from memory import descendants, function_of
-from throughput import _cpu_s, fresh_emulator
+from throughput import QueueSampler, _cpu_s, fresh_emulator
 
 from lakebox.emulator import EmulatorState
-from lakebox.polling import wait_until
 from lakebox.sending import sample_entries
 from lakebox.sensor_sample import sensor_sample
 from lakebox.status import rows_by_process
@@ -43,6 +42,7 @@ from lakebox.stream_wait import StreamFile, committed_reader, find_stream_files,
 from lakebox.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
+from lakebox_layer.records import Stage
 
 DEADLINE_S = 900.0
 TARGET_RECORDS_PER_S = 5_000
@@ -70,19 +70,8 @@ def provisioned() -> Iterator[tuple[EmulatorState, Target]]:
 
 def wait_idle(target: Target) -> None:
     """Wait until no stage queue holds a message: the warm-up's files curated too, so a run has the machine."""
-    sqs = target.clients.client("sqs")
-    urls = [sqs.get_queue_url(QueueName=target.names.stage_queue(stage))["QueueUrl"]
-            for stage in ("ingestion", "validation", "quality", "curation")]
-
-    def idle() -> bool:
-        for url in urls:
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
-            if any(int(value) for value in attributes.values()):
-                return False
-        return True
-
-    wait_until(idle, deadline_s=DEADLINE_S, interval_s=POLL_S, what="every stage queue to be empty")
+    with QueueSampler(target).sampling() as queues:
+        queues.wait_empty(list(Stage), time.perf_counter(), DEADLINE_S)
 
 
 # -- CPU of the emulator and of each function's workers (from /proc) -----------------------------------------------
