@@ -23,15 +23,20 @@ def apply_stream(ctx: Context) -> None:
     kinesis = ctx.client("kinesis")
     stream = ctx.topology.stream
 
+    # The stream as described once: by the read when it exists, after the create when it did not.
+    found: dict[str, Any] = {}
+
+    def read() -> dict[str, Any]:
+        found.update(_summary(ctx))
+        return {"StreamARN": found["StreamARN"]}
+
     def create(_: object) -> None:
         kinesis.create_stream(StreamName=stream.name, ShardCount=stream.shards,
                               StreamModeDetails={"StreamMode": "PROVISIONED"})
         kinesis.get_waiter("stream_exists").wait(StreamName=stream.name, WaiterConfig=WAIT)
+        found.update(_summary(ctx))
 
-    ensure(ctx, f"stream {stream.name}", lambda: {"StreamARN": _summary(ctx)["StreamARN"]},
-           {"StreamARN": stream.arn}, create, "created")
-
-    found = _summary(ctx)
+    ensure(ctx, f"stream {stream.name}", read, {"StreamARN": stream.arn}, create, "created")
 
     def encrypt(_: object) -> None:
         kinesis.start_stream_encryption(StreamName=stream.name, EncryptionType="KMS", KeyId=stream.key_id)
