@@ -11,7 +11,8 @@ the command itself, `lakebox send --sample sensors --count N --wait --json`, run
 
 Prints one JSON object: per size, the median and range of records/s over the runs and each run's figures:
 records/s from the first send to the last terminal file, the send alone, when every record was in a raw file, the
-raw files written and their sizes, p50/p95/max latency, CPU seconds of the emulator and of each function's workers.
+raw files written and their sizes, p50/p95/max latency, CPU seconds of the emulator and of each function's workers,
+and each function's largest worker peak RSS.
 
     python benchmarks/stream.py [--sizes 10000 100000] [--runs 3] [--cli-count 10000]
 """
@@ -30,7 +31,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from memory import descendants, function_of
+from memory import descendants, function_of, vm_hwm_kib
 from throughput import QueueSampler, _cpu_s, fresh_emulator
 
 from lakebox.emulator import EmulatorState
@@ -85,6 +86,17 @@ def cpu_by_process(emulator_pid: int) -> dict[int, tuple[str, float]]:
         if owner is not None:
             found[pid] = (owner, _cpu_s(pid))
     return found
+
+
+def peak_rss_mib(processes: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """The largest peak RSS (VmHWM) of each function's workers still running (a worker MiniStack replaced after a
+    held batch is gone: figures are a floor)."""
+    peaks: dict[str, float] = {}
+    for pid, (owner, _) in processes.items():
+        kib = vm_hwm_kib(pid)
+        if owner != "emulator" and kib is not None:
+            peaks[owner] = round(max(peaks.get(owner, 0.0), kib / 1024), 1)
+    return dict(sorted(peaks.items()))
 
 
 def cpu_spent(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
@@ -149,6 +161,7 @@ def measured_send(target: Target, count: int, seed: int, emulator_pid: int) -> d
             break
         time.sleep(POLL_S)
     cpu_after = cpu_by_process(emulator_pid)
+    peak_mib = peak_rss_mib(cpu_after)
 
     # Each reading's latency: from the call that took it to its file's terminal status. The sample has no poison
     # lines, so entry n is reading n.
@@ -172,7 +185,7 @@ def measured_send(target: Target, count: int, seed: int, emulator_pid: int) -> d
                                                   "max": max(sizes)},
         "latency_s": {"p50": round(percentile(latencies, 0.5), 2), "p95": round(percentile(latencies, 0.95), 2),
                       "max": round(max(latencies), 2)},
-        "in_files": len(latencies), "cpu_s": cpu,
+        "in_files": len(latencies), "cpu_s": cpu, "peak_rss_mib": peak_mib,
     }
 
 
