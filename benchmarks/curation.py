@@ -202,10 +202,9 @@ def latency(values: list[float]) -> dict[str, float]:
 
 
 def measure_query(scratch: Path, rows: int, queries: int) -> dict[str, Any]:
-    from lakebox.athena import AthenaQueries
-    from lakebox.emulator import EmbeddedEmulator
-    from lakebox.query import run_query
-    from lakebox.target import Target
+    from lakebox.emulator.embedded import EmbeddedEmulator
+    from lakebox.lake.athena import AthenaQueries, run_query
+    from lakebox.lake.target import Target
     from lakebox_infra.provision import Provisioner
     from lakebox_infra.topology import Topology
     from lakebox_layer.adapters.catalog import Catalog

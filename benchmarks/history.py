@@ -32,11 +32,11 @@ from typing import Any
 
 from throughput import _put, cpu_snapshot, fresh_emulator, mixed_file
 
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.pages import DEFAULT_PAGE_FILES, PageToken, every_row, read_page
+from lakebox.lake.status import FileRow, missing, rows_by_process
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.reconcile import missing
-from lakebox.status import DEFAULT_PAGE_FILES, FileRow, PageToken, every_row, read_page, rows_by_process
-from lakebox.target import Target
-from lakebox.uploads import Upload
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 

@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING, Any
 
 from orders_data import MIB, SEED, generate_orders
 
-from lakebox.emulator import EmbeddedEmulator
+from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload, raw_key, upload
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.target import Target
-from lakebox.uploads import Upload, raw_key, upload, wait_for_outcomes
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
@@ -261,7 +262,7 @@ def run_one(scratch: Path, path: Path, dataset: str, way: str, use_cli: bool, de
             started = time.perf_counter()
             done = send(target, path, dataset, way, use_cli)
             uploaded_s = time.perf_counter() - started
-            [row] = wait_for_outcomes(target, [done], deadline_s=deadline_s, interval_s=0.25).values()
+            [row] = wait_for_outcomes(target, [done.raw], deadline_s=deadline_s, interval_s=0.25).values()
             records: list[dict[str, Any]] = []
 
             def curated() -> bool:

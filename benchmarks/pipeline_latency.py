@@ -17,10 +17,10 @@ import time
 import uuid
 from pathlib import Path
 
-from lakebox.emulator import EmbeddedEmulator
+from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
@@ -38,7 +38,7 @@ def one_file(target: Target) -> tuple[float, float]:
     """Seconds from upload to the terminal status, and to the quality stage's record."""
     started = time.perf_counter()
     raw = put(target, f"input/bench/{uuid.uuid4().hex}.json")
-    wait_for_outcomes(target, [Upload(Path(raw.key), raw)], deadline_s=60, interval_s=0.01)
+    wait_for_outcomes(target, [raw], deadline_s=60, interval_s=0.01)
     terminal = time.perf_counter() - started
     wait_until(lambda: any(r["Stage"] == "quality" for r in target.metadata.stage_records(raw.process_id)),
                deadline_s=60, interval_s=0.01, what=f"the quality record of {raw.key}")
@@ -73,7 +73,7 @@ def main() -> None:
             quality = [q for _, q in warm]
             started = time.perf_counter()
             burst = [put(target, f"input/burst/{uuid.uuid4().hex}.json") for _ in range(args.burst)]
-            wait_for_outcomes(target, [Upload(Path(r.key), r) for r in burst], deadline_s=300, interval_s=0.05)
+            wait_for_outcomes(target, burst, deadline_s=300, interval_s=0.05)
             burst_s = time.perf_counter() - started
         finally:
             emulator.stop()

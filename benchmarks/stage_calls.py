@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger
 from throughput import fresh_emulator, mixed_file
 
-from lakebox.target import Target
+from lakebox.lake.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import STAGE_BATCH, Topology
 from lakebox_layer.adapters.clients import AwsClients

@@ -34,13 +34,13 @@ from typing import Any, cast
 from memory import descendants, function_of, vm_hwm_kib
 from throughput import QueueSampler, _cpu_s, fresh_emulator
 
-from lakebox.emulator import EmulatorState
-from lakebox.sending import sample_entries
-from lakebox.sensor_sample import sensor_sample
-from lakebox.status import rows_by_process
-from lakebox.stream_send import KinesisPutRecords, send_all
-from lakebox.stream_wait import StreamFile, committed_reader, find_stream_files, hour_folders
-from lakebox.target import Target
+from lakebox.emulator.embedded import EmulatorState
+from lakebox.lake.status import rows_by_process
+from lakebox.lake.target import Target
+from lakebox.send.entries import sample_entries
+from lakebox.send.landing import StreamFile, committed_reader, find_stream_files, hour_folders
+from lakebox.send.put_records import KinesisPutRecords, send_all
+from lakebox.send.sensor_sample import sensor_sample
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import Stage

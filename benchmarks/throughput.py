@@ -29,11 +29,12 @@ from typing import Any
 
 import bare_chain
 
-from lakebox.emulator import EmbeddedEmulator, EmulatorState
+from lakebox.emulator.embedded import EmbeddedEmulator, EmulatorState
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.status import FileRow
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.status import FileRow
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus, RawObject, Stage
@@ -215,7 +216,7 @@ def run_lakebox(files: int) -> dict[str, Any]:
         Provisioner(Topology(target.names), target.session, state.endpoint).apply()
         # One file of each kind through every stage first: the functions' cold starts are not the burst's.
         warm = _drop(target, [mixed_file(n) for n in range(10)])
-        _wait_curated(target, wait_for_outcomes(target, warm, deadline_s=120, interval_s=0.1), 120)
+        _wait_curated(target, wait_for_outcomes(target, [u.raw for u in warm], deadline_s=120, interval_s=0.1), 120)
         contents = [mixed_file(n) for n in range(files)]
         before = cpu_snapshot(state.pid)
         with QueueSampler(target).sampling() as queues:
@@ -226,7 +227,7 @@ def run_lakebox(files: int) -> dict[str, Any]:
             terminal = queues.wait_empty([Stage.INGESTION, Stage.VALIDATION], started, DEADLINE_S) - started
             curated = queues.wait_empty(list(Stage), started, DEADLINE_S) - started
         after = cpu_snapshot(state.pid)
-        rows = wait_for_outcomes(target, uploads, deadline_s=60, interval_s=0.5)
+        rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=60, interval_s=0.5)
         _wait_curated(target, rows, 60)
     prefix = f"{target.names.project}-"
     cpu = {name.removeprefix(prefix): round((after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / files, 1)

@@ -156,9 +156,9 @@ def measure_core(files: list[dict[str, Any]], repeat: int) -> dict[str, Any]:
 
 
 def measure_pipeline(files: list[dict[str, Any]], out_dir: Path, deadline_s: float) -> dict[str, Any]:
-    from lakebox.emulator import EmbeddedEmulator, log_tail
-    from lakebox.target import Target
-    from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox.emulator.embedded import EmbeddedEmulator, log_tail
+    from lakebox.ingest.outcomes import wait_for_outcomes
+    from lakebox.lake.target import Target
     from lakebox_infra.provision import Provisioner
     from lakebox_infra.topology import Topology
     from lakebox_layer.adapters.contract_store import ContractStore
@@ -177,7 +177,7 @@ def measure_pipeline(files: list[dict[str, Any]], out_dir: Path, deadline_s: flo
         raw = RawObject(bucket, key, head["ETag"].strip('"'), head["ContentLength"], head.get("VersionId"))
         result: dict[str, Any] = {"key": key, "bytes": raw.size, "upload_s": round(uploaded, 3)}
         try:
-            row = wait_for_outcomes(target, [Upload(path, raw)], deadline_s=deadline_s,
+            row = wait_for_outcomes(target, [raw], deadline_s=deadline_s,
                                     interval_s=0.1)[raw.process_id]
             result.update({"status": row.status.value, "records_total": row.records_total,
                            "records_valid": row.records_valid, "errors": row.errors[:3]})

@@ -17,7 +17,7 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("TESTCONTAINERS_HOST_OVERRIDE", "127.0.0.1")
 os.environ.setdefault("TESTCONTAINERS_CONNECTION_MODE", "docker_host")
 
-from lakebox.emulator import EmbeddedEmulator
+from lakebox.emulator.embedded import EmbeddedEmulator
 
 DEFAULT_IMAGE = "ministackorg/ministack:1.5.33"
 EMULATOR_PORT = 4566

@@ -4,10 +4,8 @@ metadata reader answers for one process, and a target that holds it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from lakebox.uploads import Upload
 from lakebox_layer.records import FileStatus, RawObject, Stage
 from lakebox_layer.stages.recorder import stage_record
 
@@ -51,5 +49,5 @@ class FakeTarget:
     settings: ProjectSettings = field(default_factory=ProjectSettings)
 
 
-def uploads(*names: str) -> list[Upload]:
-    return [Upload(Path(f"{name}.json"), RawObject("raw", f"input/{name}.json", "e", 1, "v1")) for name in names]
+def raws(*names: str) -> list[RawObject]:
+    return [RawObject("raw", f"input/{name}.json", "e", 1, "v1") for name in names]

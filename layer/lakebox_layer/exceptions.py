@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class LakeboxError(Exception):
-    """Base class of every lakebox error."""
+    """Base class of every lakebox error. At the command line one ends in one line on stderr (its message, which
+    says what failed and what to do) and `exit_code`."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class SettingsInvalid(LakeboxError, ValueError):
+    """A setting (an environment variable such as `LAKEBOX_STREAM_MAX_RECORDS`, or a project name) holds a value
+    lakebox cannot use; refused before anything starts, like a bad option (exit code 2)."""
+
+    exit_code = 2
 
 
 class ContentRejected(LakeboxError):

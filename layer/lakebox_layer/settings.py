@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from lakebox_layer.exceptions import SettingsInvalid
+
 DEFAULT_PROJECT = "lakebox"
 DEFAULT_REGION = "us-east-1"
 _MAX_BUCKET_NAME = 63
@@ -53,13 +55,13 @@ class ResourceNames:
 
     def __post_init__(self) -> None:
         if not _PROJECT_NAME.match(self.project) or self.project.startswith("xn--"):
-            raise ValueError(
+            raise SettingsInvalid(
                 f"project name {self.project!r} must be 3-32 characters of lowercase letters, digits and '-', "
-                "not starting with 'xn--'"
+                "not starting with 'xn--' (LAKEBOX_PROJECT, or bootstrap's --project)"
             )
         longest = max((self.raw_bucket, self.processed_bucket, self.quarantine_bucket), key=len)
         if len(longest) > _MAX_BUCKET_NAME:
-            raise ValueError(
+            raise SettingsInvalid(
                 f"project name {self.project!r} is too long for {self.region}: bucket {longest!r} would have "
                 f"{len(longest)} characters, S3 allows {_MAX_BUCKET_NAME}"
             )
@@ -166,7 +168,7 @@ class Settings:
         for name, (low, high) in STREAM_LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+                raise SettingsInvalid(f"{name} must be a whole number from {low} to {high}, not {value!r}")
 
     @classmethod
     def from_names(cls, names: ResourceNames, **overrides: object) -> Settings:
@@ -207,16 +209,25 @@ class Settings:
                 continue
             values[field.name] = raw
         if missing:
-            raise KeyError(f"settings incomplete: set {', '.join(missing)}")
+            raise SettingsInvalid(f"settings incomplete: set {', '.join(missing)}")
         return cls(**values)  # type: ignore[arg-type]
 
     @staticmethod
     def stream_overrides(env: Mapping[str, str] | None = None) -> dict[str, int]:
         """The stream bounds bootstrap was asked for: `LAKEBOX_STREAM_MAX_RECORDS`, `LAKEBOX_STREAM_MAX_BYTES` and
-        `LAKEBOX_STREAM_WINDOW_S` where set (checked by the settings they go into)."""
+        `LAKEBOX_STREAM_WINDOW_S` where set, each checked against its bounds (SettingsInvalid naming the variable)."""
         env = os.environ if env is None else env
-        return {name: _whole_number(variable, env[variable]) for name, variable in STREAM_SETTING_ENV.items()
-                if variable in env}
+        overrides = {}
+        for name, variable in STREAM_SETTING_ENV.items():
+            if variable not in env:
+                continue
+            value = _whole_number(variable, env[variable])
+            low, high = STREAM_LIMITS[name]
+            if not low <= value <= high:
+                raise SettingsInvalid(f"{variable} must be a whole number from {low} to {high}, not {value}: "
+                                      "set it within those bounds, or unset it for the default")
+            overrides[name] = value
+        return overrides
 
     def function_environment(self) -> dict[str, str]:
         """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
@@ -229,4 +240,4 @@ def _whole_number(variable: str, raw: str) -> int:
     try:
         return int(raw.strip())
     except ValueError:
-        raise ValueError(f"{variable} must be a whole number, not {raw!r}") from None
+        raise SettingsInvalid(f"{variable} must be a whole number, not {raw!r}") from None

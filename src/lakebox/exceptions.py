@@ -23,3 +23,9 @@ class RecordTooLarge(LakeboxError):
 
 class UsageError(LakeboxError):
     """The options ask for something that cannot be done as asked (exit code 2, like any usage error)."""
+
+    exit_code = 2
+
+
+class DemoUnexpected(LakeboxError):
+    """A sample file or a streamed reading ended somewhere other than where the samples say it should."""

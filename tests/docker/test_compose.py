@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from lakebox.emulator import free_port
+from lakebox.emulator.embedded import free_port
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.records import FileStatus, RawObject
 from tests.emulators import DEFAULT_IMAGE
 
@@ -87,7 +88,7 @@ def test_compose_up_alone_ends_with_a_ready_pipeline(compose_stack: str) -> None
                         response.get("VersionId"))
         uploads.append(Upload(Path(name), raw))
 
-    rows = wait_for_outcomes(target, uploads, deadline_s=120)
+    rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=120)
 
     good, bad = (rows[u.raw.process_id] for u in uploads)
     assert good.status is FileStatus.PROCESSED

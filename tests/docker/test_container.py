@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.emulator import healthy
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.emulator.embedded import healthy
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.target import Target
 from lakebox_infra.capabilities import detect
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
@@ -47,7 +48,7 @@ def test_valid_and_invalid_files_reach_their_outcomes(container: Emulator) -> No
                         response.get("VersionId"))
         uploads.append(Upload(SAMPLE_DATA / name, raw))
 
-    rows = wait_for_outcomes(target, uploads, deadline_s=120)
+    rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=120)
 
     valid, invalid = (rows[u.raw.process_id] for u in uploads)
     assert valid.status is FileStatus.PROCESSED

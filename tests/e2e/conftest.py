@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lakebox.cli import app
-from lakebox.target import Target
+from lakebox.lake.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from tests.e2e.lake import Invoke, Lake, Run

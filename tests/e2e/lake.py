@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from typer.testing import Result
 
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.lake.status import FileRow
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.status import FileRow
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.records import QualityTotals, RawObject
 from tests.emulators import Emulator
@@ -57,7 +56,7 @@ class Lake:
         return RawObject(bucket, key, response["ETag"].strip('"'), len(body), response.get("VersionId"))
 
     def outcome(self, raw: RawObject, deadline_s: float = DEADLINE_S) -> FileRow:
-        rows = wait_for_outcomes(self.target, [Upload(Path(raw.key), raw)], deadline_s=deadline_s)
+        rows = wait_for_outcomes(self.target, [raw], deadline_s=deadline_s)
         return rows[raw.process_id]
 
     def stage_records(self, process_id: str) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from lakebox.stream_send import Entry, SendReport, send_all
-from lakebox.stream_wait import overlaps
+from lakebox.send.landing import overlaps
+from lakebox.send.put_records import Entry, SendReport, send_all
 from lakebox_layer.adapters.stream_ledger import LedgerState, StreamLedger
 from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
 from tests.e2e.lake import Lake

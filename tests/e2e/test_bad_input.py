@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
 from lakebox_layer.records import FileStatus
 from tests.corpus import PROCESSED, cases
 from tests.e2e.lake import Lake
@@ -23,7 +24,7 @@ def test_every_bad_input_ends_in_one_terminal_status_with_a_reason(lake: Lake) -
         raw = lake.put_raw(f"{folder}/{run}-{name}", case.body)
         uploads.append((case, Upload(Path(case.key), raw)))
 
-    rows = wait_for_outcomes(lake.target, [u for _, u in uploads], deadline_s=DEADLINE_S)
+    rows = wait_for_outcomes(lake.target, [u.raw for _, u in uploads], deadline_s=DEADLINE_S)
 
     problems = []
     for case, upload in uploads:

@@ -18,9 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from lakebox.cli import app
-from lakebox.demo import SAMPLE_DATA, expected_outcomes
-from lakebox.query import json_rows, run_query
-from lakebox.uploads import Upload, upload, wait_for_outcomes
+from lakebox.demo.samples import SAMPLE_DATA, expected_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload, upload
+from lakebox.lake.athena import run_query
+from lakebox.lake.render import json_rows
 from lakebox_layer.columns import Column
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus
 from tests.e2e.lake import Lake
@@ -60,7 +62,7 @@ def samples(lake: Lake) -> dict[str, Upload]:
     """Every sample file ingested as `lakebox demo` does, each processed one curated; uploads by raw key."""
     files = [(SAMPLE_DATA / name, name) for name in sorted(expected_outcomes())]
     uploads = upload(lake.target, files, DEFAULT_DATASET)
-    rows = wait_for_outcomes(lake.target, uploads, deadline_s=CURATION_DEADLINE_S)
+    rows = wait_for_outcomes(lake.target, [u.raw for u in uploads], deadline_s=CURATION_DEADLINE_S)
     for row in rows.values():
         if row.status is FileStatus.PROCESSED:
             curated(lake, row.process_id)
@@ -76,7 +78,7 @@ def test_every_sample_dataset_is_queryable_with_the_expected_counts(lake: Lake, 
         counts[dataset] = found["n"]
     assert counts == expected
     # Each processed file's curated rows are its valid records, and nothing else was curated.
-    statuses = wait_for_outcomes(lake.target, list(samples.values()))
+    statuses = wait_for_outcomes(lake.target, [u.raw for u in samples.values()])
     for upload_ in samples.values():
         row = statuses[upload_.raw.process_id]
         if row.status is FileStatus.PROCESSED:

@@ -7,7 +7,8 @@ import json
 import uuid
 from pathlib import Path
 
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.records import FileStatus
 from tests.e2e.lake import Lake
@@ -24,7 +25,7 @@ def test_a_dataset_name_decides_before_the_content(lake: Lake) -> None:
     }
     uploads = {key: Upload(Path(key), lake.put_raw(key, body)) for key, (body, _, _) in files.items()}
 
-    rows = wait_for_outcomes(lake.target, list(uploads.values()))
+    rows = wait_for_outcomes(lake.target, [u.raw for u in uploads.values()])
 
     for key, (body, dataset, expected) in files.items():
         raw = uploads[key].raw

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lakebox.bringup import bring_up
 from lakebox.cli import app
-from lakebox.demo import SAMPLE_DATA, demo_metrics, expected_outcomes, run_demo
-from lakebox.emulator import EmbeddedEmulator
-from lakebox.render import metrics_table, outcomes_table
+from lakebox.demo.samples import SAMPLE_DATA, demo_metrics, expected_outcomes, run_demo
+from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.lake.bringup import bring_up
+from lakebox.lake.render import metrics_table, outcomes_table
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, PROCESSED_RECORDS, SUCCESS_RATE
 
 EXPECTED = {f"input/{name}": status for name, status in expected_outcomes().items()}

@@ -8,7 +8,7 @@ import re
 import uuid
 from pathlib import Path
 
-from lakebox.status import every_row
+from lakebox.lake.pages import every_row
 from lakebox_layer.records import dataset_of
 from tests.e2e.lake import Invoke, Lake
 from tests.unit.test_docs_html import Page

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.emulator import EmbeddedEmulator, free_port, healthy
+from lakebox.emulator.embedded import EmbeddedEmulator, free_port, healthy
 from lakebox.exceptions import EmulatorError
 
 
@@ -55,8 +55,8 @@ def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    from lakebox.target import Target
-    from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox.ingest.outcomes import wait_for_outcomes
+    from lakebox.lake.target import Target
     from lakebox_infra.provision import Provisioner
     from lakebox_infra.topology import Topology
     from lakebox_layer.records import RawObject
@@ -76,7 +76,7 @@ def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(
         body = b'{"id": "1", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 1}}'
         response = target.clients.s3.put_object(Bucket=bucket, Key="input/secret.json", Body=body)
         raw = RawObject(bucket, "input/secret.json", response["ETag"].strip('"'), len(body), response.get("VersionId"))
-        assert wait_for_outcomes(target, [Upload(tmp_path, raw)], deadline_s=60)[raw.process_id].status.terminal
+        assert wait_for_outcomes(target, [raw], deadline_s=60)[raw.process_id].status.terminal
         logs = target.session.client("logs", region_name=state.region, endpoint_url=state.endpoint)
         lines = [json.dumps(event) for group in logs.describe_log_groups()["logGroups"]
                  for stream in logs.describe_log_streams(logGroupName=group["logGroupName"])["logStreams"]

@@ -6,7 +6,7 @@ import json
 import uuid
 from typing import Any
 
-from lakebox.reconcile import s3_event
+from lakebox.reconcile.redrive import s3_event
 from lakebox_layer.records import DETAIL_DATA_RECEIVED, DETAIL_DATA_VALIDATED, FileStatus, RawObject
 from tests.e2e.lake import Lake
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.target import Target
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from tests.emulators import embedded_emulator
@@ -142,7 +142,7 @@ def test_the_stream_batcher_writes_only_stream_files_and_reads_only_its_ledger(s
 
 
 def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
-    from lakebox.uploads import Upload, wait_for_outcomes
+    from lakebox.ingest.outcomes import wait_for_outcomes
     from lakebox_layer.records import FileStatus, RawObject
 
     names = strict.target.names
@@ -151,7 +151,7 @@ def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -
     response = strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=body)
     raw = RawObject(names.raw_bucket, key, response["ETag"].strip('"'), len(body), response.get("VersionId"))
 
-    row = wait_for_outcomes(strict.target, [Upload(Path(key), raw)], deadline_s=120)[raw.process_id]
+    row = wait_for_outcomes(strict.target, [raw], deadline_s=120)[raw.process_id]
 
     assert row.status is FileStatus.PROCESSED
     # Curation, too, does all it does (read validated, write curated, widen the table, add partitions) with its role.

@@ -9,7 +9,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
 from lakebox_layer.records import FileStatus
 from tests.e2e.lake import Lake
 
@@ -39,7 +40,7 @@ def test_a_burst_of_500_files_each_reaches_exactly_one_outcome(lake: Lake) -> No
     with ThreadPoolExecutor(max_workers=16) as pool:
         uploads = list(pool.map(upload, range(FILES)))
 
-    rows = wait_for_outcomes(lake.target, uploads, deadline_s=DEADLINE_S, interval_s=1.0)
+    rows = wait_for_outcomes(lake.target, [u.raw for u in uploads], deadline_s=DEADLINE_S, interval_s=1.0)
 
     assert len(rows) == FILES
     wrong = [(rows[pid].key, rows[pid].status.value)

@@ -11,11 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from lakebox.cli import app
-from lakebox.emulator import EmbeddedEmulator
+from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.target import Target
 from lakebox.polling import wait_until
-from lakebox.reconcile import reconcile, redrive
-from lakebox.target import Target
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.reconcile.accounting import reconcile
+from lakebox.reconcile.redrive import redrive
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import RawObject
@@ -49,7 +51,7 @@ def test_a_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
         assert before.raw_objects >= FILES, "every raw file survived the restart"
 
         redrive(target)
-        rows = wait_for_outcomes(target, uploads, deadline_s=180)
+        rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=180)
 
         assert all(rows[u.raw.process_id].status.value == "processed" for u in uploads)
         # Terminal first; quality and curation follow: nothing may stay unfinished.

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from lakebox.cli import app
-from lakebox.operator import issue_operator_credentials
+from lakebox.emulator.operator import issue_operator_credentials
 from lakebox_infra.topology import Topology
 from tests.e2e.lake import Lake
 

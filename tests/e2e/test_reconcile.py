@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from lakebox.cli import app
-from lakebox.reconcile import reconcile, redrive, s3_event
+from lakebox.reconcile.accounting import reconcile
+from lakebox.reconcile.redrive import redrive, s3_event
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
-from lakebox.uploads import Upload, wait_for_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
 from tests.e2e.lake import Lake, Run
 
 FILES = 30
@@ -28,7 +27,7 @@ def test_pages_of_ten_show_every_file_once_in_key_order(lake: Lake, run: Run) ->
     # The first key again: its second version is the one status shows.
     newer = lake.put_raw(keys[0], record(0))
     raws.append(newer)
-    wait_for_outcomes(lake.target, [Upload(Path(raw.key), raw) for raw in raws], deadline_s=120)
+    wait_for_outcomes(lake.target, raws, deadline_s=120)
     listed = {row["key"]: row for row in json.loads(run("status", "--json"))}
 
     pages = [json.loads(run("status", "--json", "--limit", str(PAGE)))]
@@ -55,7 +54,7 @@ def test_pages_of_ten_show_every_file_once_in_key_order(lake: Lake, run: Run) ->
 def test_next_walks_the_pages_the_tokens_name(lake: Lake, run: Run) -> None:
     prefix = f"input/walk-{uuid.uuid4().hex[:8]}-"
     raws = [lake.put_raw(f"{prefix}{n:02d}.json", record(n)) for n in range(12)]
-    wait_for_outcomes(lake.target, [Upload(Path(raw.key), raw) for raw in raws], deadline_s=120)
+    wait_for_outcomes(lake.target, raws, deadline_s=120)
 
     tables = [run("status", "--limit", str(PAGE))]
     while "--next" in tables[-1].splitlines()[-1]:

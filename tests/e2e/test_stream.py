@@ -9,8 +9,8 @@ import json
 import math
 from collections import Counter
 
-from lakebox.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, POISON_LINES, sensor_sample
-from lakebox.stream_send import SendReport
+from lakebox.send.put_records import SendReport
+from lakebox.send.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, POISON_LINES, sensor_sample
 from lakebox_layer.records import INPUT_PREFIX, FileStatus
 from lakebox_layer.routing import PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.settings import STREAM_DEFAULTS

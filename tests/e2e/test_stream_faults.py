@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lakebox.stream_send import envelopes
+from lakebox.send.put_records import envelopes
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus, RawObject
 from tests.e2e.lake import Lake

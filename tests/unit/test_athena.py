@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox.athena import AthenaQueries, QueryFailed
+from lakebox.lake.athena import AthenaQueries, QueryFailed
 
 QUERY_ID = "3f0c8d2e-0000-4000-8000-000000000001"
 SQL = "SELECT dt, COUNT(*) AS n FROM orders GROUP BY dt ORDER BY dt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 from dataclasses import asdict
@@ -9,13 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import lakebox_infra
-from lakebox import bringup, cli
-from lakebox.bringup import bring_up, emulator_port
-from lakebox.emulator import DEFAULT_PORT, EmulatorState
+from lakebox import cli, commands
+from lakebox.commands import up as up_command
+from lakebox.emulator.embedded import DEFAULT_PORT, EmulatorState
 from lakebox.exceptions import EmulatorError
+from lakebox.lake import bringup
+from lakebox.lake.bringup import bring_up, emulator_port
 
 COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs", "docs",
             "send")
@@ -37,10 +41,18 @@ def test_help_lists_every_command() -> None:
         assert f" {command} " in result.stdout, command
 
 
-def test_the_module_docstring_names_every_command() -> None:
-    assert cli.__doc__ is not None
-    for command in COMMANDS:
-        assert command in cli.__doc__.splitlines()[0], command
+def test_every_command_lives_in_a_module_named_after_it() -> None:
+    """`lakebox/commands/<command>.py` holds the command's function, and the folder holds nothing else but what the
+    commands share."""
+    group = typer.main.get_group(cli.app)
+    registered = set(group.commands)
+    folder = Path(commands.__file__).parent
+
+    assert registered == set(COMMANDS)
+    assert {path.stem for path in folder.glob("*.py")} - {"__init__", "common"} == registered
+    for name in registered:
+        module = importlib.import_module(f"lakebox.commands.{name}")
+        assert callable(getattr(module, name)), name
 
 
 def test_an_unknown_option_is_a_usage_error() -> None:
@@ -63,8 +75,8 @@ def test_up_passes_the_port_as_given_and_prints_the_description(
         calls.append(given)
         return "target"
 
-    monkeypatch.setattr(cli, "bring_up", fake_bring_up)
-    monkeypatch.setattr(cli, "describe", lambda target: {"endpoint": f"at {target}", "functions": ["a", "b"]})
+    monkeypatch.setattr(up_command, "bring_up", fake_bring_up)
+    monkeypatch.setattr(up_command, "describe", lambda target: {"endpoint": f"at {target}", "functions": ["a", "b"]})
 
     result = runner.invoke(cli.app, ["up", "--json", *args])
 

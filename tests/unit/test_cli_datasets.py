@@ -8,10 +8,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from lakebox import cli, files
+from lakebox import cli
 from lakebox.exceptions import DatasetNameRefused
-from lakebox.files import ingest_paths
-from lakebox.target import Target
+from lakebox.ingest import uploads
+from lakebox.ingest.uploads import ingest_paths
+from lakebox.lake.target import Target
 from lakebox_layer.datasets import DATASET_NAME_RULE
 from lakebox_layer.exceptions import LakeboxError
 
@@ -34,7 +35,7 @@ def uploaded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
         calls.append((found, dataset))
         return []
 
-    monkeypatch.setattr(files, "upload", fake_upload)
+    monkeypatch.setattr(uploads, "upload", fake_upload)
     return calls
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lakebox.demo import StreamDemo
-from lakebox.sending import Sent
-from lakebox.sensor_sample import sensor_sample
-from lakebox.status import FileRow
-from lakebox.stream_send import SendReport
-from lakebox.stream_wait import Landed, StreamFile
+from lakebox.demo.samples import StreamDemo
+from lakebox.lake.status import FileRow
+from lakebox.send.entries import Sent
+from lakebox.send.landing import Landed, StreamFile
+from lakebox.send.put_records import SendReport
+from lakebox.send.sensor_sample import sensor_sample
 from lakebox_layer.records import FileStatus, RawObject
 
 SAMPLE = sensor_sample(1_000, invalid_every=10, poison_every=250).report()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.docs_site import build_site
+from lakebox.docs.site import build_site
 from tests.unit.test_docs_model import lake
 
 BROWSERS = ("chromium", "chromium-browser")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from lakebox.docs_html import dataset_page, file_page, index_page, share
-from lakebox.docs_site import Site, gather_site
-from lakebox.docs_svg import score_chart, sparkline
-from lakebox.trace import gather
+from lakebox.docs.html import dataset_page, file_page, index_page, share
+from lakebox.docs.model import Site
+from lakebox.docs.site import gather_site
+from lakebox.docs.svg import score_chart, sparkline
+from lakebox.trace.story import gather
 from tests.unit.test_docs_model import FakeReads, FakeTraceSources, file_records, lake, pid
 
 HOSTILE = 'input/hostile/<script>alert("x")</script>&.csv'

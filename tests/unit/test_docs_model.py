@@ -8,9 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lakebox.docs_site import DatasetDoc, FileDoc, build_site, gather_site, latest_files, page_name
-from lakebox.logs import LogLine, LogsUnavailable
-from lakebox.trace import TraceSources
+from lakebox.docs.model import DatasetDoc, FileDoc, page_name
+from lakebox.docs.site import build_site, gather_site, latest_files
+from lakebox.trace.logs import LogLine, LogsUnavailable
+from lakebox.trace.story import TraceSources
 from lakebox_layer.contracts import Contract, parse_contract
 
 QUARANTINE = "s3://quarantine-bucket/quarantine"

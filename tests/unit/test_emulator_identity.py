@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lakebox import emulator as emulator_module
-from lakebox.emulator import EmbeddedEmulator, EmulatorState, ProcessIdentity, process_identity, saved_port
+from lakebox.emulator import embedded as emulator_module
+from lakebox.emulator.embedded import EmbeddedEmulator, EmulatorState, ProcessIdentity, process_identity, saved_port
 from lakebox.polling import wait_until
 
 # A stand-in whose command line names MiniStack, as `python -m ministack` does, without starting a server.

@@ -9,11 +9,11 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from lakebox.progress import IngestProgress, counts_text, status_counts
-from lakebox.status import FileRow
-from lakebox.uploads import NAMED_IN_FLIGHT, awaiting, wait_for_outcomes
+from lakebox.ingest.outcomes import NAMED_IN_FLIGHT, awaiting, wait_for_outcomes
+from lakebox.ingest.progress import IngestProgress, counts_text, status_counts
+from lakebox.lake.status import FileRow
 from lakebox_layer.records import FileStatus
-from tests.status_fakes import FakeTarget, StatusLake, uploads
+from tests.status_fakes import FakeTarget, StatusLake, raws
 
 PROCESSED, QUARANTINED, FAILED, IN_PROGRESS = (FileStatus.PROCESSED, FileStatus.QUARANTINED, FileStatus.FAILED,
                                                FileStatus.IN_PROGRESS)
@@ -33,8 +33,8 @@ def test_the_counts_name_every_status_and_the_files_not_terminal_are_in_progress
 
 
 def test_each_poll_reports_the_terminal_rows_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = uploads("a", "b", "c")
-    a, b, c = (u.raw.process_id for u in files)
+    files = raws("a", "b", "c")
+    a, b, c = (u.process_id for u in files)
     lake = StatusLake()
     states = iter([{a: PROCESSED, b: IN_PROGRESS}, {a: PROCESSED, b: QUARANTINED, c: FAILED}])
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: setattr(lake, "statuses", next(states)))
@@ -52,8 +52,8 @@ def test_each_poll_reports_the_terminal_rows_so_far(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_timeout_names_each_file_in_flight_with_what_it_awaits(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = uploads("done", "validating", "not-yet")
-    done, validating, _ = (u.raw.process_id for u in files)
+    files = raws("done", "validating", "not-yet")
+    done, validating, _ = (u.process_id for u in files)
     lake = StatusLake({done: PROCESSED, validating: IN_PROGRESS})
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
 
@@ -68,7 +68,7 @@ def test_a_timeout_names_each_file_in_flight_with_what_it_awaits(monkeypatch: py
 
 
 def test_a_timeout_names_the_first_files_in_flight_and_counts_the_rest(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = uploads(*(f"f{index:03}" for index in range(NAMED_IN_FLIGHT + 5)))
+    files = raws(*(f"f{index:03}" for index in range(NAMED_IN_FLIGHT + 5)))
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
 
     with pytest.raises(TimeoutError) as raised:
@@ -76,7 +76,7 @@ def test_a_timeout_names_the_first_files_in_flight_and_counts_the_rest(monkeypat
 
     lines = str(raised.value).splitlines()
     assert f"{NAMED_IN_FLIGHT + 5} still in flight" in lines[0]
-    assert [line.split()[0] for line in lines[1:-1]] == [u.raw.key for u in files[:NAMED_IN_FLIGHT]]
+    assert [line.split()[0] for line in lines[1:-1]] == [u.key for u in files[:NAMED_IN_FLIGHT]]
     assert lines[-1] == "  ... and 5 more"
 
 

@@ -13,9 +13,11 @@ from rich.console import Console
 from rich.text import Text
 from typer.testing import CliRunner
 
-from lakebox import cli, files
-from lakebox.target import Target
-from lakebox.uploads import Upload
+from lakebox import cli
+from lakebox.commands import common
+from lakebox.ingest import uploads
+from lakebox.ingest.uploads import Upload
+from lakebox.lake.target import Target
 from lakebox_layer.records import FileStatus, RawObject
 from tests.status_fakes import FakeTarget, StatusLake
 
@@ -27,8 +29,8 @@ class Screens:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
         self.out, self.err = io.StringIO(), io.StringIO()
-        monkeypatch.setattr(cli, "out", Console(file=self.out, force_terminal=terminal, width=160))
-        monkeypatch.setattr(cli, "err", Console(file=self.err, force_terminal=True, width=160))
+        monkeypatch.setattr(common, "out", Console(file=self.out, force_terminal=terminal, width=160))
+        monkeypatch.setattr(common, "err", Console(file=self.err, force_terminal=True, width=160))
 
     @property
     def stderr(self) -> str:
@@ -48,7 +50,7 @@ def lake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[StatusLake, l
     def upload(target: Any, found: list[tuple[Path, str]], dataset: str) -> list[Upload]:
         return [Upload(path, RawObject("raw", f"input/{relative}", "e", 1, "v1")) for path, relative in found]
 
-    monkeypatch.setattr(files, "upload", upload)
+    monkeypatch.setattr(uploads, "upload", upload)
     monkeypatch.setattr(Target, "resolve", staticmethod(lambda: FakeTarget(lake)))
     pids = list(keys)
     later = iter([{pids[0]: FileStatus.PROCESSED, pids[1]: FileStatus.QUARANTINED, pids[2]: FileStatus.IN_PROGRESS}])

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox.logs import (
+from lakebox.trace.logs import (
     TEXT_LEVEL,
     BadDuration,
     LogLine,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from lakebox.reconcile import s3_event
+from lakebox.reconcile.redrive import s3_event
 from lakebox_layer.notifications import objects_created
 from lakebox_layer.records import RawObject
 

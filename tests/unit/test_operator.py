@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from lakebox.operator import issue_operator_credentials
+from lakebox.emulator.operator import issue_operator_credentials
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames
 

@@ -14,10 +14,12 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from lakebox import cli, render
-from lakebox.athena import QueryFailed, QueryResult
-from lakebox.bringup import describe
-from lakebox.query import json_rows, json_value
+from lakebox import cli
+from lakebox.commands import query as query_command
+from lakebox.lake import render
+from lakebox.lake.athena import QueryFailed, QueryResult
+from lakebox.lake.bringup import describe
+from lakebox.lake.render import json_rows, json_value
 from lakebox_layer.settings import ResourceNames
 
 RESULT = QueryResult(
@@ -77,7 +79,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[tuple[str,
             raise QueryFailed("query failed: COLUMN_NOT_FOUND: Column 'nope' cannot be resolved")
         return RESULT
 
-    monkeypatch.setattr(cli, "run_query", fake_run_query)
+    monkeypatch.setattr(query_command, "run_query", fake_run_query)
     return calls
 
 

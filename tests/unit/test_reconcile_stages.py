@@ -9,8 +9,9 @@ from typing import Any, cast
 
 import pytest
 
-from lakebox.reconcile import reconcile, redrive
-from lakebox.target import Target
+from lakebox.lake.target import Target
+from lakebox.reconcile.accounting import reconcile
+from lakebox.reconcile.redrive import redrive
 from lakebox_layer.adapters.metadata import marshal, unmarshal
 from lakebox_layer.notifications import REDRIVE_MARKER
 from lakebox_layer.records import (

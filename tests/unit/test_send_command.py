@@ -20,11 +20,14 @@ from rich.console import Console
 from rich.text import Text
 from typer.testing import CliRunner
 
-from lakebox import cli, sending, stream_wait
-from lakebox.sending import sample_entries
-from lakebox.sensor_sample import sensor_sample
-from lakebox.stream_send import SEND_DEADLINE_S, envelopes
-from lakebox.target import Target
+from lakebox import cli
+from lakebox.commands import common
+from lakebox.lake.target import Target
+from lakebox.send import entries
+from lakebox.send import landing as landing_module
+from lakebox.send.entries import sample_entries
+from lakebox.send.put_records import SEND_DEADLINE_S, envelopes
+from lakebox.send.sensor_sample import sensor_sample
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.stream_batches import StreamRecord, quarantine_key, read_record, stream_key
 from tests.status_fakes import StatusLake
@@ -125,7 +128,7 @@ def target(monkeypatch: pytest.MonkeyPatch) -> SendTarget:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     fake = FakeTime()
-    monkeypatch.setattr(sending, "time", fake)
+    monkeypatch.setattr(entries, "time", fake)
     return fake
 
 
@@ -309,8 +312,8 @@ def test_another_refusal_is_told_as_the_stream_said_it(target: SendTarget) -> No
 def test_a_bar_of_records_only_when_a_person_watches(monkeypatch: pytest.MonkeyPatch, target: SendTarget,
                                                      terminal: bool, args: list[str], bar: bool) -> None:
     stderr = io.StringIO()
-    monkeypatch.setattr(cli, "out", Console(file=io.StringIO(), force_terminal=terminal, width=160))
-    monkeypatch.setattr(cli, "err", Console(file=stderr, force_terminal=True, width=160))
+    monkeypatch.setattr(common, "out", Console(file=io.StringIO(), force_terminal=terminal, width=160))
+    monkeypatch.setattr(common, "err", Console(file=stderr, force_terminal=True, width=160))
 
     result = runner.invoke(cli.app, ["send", "--sample", "sensors", "--count", "3", *args])
 
@@ -326,7 +329,7 @@ def landing(monkeypatch: pytest.MonkeyPatch, target: SendTarget) -> tuple[SendTa
     """The batcher commits each shard as the test says and has written shard A's records in the current hour:
     the readings in two raw files, the poison line in a quarantine object."""
     committed: dict[str, str | None] = {}
-    monkeypatch.setattr(stream_wait, "committed_reader", lambda lake: lambda stream, shard: committed.get(shard))
+    monkeypatch.setattr(landing_module, "committed_reader", lambda lake: lambda stream, shard: committed.get(shard))
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
     now = time.time()
     s3 = target.clients.s3

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lakebox.exceptions import NotAJsonObject
-from lakebox.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, sensor_sample
-from lakebox.stream_send import read_json_lines
+from lakebox.send.put_records import read_json_lines
+from lakebox.send.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, sensor_sample
 from lakebox_layer.contracts import parse_contract
 from lakebox_layer.records import FileFormat
 from lakebox_layer.rules import RecordJudge

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from lakebox_layer.exceptions import SettingsInvalid
 from lakebox_layer.settings import ENV_NAMES, ResourceNames, Settings
 
 ACCOUNT = "000000000000"
@@ -150,7 +151,7 @@ def test_from_env_overrides_win() -> None:
 
 def test_from_env_missing_variables_are_all_named() -> None:
     env = {k: v for k, v in FUNCTION_ENV.items() if k not in {"RAW_BUCKET", "EVENT_BUS"}}
-    with pytest.raises(KeyError) as caught:
+    with pytest.raises(SettingsInvalid) as caught:
         Settings.from_env(env)
     message = str(caught.value)
     assert "RAW_BUCKET" in message

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lakebox.status import FileRow, fold_status, row_of, rows_by_process
+from lakebox.lake.status import FileRow, fold_status, row_of, rows_by_process
 from lakebox_layer.records import FileStatus, Stage
 
 T1 = "2026-01-01T00:00:00+00:00"

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lakebox import cli
-from lakebox.metadata import MetadataReader
-from lakebox.status import DEFAULT_PAGE_FILES, PageToken
-from lakebox.target import Target
+from lakebox.lake.metadata import MetadataReader
+from lakebox.lake.pages import DEFAULT_PAGE_FILES, PageToken
+from lakebox.lake.target import Target
 from tests.unit.test_status_paging_reads import PIPELINE, FakeDynamoDB, file_records, lake, reader_of
 
 runner = CliRunner()

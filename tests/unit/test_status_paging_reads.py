@@ -12,8 +12,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox.metadata import RECORDS_PER_KEY, STATUS_ATTRIBUTES, MetadataReader
-from lakebox.status import BadPageToken, PageToken, StatusPage, fold_status, read_page
+from lakebox.lake.metadata import RECORDS_PER_KEY, STATUS_ATTRIBUTES, MetadataReader
+from lakebox.lake.pages import BadPageToken, PageToken, StatusPage, read_page
+from lakebox.lake.status import fold_status
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
 
 if TYPE_CHECKING:

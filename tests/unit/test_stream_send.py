@@ -14,7 +14,7 @@ import pytest
 from botocore.stub import Stubber
 
 from lakebox.exceptions import NotAJsonObject, RecordTooLarge
-from lakebox.stream_send import (
+from lakebox.send.put_records import (
     BACKOFF_FIRST_S,
     BACKOFF_MAX_S,
     MAX_CALL_BYTES,

@@ -15,10 +15,9 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from lakebox import stream_wait
-from lakebox.sending import Sent
-from lakebox.stream_send import SendReport
-from lakebox.stream_wait import (
+from lakebox.send import landing
+from lakebox.send.entries import Sent
+from lakebox.send.landing import (
     Landed,
     find_poison,
     find_stream_files,
@@ -27,6 +26,7 @@ from lakebox.stream_wait import (
     wait_for_commits,
     wait_for_landing,
 )
+from lakebox.send.put_records import SendReport
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.stream_batches import key_span
 from tests.status_fakes import StatusLake
@@ -208,8 +208,8 @@ def sent_to(shards: dict[str, tuple[str, str]]) -> Sent:
 @pytest.fixture
 def lake(monkeypatch: pytest.MonkeyPatch, s3: tuple[Any, Stubber]) -> tuple[WaitTarget, Stubber, StatusLake]:
     """A send to shard A (100-160) at 10:30, now 10:40; the ledger is written through 160 at once."""
-    monkeypatch.setattr(stream_wait, "utc_now", lambda: datetime(2026, 11, 28, 10, 40, tzinfo=UTC))
-    monkeypatch.setattr(stream_wait, "committed_reader", lambda target: lambda stream, shard: "160")
+    monkeypatch.setattr(landing, "utc_now", lambda: datetime(2026, 11, 28, 10, 40, tzinfo=UTC))
+    monkeypatch.setattr(landing, "committed_reader", lambda target: lambda stream, shard: "160")
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
     statuses = StatusLake()
     return WaitTarget(statuses, Clients(s3[0])), s3[1], statuses

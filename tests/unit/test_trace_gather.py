@@ -10,10 +10,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox.logs import LogLine, LogReader, LogsUnavailable
-from lakebox.metadata import MetadataReader
-from lakebox.trace import TraceNotFound, gather
-from lakebox.trace_sources import LakeSources
+from lakebox.lake.metadata import MetadataReader
+from lakebox.trace.logs import LogLine, LogReader, LogsUnavailable
+from lakebox.trace.sources import LakeSources
+from lakebox.trace.story import TraceNotFound, gather
 from lakebox_layer.records import RawObject
 
 RAW = "raw-bucket"

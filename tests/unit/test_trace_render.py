@@ -13,11 +13,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from lakebox import cli
-from lakebox.logs import LogLine, LogReader, LogTail
-from lakebox.render_trace import log_text, trace_view
-from lakebox.target import Target
-from lakebox.trace import Trace, gather
-from lakebox.trace_sources import LakeSources
+from lakebox.lake.target import Target
+from lakebox.trace.logs import LogLine, LogReader, LogTail
+from lakebox.trace.render import log_text, trace_view
+from lakebox.trace.sources import LakeSources
+from lakebox.trace.story import Trace, gather
 from tests.unit.test_trace_gather import FakeSources, processed_lake
 
 runner = CliRunner()
@@ -156,7 +156,7 @@ def test_follow_ends_cleanly_on_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
             raise KeyboardInterrupt from None
 
     monkeypatch.setattr(LogTail, "poll", poll)
-    monkeypatch.setattr("lakebox.logs.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("lakebox.trace.logs.time.sleep", lambda seconds: None)
 
     result = runner.invoke(cli.app, ["logs", "--follow"])
 

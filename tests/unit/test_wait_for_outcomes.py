@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from lakebox.uploads import wait_for_outcomes
+from lakebox.ingest.outcomes import wait_for_outcomes
 from lakebox_layer.records import FileStatus
-from tests.status_fakes import FakeTarget, StatusLake, uploads
+from tests.status_fakes import FakeTarget, StatusLake, raws
 
 
 def test_each_poll_reads_the_waiting_files_until_the_first_still_in_progress(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = uploads("a", "b", "c")
-    pids = [u.raw.process_id for u in files]
+    files = raws("a", "b", "c")
+    pids = [u.process_id for u in files]
     waiting = dict.fromkeys(pids, FileStatus.IN_PROGRESS)
     records = StatusLake(dict(waiting))
     polls = iter([{}, {pids[0]: FileStatus.PROCESSED}, dict.fromkeys(pids, FileStatus.PROCESSED)])
@@ -30,9 +30,9 @@ def test_each_poll_reads_the_waiting_files_until_the_first_still_in_progress(mon
 
 
 def test_a_timeout_names_the_files_still_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    files = uploads("a", "b")
-    records = StatusLake({files[0].raw.process_id: FileStatus.PROCESSED,
-                          files[1].raw.process_id: FileStatus.IN_PROGRESS})
+    files = raws("a", "b")
+    records = StatusLake({files[0].process_id: FileStatus.PROCESSED,
+                          files[1].process_id: FileStatus.IN_PROGRESS})
     monkeypatch.setattr("lakebox.polling.time.sleep", lambda seconds: None)
     with pytest.raises(TimeoutError, match=r"; 1 still in flight:\n  input/b\.json  in_progress, awaiting validation$"):
         wait_for_outcomes(FakeTarget(records), files, deadline_s=0, interval_s=0)  # type: ignore[arg-type]

@@ -14,6 +14,15 @@ NOT_FOUND = frozenset({
 })
 # The endpoint does not offer the service at all (an emulator without Glue, say).
 UNAVAILABLE = frozenset({"InternalFailure", "NotImplemented", "UnknownOperationException", "InvalidAction", "501"})
+# The caller's credentials were not accepted: unknown, malformed, badly signed or expired.
+CREDENTIALS_REFUSED = frozenset({
+    "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+    "IncompleteSignature", "MissingAuthenticationToken", "InvalidToken", "ExpiredToken", "ExpiredTokenException",
+    "AuthFailure",
+})
+# The caller is known but not allowed to do this.
+ACCESS_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
+                           "Forbidden", "403"})
 
 
 def error_code(error: ClientError) -> str:
@@ -29,3 +38,13 @@ def missing(error: ClientError) -> bool:
 def unavailable(error: ClientError) -> bool:
     """Whether the error says the endpoint does not offer the service."""
     return error_code(error) in UNAVAILABLE
+
+
+def credentials_refused(error: ClientError) -> bool:
+    """Whether the service did not accept the caller's credentials at all."""
+    return error_code(error) in CREDENTIALS_REFUSED
+
+
+def access_denied(error: ClientError) -> bool:
+    """Whether the caller is known to the service but not allowed the call."""
+    return error_code(error) in ACCESS_DENIED

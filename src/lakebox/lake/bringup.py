@@ -1,0 +1,97 @@
+"""`lakebox up`'s work: make sure an emulator answers, start the embedded one if needed, provision, and under
+enforced IAM issue the operator's keys. Also what `up` prints about the result."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lakebox.emulator.embedded import DEFAULT_PORT, EmbeddedEmulator, healthy, saved_port
+from lakebox.emulator.operator import issue_operator_credentials
+from lakebox.exceptions import EmulatorError
+from lakebox.lake.target import Target, default_region, state_dir
+from lakebox_infra import project_root
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
+from lakebox_layer.settings import Settings
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """Progress goes nowhere unless the caller passes somewhere to say it."""
+
+
+def emulator_port(given: int | None, saved: int | None) -> int | None:
+    """The port to start the embedded emulator on; None for any free port.
+
+    `given` is `--port` as the user typed it: None when absent, 0 for any free port. A persisted state's `saved`
+    port is kept unless the user named another port, since MiniStack's saved state (queue URLs) names that port.
+    """
+    if given is None:
+        return saved if saved is not None else DEFAULT_PORT
+    if given == 0:
+        return saved
+    return given
+
+
+def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: bool = False,
+             say: Say = _quiet) -> Target:
+    """Make sure an emulator answers, provision the topology there, and return the target.
+
+    With AWS_ENDPOINT_URL set, that emulator must answer; otherwise the embedded one recorded in the state
+    directory is reused or started (`port` as `emulator_port` reads it). With `strict_iam` the embedded emulator
+    enforces IAM, and the operator user's fresh keys are recorded for the other commands to act as.
+    """
+    project_root()  # refuse before starting anything when there is no checkout to provision from
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    region = default_region()
+    embedded = endpoint is None
+    if endpoint is not None:
+        if not healthy(endpoint):
+            raise EmulatorError(f"nothing answers at AWS_ENDPOINT_URL={endpoint}; start your emulator or unset it")
+        say(f"using the emulator at {endpoint} (AWS_ENDPOINT_URL)")
+    else:
+        saved = saved_port(persist) if persist is not None else None
+        wanted = emulator_port(port, saved)
+        if saved is not None and wanted != saved:
+            say(f"warning: the state kept in {persist} was saved on port {saved}; its queue URLs name that port")
+        state, started = EmbeddedEmulator(state_dir()).start(port=wanted, region=region, persist_dir=persist,
+                                                             strict_iam=strict_iam)
+        endpoint, region = state.endpoint, state.region
+        verb = "started" if started else "reusing"
+        say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
+    target = Target.at(endpoint, region)
+    say(f"provisioning {target.project} at {endpoint}")
+    topology = Topology(target.names, settings_overrides=Settings.stream_overrides())
+    provisioner = Provisioner(topology, target.session, endpoint)
+    say(f"  {provisioner.apply().summary()}")
+    if strict_iam and embedded:
+        credentials = issue_operator_credentials(provisioner.client("iam"), provisioner.topology)
+        EmbeddedEmulator(state_dir()).record_operator(credentials)
+        say(f"  IAM is enforced: lakebox acts as the user {target.names.operator}")
+    return target
+
+
+def describe(target: Target) -> dict[str, Any]:
+    """Where everything is: what `lakebox up` prints (and `--json` as one object)."""
+    names = target.names
+    return {
+        "endpoint": target.endpoint,
+        "region": target.region,
+        "project": target.project,
+        "raw_bucket": names.raw_bucket,
+        "processed_bucket": names.processed_bucket,
+        "quarantine_bucket": names.quarantine_bucket,
+        "metadata_table": names.metadata_table,
+        "event_bus": names.event_bus,
+        "ingest_stream": names.ingest_stream,
+        "functions": [names.function(stage) for stage in ("ingestion", "validation", "quality")],
+        "layer": names.layer,
+        "glue_database": names.glue_database,
+        "athena_workgroup": names.athena_workgroup,
+        "quality_events_queue": names.quality_events_queue,
+        "dead_letter_queue": names.dead_letter_queue,
+    }

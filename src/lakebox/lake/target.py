@@ -1,0 +1,104 @@
+"""Where the pipeline is: an explicit AWS_ENDPOINT_URL, else the emulator `lakebox up` recorded, else AWS."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+
+from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.lake.metadata import MetadataReader
+from lakebox.lake.metrics import QualityReadout
+from lakebox_infra import PROJECT_ROOT
+from lakebox_infra.session import session_for
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_kinesis import KinesisClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+
+def state_dir() -> Path:
+    """Where `up` records its emulator: LAKEBOX_STATE_DIR, else `.lakebox/` in the project checkout."""
+    configured = os.environ.get("LAKEBOX_STATE_DIR")
+    return Path(configured) if configured else PROJECT_ROOT / ".lakebox"
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+def default_project() -> str:
+    return os.environ.get("LAKEBOX_PROJECT", DEFAULT_PROJECT)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A reachable pipeline: its endpoint (None for AWS), region, project and a session for it."""
+
+    endpoint: str | None
+    region: str
+    project: str
+    session: boto3.Session
+
+    @classmethod
+    def resolve(cls, project: str | None = None) -> Target:
+        endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+        region = default_region()
+        if endpoint is None:
+            emulator = EmbeddedEmulator(state_dir())
+            recorded = emulator.state()
+            if recorded is not None:
+                endpoint, region = recorded.endpoint, recorded.region
+                operator = emulator.operator() if recorded.strict_iam else None
+                if operator is not None and "AWS_ACCESS_KEY_ID" not in os.environ:
+                    # IAM is enforced: act as the operator user bootstrap made, not as the emulator's root.
+                    session = boto3.Session(region_name=region, aws_access_key_id=operator["aws_access_key_id"],
+                                            aws_secret_access_key=operator["aws_secret_access_key"])
+                    return cls(endpoint, region, project or default_project(), session)
+        return cls.at(endpoint, region, project)
+
+    @classmethod
+    def at(cls, endpoint: str | None, region: str, project: str | None = None) -> Target:
+        """The pipeline at a known endpoint (None: AWS)."""
+        return cls(endpoint, region, project or default_project(), session_for(endpoint, region))
+
+    @cached_property
+    def names(self) -> ResourceNames:
+        sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint)
+        return ResourceNames(self.project, sts.get_caller_identity()["Account"], self.region)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return Settings.from_names(self.names, endpoint_url=self.endpoint)
+
+    @cached_property
+    def clients(self) -> AwsClients:
+        return AwsClients(self.settings, self.session)
+
+    @cached_property
+    def metadata(self) -> MetadataReader:
+        return MetadataReader(self.clients.dynamodb, self.settings.metadata_table)
+
+    @cached_property
+    def logs(self) -> CloudWatchLogsClient:
+        """CloudWatch Logs, where each function writes its JSON log lines (`lakebox logs`, `lakebox trace`)."""
+        return self.clients.client("logs")  # type: ignore[no-any-return]
+
+    @cached_property
+    def kinesis(self) -> KinesisClient:
+        """Kinesis, where `lakebox send` puts records to the ingest stream."""
+        return self.clients.client("kinesis")  # type: ignore[no-any-return]
+
+    @cached_property
+    def metrics(self) -> QualityReadout:
+        return QualityReadout(self.clients.cloudwatch, self.settings.project)
+
+    @property
+    def where(self) -> str:
+        return self.endpoint or f"AWS ({self.region})"

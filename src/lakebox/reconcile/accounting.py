@@ -1,0 +1,113 @@
+"""Accounting for every raw file: `lakebox reconcile` lists the raw object versions that are not finished and the
+outcomes whose raw object is gone (`lakebox redrive`, in :mod:`lakebox.reconcile.redrive`, resubmits the former).
+
+A file is finished once it has a terminal status and every stage after validation that it goes through has recorded
+it: quality for every file, curation for a processed one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lakebox.lake.status import AWAITING_CURATION, AWAITING_QUALITY, arrival_of, missing, rows_by_process, stage_of
+from lakebox.lake.target import Target
+from lakebox_layer.records import (
+    INPUT_PREFIX,
+    DataValidated,
+    FileFormat,
+    FileStatus,
+    RawObject,
+    Stage,
+    dataset_of,
+)
+
+
+@dataclass(frozen=True)
+class Unfinished:
+    key: str
+    version_id: str | None
+    process_id: str
+    # What is missing: "not ingested" (no stage recorded anything), "in_progress" (no terminal status yet),
+    # "awaiting validation", "awaiting quality" or "awaiting curation".
+    status: str
+
+
+@dataclass(frozen=True)
+class Orphan:
+    key: str
+    process_id: str
+    status: str
+
+
+@dataclass
+class Reconciliation:
+    raw_objects: int = 0
+    unfinished: list[Unfinished] = field(default_factory=list)
+    orphaned: list[Orphan] = field(default_factory=list)
+    raw: dict[str, RawObject] = field(default_factory=dict, repr=False)
+    # The "Data Validated" event of each unfinished file that validation recorded, rebuilt from its record.
+    validated: dict[str, DataValidated] = field(default_factory=dict, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"raw_objects": self.raw_objects, "unfinished": [asdict(u) for u in self.unfinished],
+                "orphaned": [asdict(o) for o in self.orphaned]}
+
+
+def raw_versions(target: Target) -> list[RawObject]:
+    """Every version of every raw object under input/ (delete markers are not objects)."""
+    bucket = target.settings.raw_bucket
+    pages = target.clients.s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=INPUT_PREFIX)
+    return [
+        RawObject(bucket, v["Key"], v["ETag"].strip('"'), v["Size"], v.get("VersionId") or None)
+        for page in pages for v in page.get("Versions", [])
+    ]
+
+
+def validated_event(record: dict[str, Any]) -> DataValidated:
+    """The "Data Validated" event validation published, rebuilt from the validation record it wrote."""
+    key = record["RawKey"]
+    output_format = record.get("OutputFormat")
+    return DataValidated(
+        process_id=record["ProcessId"],
+        key=key,
+        dataset=record.get("Dataset") or dataset_of(key),
+        arrived_at=arrival_of(record),
+        status=FileStatus(record["Status"]),
+        quality_score=float(record.get("QualityScore", 0.0)),
+        records_total=int(record.get("RecordsTotal", 0)),
+        records_valid=int(record.get("RecordsValid", 0)),
+        errors=list(record.get("Errors", [])),
+        destination=record.get("Destination"),
+        format=FileFormat(output_format) if output_format else None,
+        compression=record.get("OutputCompression"),
+        version_id=record.get("RawVersionId"),
+        contract_version=record.get("ContractVersion"),
+    )
+
+
+def reconcile(target: Target) -> Reconciliation:
+    """Raw object versions that are not finished, and outcomes whose raw object version is gone."""
+    records = target.metadata.file_records(target.settings.project)
+    rows = rows_by_process(records)
+    validations: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if stage_of(record) == Stage.VALIDATION.value:
+            current = validations.get(record["ProcessId"])
+            if current is None or str(record["Timestamp"]) > str(current["Timestamp"]):
+                validations[record["ProcessId"]] = record
+    found = Reconciliation()
+    for raw in raw_versions(target):
+        found.raw_objects += 1
+        found.raw[raw.process_id] = raw
+        row = rows.get(raw.process_id)
+        waiting = missing(row)
+        if waiting is None:
+            continue
+        found.unfinished.append(Unfinished(raw.key, raw.version_id, raw.process_id, waiting))
+        validation = validations.get(raw.process_id)
+        if validation is not None and waiting in (AWAITING_QUALITY, AWAITING_CURATION):
+            found.validated[raw.process_id] = validated_event(validation)
+    found.orphaned = [Orphan(row.key, pid, row.status.value) for pid, row in rows.items() if pid not in found.raw]
+    found.unfinished.sort(key=lambda u: u.key)
+    found.orphaned.sort(key=lambda o: o.key)
+    return found
