@@ -181,16 +181,15 @@ def test_a_value_that_cannot_take_the_tables_type_fails_curation_with_the_reason
     assert lake.keys(lake.names.processed_bucket, f"validated/{dataset}/b.csv") == [f"validated/{dataset}/b.csv"]
 
 
-def readme_queries() -> list[list[str]]:
-    """The `lakebox query` lines of the README's "Querying the lake" section, as a shell splits them."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Querying the lake", 1)[1].split("\n## ", 1)[0]
-    return [shlex.split(line)[1:] for line in section.splitlines() if line.startswith("lakebox query ")]
+def querying_page_examples() -> list[list[str]]:
+    """The `lakebox query` lines of the querying page, docs/querying.md, as a shell splits them."""
+    page = (Path(__file__).parents[2] / "docs" / "querying.md").read_text()
+    return [shlex.split(line)[1:] for line in page.splitlines() if line.startswith("lakebox query ")]
 
 
-def test_the_readmes_query_examples_run_as_written(lake: Lake, samples: dict[str, Upload],
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    examples = readme_queries()
+def test_the_querying_pages_examples_run_as_written(lake: Lake, samples: dict[str, Upload],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    examples = querying_page_examples()
     assert len(examples) == 3
     monkeypatch.delenv("LAKEBOX_STATE_DIR", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", lake.target.endpoint or "")
