@@ -19,11 +19,12 @@ from throughput import fresh_emulator, mixed_file
 
 from lakebox.lake.target import Target
 from lakebox_infra.provision import Provisioner
-from lakebox_infra.topology import STAGE_BATCH, Topology
+from lakebox_infra.topology import Topology
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.queues import event_detail
-from lakebox_layer.records import DataReceived, DataValidated, FileStatus, RawObject, Stage
+from lakebox_layer.records import DataReceived, DataValidated, FileStatus, RawObject
+from lakebox_layer.registry import Stage
 from lakebox_layer.stages.curation import Curation
 from lakebox_layer.stages.ingestion import Ingestion
 from lakebox_layer.stages.quality import Quality
@@ -49,7 +50,7 @@ class Counting:
     def run(self, stage: Stage, items: list[Item], batch: Callable[[list[Item]], Sequence[Result]]) -> list[Result]:
         """The stage over the items in its queue's batches; the results, in order."""
         self.stage = stage.value
-        size = self.batch or STAGE_BATCH[stage]
+        size = self.batch or stage.spec.batch_size or 1
         return [result for start in range(0, len(items), size) for result in batch(items[start:start + size])]
 
 
@@ -91,7 +92,7 @@ def main() -> None:
              Stage.QUALITY.value: args.files, Stage.CURATION.value: len(processed)}
     print(json.dumps({
         "files": args.files, "processed": len(processed),
-        "batches": {s.value: args.batch or STAGE_BATCH[s] for s in Stage},
+        "batches": {s.value: args.batch or s.spec.batch_size for s in Stage if s.spec.reads_queue},
         "calls_per_file": {stage: round(sum(calls.values()) / files[stage], 2)
                            for stage, calls in counting.calls.items()},
         "by_operation": {stage: {op: round(n / files[stage], 2) for op, n in sorted(calls.items())}

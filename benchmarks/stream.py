@@ -43,7 +43,7 @@ from lakebox.send.put_records import KinesisPutRecords, send_all
 from lakebox.send.sensor_sample import sensor_sample
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
-from lakebox_layer.records import Stage
+from lakebox_layer.registry import Stage
 
 DEADLINE_S = 900.0
 TARGET_RECORDS_PER_S = 5_000

@@ -37,7 +37,8 @@ from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
-from lakebox_layer.records import FileStatus, RawObject, Stage
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import Stage
 
 DEADLINE_S = 600.0
 _TICK = os.sysconf("SC_CLK_TCK")

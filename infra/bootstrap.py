@@ -1,7 +1,8 @@
 """Provision (or with --teardown remove) the whole lakebox topology.
 
 Targets whatever AWS_ENDPOINT_URL names, or real AWS through the normal credential chain when it is unset.
-Idempotent: a second run changes nothing and says so.
+Idempotent: a second run changes nothing and says so. A failure ends in one line that says what failed and what to
+do, and exit code 1 (2 for a bad setting), as in `lakebox`; LAKEBOX_DEBUG=1 shows an unexpected one's traceback.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ import logging
 import os
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from lakebox_infra.failures import DEBUG_VARIABLE, failure_of
 from lakebox_infra.provision import Provisioner
-from lakebox_layer.exceptions import LakeboxError
-from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, Settings
+from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,12 +34,17 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%s project %r in %s at %s", "tearing down" if args.teardown else "provisioning",
              args.project, args.region, target)
     try:
-        provisioner = Provisioner.connect(args.project, args.region, endpoint,
-                                          settings_overrides=Settings.stream_overrides())
+        # Every setting is checked before the first call.
+        ResourceNames.check(args.project, args.region)
+        overrides = Settings.stream_overrides()
+        provisioner = Provisioner.connect(args.project, args.region, endpoint, settings_overrides=overrides)
         report = provisioner.teardown() if args.teardown else provisioner.apply()
-    except (LakeboxError, BotoCoreError, ClientError) as error:
-        log.error("bootstrap failed at %s: %s", target, error)
-        return 1
+    except Exception as error:
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        failure = failure_of(error, endpoint or f"AWS ({args.region})")
+        log.error("bootstrap failed: %s", failure.message)
+        return failure.exit_code
     log.info(report.summary())
     return 0
 

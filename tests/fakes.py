@@ -238,13 +238,10 @@ class FakeEventPublisher:
 
 @dataclass
 class FakeMetrics:
-    """One observation per judged file, as QualityMetrics.publish receives it."""
+    """One observation per judged file, as QualityMetrics.publish_all receives them."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     requests: int = 0
-
-    def publish(self, *, passed: bool, quality_score: float, records: int) -> None:
-        self.publish_all([Observation(passed, quality_score, records)])
 
     def publish_all(self, observations: list[Observation]) -> None:
         self.requests += 1

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakebox_layer.records import FileStatus, RawObject, Stage
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import Stage
 from lakebox_layer.stages.recorder import stage_record
 
 ARRIVED = "2026-01-15T10:30:00+00:00"

@@ -1,85 +1,146 @@
-"""The functions and their least-privilege roles: the four pipeline stages, each reading its queue, and the stream
-batcher, reading the ingest stream (see :mod:`lakebox_infra.stream`). No AWS calls here."""
+"""The functions and their least-privilege roles, one per stage of the registry (:mod:`lakebox_layer.registry`).
+
+Every function may write its own logs, send traces and dead-letter an asynchronous failure; a stage may read what
+it consumes (its queue, or the ingest stream) and put the event it emits on the bus. What else a stage may touch is
+stated below, per stage, and nothing more. No AWS calls here.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from lakebox_infra import stream
+from lakebox_infra.arns import Arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
 from lakebox_layer.adapters.metrics import NAMESPACE
-from lakebox_layer.records import INPUT_PREFIX, Stage
+from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
+from lakebox_layer.records import INPUT_PREFIX
+from lakebox_layer.registry import STAGES, Feed, Stage, StageSpec
 from lakebox_layer.routing import CURATED_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
+from lakebox_layer.stream_batches import STREAM_FOLDER
 
-if TYPE_CHECKING:
-    from lakebox_infra.topology import Topology
+Statements = list[dict[str, Any]]
 
 
-def _stage_basics(topology: Topology, stage: Stage) -> list[dict[str, Any]]:
+def function_basics(arns: Arns, stage: Stage) -> Statements:
+    """What every function may do: write its own log group, send traces, and put an asynchronous invocation's
+    failure in the dead-letter queue (its on-failure destination is written with the function's role)."""
+    log_group = f"log-group:/aws/lambda/{arns.names.function(stage.value)}"
     return [
-        *topology.function_basics(stage.value),
-        allow(["events:PutEvents"], [topology.bus_arn]),
-        # The event source mapping reads the stage's queue with the function's role.
-        allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-               "sqs:ChangeMessageVisibility"], [topology.stage_queue_arn(stage)]),
+        allow(["logs:CreateLogGroup"], [arns.arn("logs", f"{log_group}:*")]),
+        allow(["logs:CreateLogStream", "logs:PutLogEvents"], [arns.arn("logs", f"{log_group}:log-stream:*")]),
+        # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
+        allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+        allow(["sqs:SendMessage"], [arns.dead_letter_arn]),
     ]
 
 
-def _read_raw(topology: Topology) -> list[dict[str, Any]]:
-    raw = topology.names.raw_bucket
+def _consume_and_emit(arns: Arns, spec: StageSpec) -> Statements:
+    """Reading what the stage consumes (the mapping reads it with the function's role) and emitting its event."""
+    statements = []
+    if spec.emits is not None:
+        statements.append(allow(["events:PutEvents"], [arns.bus_arn]))
+    if spec.reads_queue:
+        statements.append(allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+                                 "sqs:ChangeMessageVisibility"], [arns.stage_queue_arn(spec.stage)]))
+    if spec.consumes is Feed.INGEST_STREAM:
+        statements.append(allow(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                                 "kinesis:GetShardIterator", "kinesis:ListShards"], [arns.stream_arn]))
+    return statements
+
+
+def _read_raw(arns: Arns) -> Statements:
+    raw = arns.names.raw_bucket
     return [
-        allow(["s3:GetObject", "s3:GetObjectVersion"], [topology.bucket_arn(raw, f"{INPUT_PREFIX}*")]),
+        allow(["s3:GetObject", "s3:GetObjectVersion"], [arns.bucket_arn(raw, f"{INPUT_PREFIX}*")]),
         # Without ListBucket S3 answers 403 instead of 404 for a deleted key, and a deleted raw file could
         # not be told from a denied one.
-        allow(["s3:ListBucket", "s3:ListBucketVersions"], [topology.bucket_arn(raw)],
+        allow(["s3:ListBucket", "s3:ListBucketVersions"], [arns.bucket_arn(raw)],
               Condition={"StringLike": {"s3:prefix": [f"{INPUT_PREFIX}*"]}}),
     ]
 
 
-def _stage(topology: Topology, stage: Stage, memory: int, timeout: int, description: str,
-           *statements: dict[str, Any], duckdb: bool = False) -> FunctionSpec:
-    names = topology.names
-    return FunctionSpec(
-        component=stage.value, name=names.function(stage), role=names.function_role(stage), memory=memory,
-        timeout=timeout, description=description, queue=names.stage_queue(stage.value), duckdb=duckdb,
-        policy=policy(*_stage_basics(topology, stage), *statements))
-
-
-def functions(topology: Topology) -> list[FunctionSpec]:
-    """Every function: the pipeline's stages in order, then the stream batcher."""
-    names = topology.names
+def _ingestion(arns: Arns) -> Statements:
     return [
-        _stage(topology, Stage.INGESTION, 256, 60, "lakebox ingestion: S3 notification to Data Received",
-               *_read_raw(topology),
-               # BatchGetItem: which of a batch's objects are already ingested, in one read.
-               allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [topology.table_arn])),
-        _stage(topology, Stage.VALIDATION, 512, 300, "lakebox validation: Data Received to processed or quarantine",
-               *_read_raw(topology),
-               # Record-mode outputs and quarantine copies are multipart uploads, aborted when not wanted.
-               allow(["s3:PutObject", "s3:AbortMultipartUpload"], [
-                   topology.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
-                   topology.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
-               ]),
-               # BatchGetItem: which of a batch's files are already recorded, in one read.
-               allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [topology.table_arn])),
-        _stage(topology, Stage.QUALITY, 256, 60, "lakebox quality: Data Validated to CloudWatch metrics",
-               allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [topology.table_arn]),
-               # PutMetricData has no resource-level permissions ("*" is required); the namespace condition limits
-               # it to the pipeline's own metrics. AWS always sets the key; "IfExists" lets an emulator that does
-               # not model it enforce the rest of the policy.
-               allow(["cloudwatch:PutMetricData"], ["*"],
-                     Condition={"StringEqualsIfExists": {"cloudwatch:namespace": NAMESPACE}})),
-        _stage(topology, Stage.CURATION, 1024, 300,
-               "lakebox curation: processed files to Parquet and the Glue catalog",
-               allow(["s3:GetObject"], [topology.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
-               # Large Parquet files go up as multipart uploads.
-               allow(["s3:PutObject", "s3:AbortMultipartUpload"],
-                     [topology.bucket_arn(names.processed_bucket, f"{CURATED_PREFIX}/*")]),
-               # GetItem reads the dataset's contract, BatchGetItem which of a batch's files are already curated;
-               # PutItem writes the stage record once.
-               allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [topology.table_arn]),
-               allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
-                     topology.catalog_arns),
-               duckdb=True),
-        stream.batcher(topology),
+        *_read_raw(arns),
+        # BatchGetItem: which of a batch's objects are already ingested, in one read.
+        allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
     ]
+
+
+def _validation(arns: Arns) -> Statements:
+    names = arns.names
+    return [
+        *_read_raw(arns),
+        # Record-mode outputs and quarantine copies are multipart uploads, aborted when not wanted.
+        allow(["s3:PutObject", "s3:AbortMultipartUpload"], [
+            arns.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*"),
+            arns.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/*"),
+        ]),
+        # BatchGetItem: which of a batch's files are already recorded, in one read.
+        allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
+    ]
+
+
+def _quality(arns: Arns) -> Statements:
+    return [
+        allow(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], [arns.table_arn]),
+        # PutMetricData has no resource-level permissions ("*" is required); the namespace condition limits it to
+        # the pipeline's own metrics. AWS always sets the key; "IfExists" lets an emulator that does not model it
+        # enforce the rest of the policy.
+        allow(["cloudwatch:PutMetricData"], ["*"],
+              Condition={"StringEqualsIfExists": {"cloudwatch:namespace": NAMESPACE}}),
+    ]
+
+
+def _curation(arns: Arns) -> Statements:
+    processed = arns.names.processed_bucket
+    return [
+        allow(["s3:GetObject"], [arns.bucket_arn(processed, f"{PROCESSED_PREFIX}/*")]),
+        # Large Parquet files go up as multipart uploads.
+        allow(["s3:PutObject", "s3:AbortMultipartUpload"], [arns.bucket_arn(processed, f"{CURATED_PREFIX}/*")]),
+        # GetItem reads the dataset's contract, BatchGetItem which of a batch's files are already curated; PutItem
+        # writes the stage record once.
+        allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
+        allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
+              arns.catalog_arns),
+    ]
+
+
+def _batcher(arns: Arns) -> Statements:
+    names = arns.names
+    return [
+        # Raw files under input/<dataset>/stream/ only, and poison records under quarantine/stream/.
+        allow(["s3:PutObject"], [
+            arns.bucket_arn(names.raw_bucket, f"{INPUT_PREFIX}*/{STREAM_FOLDER}/*"),
+            arns.bucket_arn(names.quarantine_bucket, f"{QUARANTINE_PREFIX}/{STREAM_FOLDER}/*"),
+        ]),
+        # The per-shard ledger items, and no other item of the table.
+        allow(["dynamodb:GetItem", "dynamodb:UpdateItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{LEDGER_PREFIX}*"]}}),
+    ]
+
+
+# What each stage may touch besides what it consumes and emits: its reads and writes of S3, the table, Glue and
+# CloudWatch.
+ACCESS: dict[Stage, Callable[[Arns], Statements]] = {
+    Stage.INGESTION: _ingestion,
+    Stage.VALIDATION: _validation,
+    Stage.QUALITY: _quality,
+    Stage.CURATION: _curation,
+    Stage.BATCHER: _batcher,
+}
+
+
+def function(arns: Arns, spec: StageSpec) -> FunctionSpec:
+    """The function that runs one stage, with its role."""
+    names = arns.names
+    return FunctionSpec(
+        stage=spec.stage, name=names.function(spec.name), role=names.function_role(spec.name),
+        queue=names.stage_queue(spec.name) if spec.reads_queue else None,
+        policy=policy(*function_basics(arns, spec.stage), *_consume_and_emit(arns, spec), *ACCESS[spec.stage](arns)))
+
+
+def functions(arns: Arns) -> list[FunctionSpec]:
+    """Every function, in the registry's order: the pipeline's stages, then the stream batcher."""
+    return [function(arns, spec) for spec in STAGES.values()]

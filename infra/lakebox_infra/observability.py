@@ -6,12 +6,11 @@ namespace, names and dimension it uses, so an alarm can never watch a metric nob
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lakebox_infra.arns import Arns
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, DIMENSION, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
-
-if TYPE_CHECKING:
-    from lakebox_infra.topology import Topology
+from lakebox_layer.registry import STAGES
 
 # Below 90 % of judged files passing, sustained over three 5-minute periods, is no longer the odd bad upload.
 SUCCESS_RATE_THRESHOLD = 90.0
@@ -25,24 +24,19 @@ DASHBOARD_PERIOD_S = 300
 LAMBDA_NAMESPACE = "AWS/Lambda"
 
 
-def alerts_topic(topology: Topology) -> str:
-    """The SNS topic the alarms notify."""
-    return f"{topology.names.project}-quality-alerts"
+def dashboard(arns: Arns) -> str:
+    return f"{arns.names.project}-pipeline"
 
 
-def dashboard(topology: Topology) -> str:
-    return f"{topology.names.project}-pipeline"
-
-
-def _alarm(topology: Topology, name: str, metric: str, threshold: float, what: str) -> dict[str, Any]:
-    topic = topology.arn("sns", alerts_topic(topology))
+def _alarm(arns: Arns, name: str, metric: str, threshold: float, what: str) -> dict[str, Any]:
+    topic = arns.alerts_topic_arn
     return {
-        "AlarmName": f"{topology.names.project}-{name}",
-        "AlarmDescription": f"lakebox {topology.names.project}: {what} below {threshold:g} over "
+        "AlarmName": f"{arns.names.project}-{name}",
+        "AlarmDescription": f"lakebox {arns.names.project}: {what} below {threshold:g} over "
                             f"{ALARM_PERIODS} periods of {ALARM_PERIOD_S // 60} minutes",
         "Namespace": NAMESPACE,
         "MetricName": metric,
-        "Dimensions": [{"Name": DIMENSION, "Value": topology.names.project}],
+        "Dimensions": [{"Name": DIMENSION, "Value": arns.names.project}],
         "Statistic": "Average",
         "Period": ALARM_PERIOD_S,
         "EvaluationPeriods": ALARM_PERIODS,
@@ -56,18 +50,18 @@ def _alarm(topology: Topology, name: str, metric: str, threshold: float, what: s
     }
 
 
-def alarms(topology: Topology) -> list[dict[str, Any]]:
+def alarms(arns: Arns) -> list[dict[str, Any]]:
     """put_metric_alarm arguments (tags aside) of each alarm: the success rate and the average score."""
     return [
-        _alarm(topology, "quality-success-rate", SUCCESS_RATE, SUCCESS_RATE_THRESHOLD,
+        _alarm(arns, "quality-success-rate", SUCCESS_RATE, SUCCESS_RATE_THRESHOLD,
                "share of judged files that passed (%)"),
-        _alarm(topology, "quality-score", AVERAGE_SCORE, SCORE_THRESHOLD, "average quality score"),
+        _alarm(arns, "quality-score", AVERAGE_SCORE, SCORE_THRESHOLD, "average quality score"),
     ]
 
 
-def _widget(topology: Topology, title: str, metrics: list[list[Any]], stat: str, position: int,
+def _widget(arns: Arns, title: str, metrics: list[list[Any]], stat: str, position: int,
             threshold: float | None = None) -> dict[str, Any]:
-    properties: dict[str, Any] = {"title": title, "region": topology.names.region, "view": "timeSeries",
+    properties: dict[str, Any] = {"title": title, "region": arns.names.region, "view": "timeSeries",
                                   "stat": stat, "period": DASHBOARD_PERIOD_S, "metrics": metrics}
     if threshold is not None:
         properties["annotations"] = {"horizontal": [{"label": "alarm threshold", "value": threshold}]}
@@ -75,18 +69,18 @@ def _widget(topology: Topology, title: str, metrics: list[list[Any]], stat: str,
             "properties": properties}
 
 
-def dashboard_body(topology: Topology) -> dict[str, Any]:
+def dashboard_body(arns: Arns) -> dict[str, Any]:
     """The dashboard: the three quality metrics, then every stage's Lambda errors and durations."""
     def quality(metric: str) -> list[list[Any]]:
-        return [[NAMESPACE, metric, DIMENSION, topology.names.project]]
+        return [[NAMESPACE, metric, DIMENSION, arns.names.project]]
 
-    functions = [f.name for f in topology.functions]
+    functions = [arns.names.function(stage.value) for stage in STAGES]
     return {"widgets": [
-        _widget(topology, "Validation success rate (%)", quality(SUCCESS_RATE), "Average", 0, SUCCESS_RATE_THRESHOLD),
-        _widget(topology, "Average quality score", quality(AVERAGE_SCORE), "Average", 1, SCORE_THRESHOLD),
-        _widget(topology, "Processed records", quality(PROCESSED_RECORDS), "Sum", 2),
-        _widget(topology, "Stage errors", [[LAMBDA_NAMESPACE, "Errors", "FunctionName", f] for f in functions],
+        _widget(arns, "Validation success rate (%)", quality(SUCCESS_RATE), "Average", 0, SUCCESS_RATE_THRESHOLD),
+        _widget(arns, "Average quality score", quality(AVERAGE_SCORE), "Average", 1, SCORE_THRESHOLD),
+        _widget(arns, "Processed records", quality(PROCESSED_RECORDS), "Sum", 2),
+        _widget(arns, "Stage errors", [[LAMBDA_NAMESPACE, "Errors", "FunctionName", f] for f in functions],
                 "Sum", 3),
-        _widget(topology, "Stage duration (ms)",
+        _widget(arns, "Stage duration (ms)",
                 [[LAMBDA_NAMESPACE, "Duration", "FunctionName", f] for f in functions], "Average", 4),
     ]}

@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from lakebox_layer.records import Stage
+from lakebox_layer.registry import STAGES, Stage, StageSpec
+
+RUNTIME = "python3.12"
+HANDLER = "handler.handler"
 
 # Failure handling. Each stage reads a queue: a message whose processing fails comes back after the visibility
 # timeout and, after MAX_RECEIVES tries, moves to the dead-letter queue; an EventBridge delivery is retried up to
@@ -40,23 +43,40 @@ def trust(service: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    # The function's code is lambdas/<component>/handler.py; its name and role end in the component too.
-    component: str
+    """One function as bootstrap creates it: the stage it runs (whose declaration in the registry says how), its
+    name, its role and the role's policy, and the queue it reads (None for the stream batcher, which reads the
+    ingest stream). Its code is lambdas/<component>/handler.py."""
+
+    stage: Stage
     name: str
     role: str
-    memory: int
-    timeout: int
     policy: dict[str, Any]
-    description: str
-    # The queue the function reads; None for the stream batcher, which reads the ingest stream.
     queue: str | None = None
-    # Whether the function imports DuckDB, which comes in its own layer (see lakebox_infra.duckdb_layer).
-    duckdb: bool = False
 
     @property
-    def stage(self) -> Stage | None:
-        """The pipeline stage the function runs, None for the stream batcher."""
-        return Stage(self.component) if self.component in {s.value for s in Stage} else None
+    def declared(self) -> StageSpec:
+        return STAGES[self.stage]
+
+    @property
+    def component(self) -> str:
+        return self.stage.value
+
+    @property
+    def memory(self) -> int:
+        return self.declared.memory_mb
+
+    @property
+    def timeout(self) -> int:
+        return self.declared.timeout_s
+
+    @property
+    def description(self) -> str:
+        return f"lakebox {self.stage.value}: {self.declared.summary}"
+
+    @property
+    def duckdb(self) -> bool:
+        """Whether the function imports DuckDB, which comes in its own layer (see lakebox_infra.duckdb_layer)."""
+        return self.declared.duckdb
 
     @property
     def visibility_timeout(self) -> int:

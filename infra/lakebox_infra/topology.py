@@ -1,4 +1,10 @@
-"""The whole topology as data: names, policies, event rules, triggers. No AWS calls here."""
+"""The whole topology as data: names, policies, event rules, triggers, derived from the resource names and the
+stage registry (:mod:`lakebox_layer.registry`). No AWS calls here.
+
+Each stage of the registry gets its function and role (:mod:`lakebox_infra.function_specs`), and, as its
+declaration says, its queue (fed by S3 notifications or by the rule that carries the event it consumes), its
+mapping (batch size, concurrency) or the ingest stream's (:mod:`lakebox_infra.stream`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakebox_infra import function_specs, observability, operator_access, stream
+from lakebox_infra.arns import Arns
 from lakebox_infra.operator_access import ATHENA_RESULTS_PREFIX
 from lakebox_infra.specs import (
+    HANDLER,
     MAX_EVENT_AGE_S,
+    RUNTIME,
     FunctionSpec,
     QueueSpec,
     RuleSpec,
@@ -20,39 +29,23 @@ from lakebox_infra.specs import (
 )
 from lakebox_infra.stream import StreamSpec
 from lakebox_layer.adapters.metadata import STATUS_INDEX
-from lakebox_layer.records import (
-    DETAIL_DATA_RECEIVED,
-    DETAIL_DATA_VALIDATED,
-    DETAIL_QUALITY_COMPLETE,
-    EVENT_SOURCE_INGESTION,
-    EVENT_SOURCE_QUALITY,
-    EVENT_SOURCE_VALIDATION,
-    INPUT_PREFIX,
-    FileStatus,
-    Stage,
-)
-from lakebox_layer.settings import ResourceNames, Settings
+from lakebox_layer.records import INPUT_PREFIX
+from lakebox_layer.registry import QUALITY_COMPLETE, STAGES, Event, Feed, Stage, StageSpec
+from lakebox_layer.settings import Settings
 
 # Importers of the topology find the pieces it is built of here too.
 __all__ = ["ATHENA_RESULTS_PREFIX", "HANDLER", "RUNTIME", "FunctionSpec", "QueueSpec", "RuleSpec", "Topology", "allow",
            "canonical", "partition", "policy", "trust"]
 
-RUNTIME = "python3.12"
-HANDLER = "handler.handler"
 # The functions are invoked by their queues; any asynchronous invocation besides (by hand, by a future trigger) is
 # retried twice, Lambda's maximum, and then lands in the dead-letter queue too.
 ASYNC_RETRIES = 2
-# Work is pulled in batches by at most this many concurrent invocations per stage: a burst waits in the queue
-# instead of starting one execution environment per file.
-STAGE_CONCURRENCY = {Stage.INGESTION: 4, Stage.VALIDATION: 4, Stage.QUALITY: 2, Stage.CURATION: 4}
-STAGE_BATCH = {Stage.INGESTION: 10, Stage.VALIDATION: 10, Stage.QUALITY: 10, Stage.CURATION: 10}
 
 
 @dataclass(frozen=True)
-class Topology:
-    """Everything bootstrap creates, derived from the resource names."""
+class Topology(Arns):
+    """Everything bootstrap creates, derived from the resource names (and their ARNs, :class:`Arns`)."""
 
-    names: ResourceNames
     # Added to, or overriding, the tags every taggable resource carries (see `resource_tags`).
     tags: dict[str, str] = field(default_factory=dict)
     # Settings other than the names' own: the stream bounds asked for (see Settings.stream_overrides).
@@ -62,77 +55,6 @@ class Topology:
     def resource_tags(self) -> dict[str, str]:
         """The tags of every resource that takes tags: the project, that lakebox manages it, then `tags`."""
         return {"project": self.names.project, "managed-by": "lakebox", **self.tags}
-
-    # -- ARNs ---------------------------------------------------------------------------------------------------
-
-    @property
-    def partition(self) -> str:
-        return partition(self.names.region)
-
-    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        return ":".join([
-            "arn", self.partition, service,
-            self.names.region if region else "",
-            self.names.account if account else "",
-            resource,
-        ])
-
-    def bucket_arn(self, bucket: str, objects: str | None = None) -> str:
-        return self.arn("s3", bucket if objects is None else f"{bucket}/{objects}", region=False, account=False)
-
-    @property
-    def table_arn(self) -> str:
-        return self.arn("dynamodb", f"table/{self.names.metadata_table}")
-
-    @property
-    def bus_arn(self) -> str:
-        return self.arn("events", f"event-bus/{self.names.event_bus}")
-
-    def rule_arn(self, rule: str) -> str:
-        return self.arn("events", f"rule/{self.names.event_bus}/{rule}")
-
-    def role_arn(self, role: str) -> str:
-        return self.arn("iam", f"role/{role}", region=False)
-
-    def function_arn(self, function: str) -> str:
-        return self.arn("lambda", f"function:{function}")
-
-    @property
-    def workgroup_arn(self) -> str:
-        return self.arn("athena", f"workgroup/{self.names.athena_workgroup}")
-
-    @property
-    def catalog_arns(self) -> list[str]:
-        """The Glue catalog, the project's database and its tables."""
-        database = self.names.glue_database
-        return [self.arn("glue", "catalog"), self.arn("glue", f"database/{database}"),
-                self.arn("glue", f"table/{database}/*")]
-
-    @property
-    def queue_arn(self) -> str:
-        return self.arn("sqs", self.names.quality_events_queue)
-
-    @property
-    def dead_letter_arn(self) -> str:
-        return self.arn("sqs", self.names.dead_letter_queue)
-
-    def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
-        """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
-        return {"FunctionName": spec.name, "MaximumRetryAttempts": ASYNC_RETRIES,
-                "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
-                "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}}}
-
-    def stage_queue_arn(self, stage: Stage) -> str:
-        return self.arn("sqs", self.names.stage_queue(stage.value))
-
-    def event_source_mapping(self, spec: FunctionSpec) -> dict[str, Any]:
-        """create_event_source_mapping arguments. A stage reads its queue in batches, with bounded concurrency,
-        reporting which records of a batch failed so only those come back; the batcher reads the ingest stream."""
-        if spec.stage is None:
-            return stream.event_source_mapping(self, spec)
-        return {"FunctionName": spec.name, "EventSourceArn": self.stage_queue_arn(spec.stage),
-                "BatchSize": STAGE_BATCH[spec.stage], "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "ScalingConfig": {"MaximumConcurrency": STAGE_CONCURRENCY[spec.stage]}}
 
     # -- settings the functions receive -------------------------------------------------------------------------
 
@@ -146,10 +68,6 @@ class Topology:
                 "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}"}
 
     # -- storage ------------------------------------------------------------------------------------------------
-
-    @property
-    def buckets(self) -> list[str]:
-        return [self.names.raw_bucket, self.names.processed_bucket, self.names.quarantine_bucket]
 
     @property
     def versioned_buckets(self) -> list[str]:
@@ -174,121 +92,6 @@ class Topology:
             "BillingMode": "PAY_PER_REQUEST",
         }
 
-    # -- functions and their least-privilege roles (see :mod:`lakebox_infra.function_specs`) --------------------
-
-    def function_basics(self, component: str) -> list[dict[str, Any]]:
-        """What every function may do: write its own log group, send traces, and put an asynchronous invocation's
-        failure in the dead-letter queue (its on-failure destination is written with the function's role)."""
-        log_group = f"log-group:/aws/lambda/{self.names.function(component)}"
-        return [
-            allow(["logs:CreateLogGroup"], [self.arn("logs", f"{log_group}:*")]),
-            allow(["logs:CreateLogStream", "logs:PutLogEvents"], [self.arn("logs", f"{log_group}:log-stream:*")]),
-            # X-Ray has no resource-level permissions: AWS requires "*" for tracing (Mode=Active).
-            allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
-            allow(["sqs:SendMessage"], [self.dead_letter_arn]),
-        ]
-
-    @property
-    def functions(self) -> list[FunctionSpec]:
-        """The pipeline's stages in order, then the stream batcher."""
-        return function_specs.functions(self)
-
-    @property
-    def stage_functions(self) -> dict[Stage, FunctionSpec]:
-        """The functions that run a pipeline stage, each reading its queue."""
-        return {f.stage: f for f in self.functions if f.stage is not None}
-
-    # -- the stream entry point (see :mod:`lakebox_infra.stream`) -------------------------------------------------
-
-    @property
-    def stream(self) -> StreamSpec:
-        return stream.spec(self)
-
-    # -- events -------------------------------------------------------------------------------------------------
-
-    @property
-    def rules(self) -> list[RuleSpec]:
-        names = self.names
-        return [
-            RuleSpec(
-                name=names.rule("ingestion"),
-                pattern={"source": [EVENT_SOURCE_INGESTION], "detail-type": [DETAIL_DATA_RECEIVED]},
-                target_arn=self.stage_queue_arn(Stage.VALIDATION), target_id="validation",
-                dead_letter_arn=self.dead_letter_arn,
-            ),
-            RuleSpec(
-                name=names.rule("validation"),
-                pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED]},
-                target_arn=self.stage_queue_arn(Stage.QUALITY), target_id="quality",
-                dead_letter_arn=self.dead_letter_arn,
-            ),
-            # Only processed files have rows to curate.
-            RuleSpec(
-                name=names.rule("curation"),
-                pattern={"source": [EVENT_SOURCE_VALIDATION], "detail-type": [DETAIL_DATA_VALIDATED],
-                         "detail": {"status": [FileStatus.PROCESSED.value]}},
-                target_arn=self.stage_queue_arn(Stage.CURATION), target_id="curation",
-                dead_letter_arn=self.dead_letter_arn,
-            ),
-            # The recipe's quality rule had no target: its events now land in a queue that consumers (alerting,
-            # downstream jobs, `lakebox` itself) read.
-            RuleSpec(
-                name=names.rule("quality"),
-                pattern={"source": [EVENT_SOURCE_QUALITY], "detail-type": [DETAIL_QUALITY_COMPLETE]},
-                target_arn=self.queue_arn, target_id="quality-events", dead_letter_arn=self.dead_letter_arn,
-            ),
-        ]
-
-    def _events_may_send(self, queue_arn: str, *rules: str) -> dict[str, Any]:
-        return policy({
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": [self.rule_arn(rule) for rule in rules]}},
-        })
-
-    @property
-    def quality_queue_policy(self) -> dict[str, Any]:
-        return self._events_may_send(self.queue_arn, self.names.rule("quality"))
-
-    @property
-    def ingestion_queue_policy(self) -> dict[str, Any]:
-        """S3 may send the raw bucket's notifications, and nothing else may."""
-        return policy({
-            "Effect": "Allow",
-            "Principal": {"Service": "s3.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": self.stage_queue_arn(Stage.INGESTION),
-            "Condition": {"ArnLike": {"aws:SourceArn": self.bucket_arn(self.names.raw_bucket)},
-                          "StringEquals": {"aws:SourceAccount": self.names.account}},
-        })
-
-    @property
-    def dead_letter_queue_policy(self) -> dict[str, Any]:
-        """EventBridge may send failed deliveries of the pipeline's rules here; the stage queues move messages here
-        by their redrive policy, which needs no grant."""
-        return self._events_may_send(self.dead_letter_arn, *(r.name for r in self.rules))
-
-    @property
-    def queues(self) -> dict[str, QueueSpec]:
-        """Every queue: the dead-letter queue first (the others name it), the stage queues, the quality events."""
-        names = self.names
-        functions = self.stage_functions
-        stage_policies = {
-            Stage.INGESTION: self.ingestion_queue_policy,
-            Stage.VALIDATION: self._events_may_send(self.stage_queue_arn(Stage.VALIDATION), names.rule("ingestion")),
-            Stage.QUALITY: self._events_may_send(self.stage_queue_arn(Stage.QUALITY), names.rule("validation")),
-            Stage.CURATION: self._events_may_send(self.stage_queue_arn(Stage.CURATION), names.rule("curation")),
-        }
-        queues = {names.dead_letter_queue: QueueSpec(names.dead_letter_queue, self.dead_letter_queue_policy)}
-        for stage, queue_policy in stage_policies.items():
-            spec = functions[stage]
-            queues[names.stage_queue(stage.value)] = QueueSpec(
-                names.stage_queue(stage.value), queue_policy, spec.visibility_timeout, self.dead_letter_arn)
-        queues[names.quality_events_queue] = QueueSpec(names.quality_events_queue, self.quality_queue_policy)
-        return queues
-
     def tls_only_policy(self, bucket: str) -> dict[str, Any]:
         """Refuse any request to the bucket that does not use TLS."""
         return policy({
@@ -302,12 +105,125 @@ class Topology:
 
     @property
     def raw_notification(self) -> dict[str, Any]:
+        """The raw bucket's notifications of new objects under input/, to the queue of the stage that reads them."""
+        [reader] = [spec for spec in STAGES.values() if spec.consumes is Feed.RAW_NOTIFICATIONS]
         return {"QueueConfigurations": [{
             "Id": "lakebox-ingestion",
-            "QueueArn": self.stage_queue_arn(Stage.INGESTION),
+            "QueueArn": self.stage_queue_arn(reader.stage),
             "Events": ["s3:ObjectCreated:*"],
             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": INPUT_PREFIX}]}},
         }]}
+
+    # -- functions, their least-privilege roles and what invokes them -------------------------------------------
+
+    @property
+    def functions(self) -> list[FunctionSpec]:
+        """One function per stage of the registry, in its order: the pipeline's stages, then the stream batcher."""
+        return function_specs.functions(self)
+
+    @property
+    def stage_functions(self) -> dict[Stage, FunctionSpec]:
+        """The functions that read a queue of their own (every stage but the stream batcher)."""
+        return {f.stage: f for f in self.functions if f.queue is not None}
+
+    def function_basics(self, stage: Stage) -> list[dict[str, Any]]:
+        """What every function may do (see :func:`lakebox_infra.function_specs.function_basics`)."""
+        return function_specs.function_basics(self, stage)
+
+    def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
+        """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
+        return {"FunctionName": spec.name, "MaximumRetryAttempts": ASYNC_RETRIES,
+                "MaximumEventAgeInSeconds": MAX_EVENT_AGE_S,
+                "DestinationConfig": {"OnFailure": {"Destination": self.dead_letter_arn}}}
+
+    def event_source_mapping(self, spec: FunctionSpec) -> dict[str, Any]:
+        """create_event_source_mapping arguments. A stage reads its queue in batches of its declared size, with its
+        declared concurrency, reporting which records of a batch failed so only those come back; the batcher reads
+        the ingest stream."""
+        if spec.queue is None:
+            return stream.event_source_mapping(self, self.settings, spec)
+        declared = spec.declared
+        return {"FunctionName": spec.name, "EventSourceArn": self.stage_queue_arn(spec.stage),
+                "BatchSize": declared.batch_size, "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "ScalingConfig": {"MaximumConcurrency": declared.concurrency}}
+
+    # -- the stream entry point (see :mod:`lakebox_infra.stream`) -------------------------------------------------
+
+    @property
+    def stream(self) -> StreamSpec:
+        return stream.spec(self)
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> list[RuleSpec]:
+        """The rule that feeds each stage consuming an event, then the one that hands the quality stage's events to
+        the queue for consumers outside the pipeline (the "datalake.quality" rule of the Serverless Data Lake
+        Architecture recipe, which had no target)."""
+        names = self.names
+        rules = [RuleSpec(name=names.rule(spec.rule), pattern=self._pattern(spec),
+                          target_arn=self.stage_queue_arn(spec.stage), target_id=spec.name,
+                          dead_letter_arn=self.dead_letter_arn)
+                 for spec in STAGES.values() if spec.rule is not None]
+        rules.append(RuleSpec(name=names.rule("quality"), pattern=_matching(QUALITY_COMPLETE),
+                              target_arn=self.queue_arn, target_id="quality-events",
+                              dead_letter_arn=self.dead_letter_arn))
+        return rules
+
+    @staticmethod
+    def _pattern(spec: StageSpec) -> dict[str, Any]:
+        assert isinstance(spec.consumes, Event)
+        pattern = _matching(spec.consumes)
+        if spec.only is not None:
+            # Only files of that status have work for the stage (processed files have rows to curate).
+            pattern["detail"] = {"status": [spec.only.value]}
+        return pattern
+
+    def _events_may_send(self, queue_arn: str, *rules: str) -> dict[str, Any]:
+        return policy({
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": [self.rule_arn(rule) for rule in rules]}},
+        })
+
+    def _s3_may_send(self, queue_arn: str) -> dict[str, Any]:
+        """S3 may send the raw bucket's notifications, and nothing else may."""
+        return policy({
+            "Effect": "Allow",
+            "Principal": {"Service": "s3.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": self.bucket_arn(self.names.raw_bucket)},
+                          "StringEquals": {"aws:SourceAccount": self.names.account}},
+        })
+
+    def stage_queue_policy(self, spec: StageSpec) -> dict[str, Any]:
+        """Who may send to the stage's queue: S3 for the raw notifications, else the rule that feeds it."""
+        queue_arn = self.stage_queue_arn(spec.stage)
+        if spec.rule is None:
+            return self._s3_may_send(queue_arn)
+        return self._events_may_send(queue_arn, self.names.rule(spec.rule))
+
+    @property
+    def dead_letter_queue_policy(self) -> dict[str, Any]:
+        """EventBridge may send failed deliveries of the pipeline's rules here; the stage queues move messages here
+        by their redrive policy, which needs no grant."""
+        return self._events_may_send(self.dead_letter_arn, *(r.name for r in self.rules))
+
+    @property
+    def queues(self) -> dict[str, QueueSpec]:
+        """Every queue: the dead-letter queue first (the others name it), the stage queues, the quality events."""
+        names = self.names
+        queues = {names.dead_letter_queue: QueueSpec(names.dead_letter_queue, self.dead_letter_queue_policy)}
+        for stage, function in self.stage_functions.items():
+            queues[names.stage_queue(stage.value)] = QueueSpec(
+                names.stage_queue(stage.value), self.stage_queue_policy(STAGES[stage]), function.visibility_timeout,
+                self.dead_letter_arn)
+        queues[names.quality_events_queue] = QueueSpec(
+            names.quality_events_queue, self._events_may_send(self.queue_arn, names.rule("quality")))
+        return queues
 
     @property
     def operator_policy(self) -> dict[str, Any]:
@@ -315,14 +231,6 @@ class Topology:
         return operator_access.operator_policy(self)
 
     # -- monitoring (see :mod:`lakebox_infra.observability`) ---------------------------------------------------
-
-    @property
-    def alerts_topic(self) -> str:
-        return observability.alerts_topic(self)
-
-    @property
-    def alerts_topic_arn(self) -> str:
-        return self.arn("sns", self.alerts_topic)
 
     @property
     def alarms(self) -> list[dict[str, Any]]:
@@ -335,3 +243,8 @@ class Topology:
     @property
     def dashboard_body(self) -> dict[str, Any]:
         return observability.dashboard_body(self)
+
+
+def _matching(event: Event) -> dict[str, Any]:
+    """An event pattern that matches `event`."""
+    return {"source": [event.source], "detail-type": [event.detail_type]}

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_layer.log import stage_logger
-from lakebox_layer.notifications import ObjectCreated, objects_created
+from lakebox_layer.notifications import ObjectCreated, created_files, objects_created
 from lakebox_layer.queues import message_json
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import sqs_batch_response
@@ -25,4 +25,4 @@ def notification(body: str) -> list[ObjectCreated]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Only the messages that failed come back to the queue; the others are done."""
-    return sqs_batch_response(event, notification, ingestion.ingest_batch, logger)
+    return sqs_batch_response(event, notification, ingestion.ingest_batch, logger, created_files)

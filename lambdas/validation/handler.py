@@ -11,7 +11,7 @@ from lakebox_layer.log import stage_logger
 from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataReceived
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import sqs_batch_response
+from lakebox_layer.stages.batch import one_file, sqs_batch_response
 from lakebox_layer.stages.validation import Validation
 
 logger = stage_logger("validation")
@@ -24,4 +24,4 @@ def received(body: str) -> DataReceived:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return sqs_batch_response(event, received, validation.validate_all, logger)
+    return sqs_batch_response(event, received, validation.validate_all, logger, one_file)

@@ -27,7 +27,6 @@ from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import ContractInvalid
 from lakebox_layer.schema import check_document, compile_schema
 
-SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "datetime")
 FIELD_FORMATS = ("email", "phone", "date", "datetime")
 STRUCTURAL_VERSION = "structural"

@@ -29,11 +29,6 @@ def dataset_name_problem(name: str) -> str | None:
     return f"dataset {json.dumps(shown, ensure_ascii=False)} is not a valid dataset name: use {DATASET_NAME_RULE}"
 
 
-def is_valid_dataset_name(name: str) -> bool:
-    """Whether `name` can be a dataset (and so a table) name."""
-    return dataset_name_problem(name) is None
-
-
 def table_name(dataset: str) -> str:
     """The Glue/Athena table of a valid dataset: its name with `-` mapped to `_`."""
     problem = dataset_name_problem(dataset)

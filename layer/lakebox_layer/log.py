@@ -1,4 +1,5 @@
-"""JSON logs with the process id as correlation id (Powertools Logger)."""
+"""JSON logs (Powertools Logger) whose correlation id is what a line is about: a file's process id in the file
+stages, the shard's ledger id in the stream batcher."""
 
 from __future__ import annotations
 

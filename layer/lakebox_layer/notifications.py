@@ -37,3 +37,8 @@ def objects_created(event: dict[str, Any]) -> list[ObjectCreated]:
         )
         created.append(ObjectCreated(raw, record.event_time, bool(event.get(REDRIVE_MARKER))))
     return created
+
+
+def created_files(created: list[ObjectCreated]) -> list[tuple[str, str]]:
+    """The raw key and process id of each object a notification names (what its failure's log line names)."""
+    return [(item.raw.key, item.raw.process_id) for item in created]

@@ -55,7 +55,6 @@ class EventPublisher(Protocol):
 class QualityMetrics(Protocol):
     """One observation per judged file (CloudWatch), many per call."""
 
-    def publish(self, *, passed: bool, quality_score: float, records: int) -> None: ...
     def publish_all(self, observations: list[Observation]) -> None: ...
 
 

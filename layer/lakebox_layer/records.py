@@ -11,26 +11,6 @@ DEFAULT_DATASET = "default"
 INPUT_PREFIX = "input/"
 MAX_ERRORS_KEPT = 25
 
-EVENT_SOURCE_INGESTION = "datalake.ingestion"
-EVENT_SOURCE_VALIDATION = "datalake.validation"
-EVENT_SOURCE_QUALITY = "datalake.quality"
-EVENT_SOURCE_CURATION = "datalake.curation"
-DETAIL_DATA_RECEIVED = "Data Received"
-DETAIL_DATA_VALIDATED = "Data Validated"
-DETAIL_QUALITY_COMPLETE = "Quality Check Complete"
-DETAIL_DATA_CURATED = "Data Curated"
-
-
-class Stage(StrEnum):
-    INGESTION = "ingestion"
-    VALIDATION = "validation"
-    QUALITY = "quality"
-    CURATION = "curation"
-
-    @property
-    def order(self) -> int:
-        return list(Stage).index(self) + 1
-
 
 class FileFormat(StrEnum):
     JSON = "json"

@@ -22,7 +22,8 @@ from lakebox_layer.schema import compile_schema, violations
 Check = Callable[[Any], str | None]
 
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-# E.164-like after removing separators; the recipe's pattern rejected its own sample "+1-555-123-4567".
+# E.164-like after removing separators; the pattern of the Serverless Data Lake Architecture recipe (the design this
+# project implements) rejected its own sample "+1-555-123-4567".
 PHONE = re.compile(r"^\+?[1-9]\d{6,14}$")
 _PHONE_SEPARATORS = str.maketrans("", "", " -.()")
 _INTEGER = re.compile(r"^[+-]?\d+$")

@@ -66,6 +66,12 @@ class ResourceNames:
                 f"{len(longest)} characters, S3 allows {_MAX_BUCKET_NAME}"
             )
 
+    @classmethod
+    def check(cls, project: str, region: str) -> None:
+        """Refuse a project name that cannot name the topology in `region` (SettingsInvalid), before anything
+        starts: every account id has 12 digits, so whether the names fit does not depend on which account."""
+        cls(project, "0" * 12, region)
+
     def _bucket(self, role: str) -> str:
         # Bucket names are global on AWS: account and region make them unique without a random suffix.
         return f"{self.project}-{role}-{self.account}-{self.region}"
@@ -161,7 +167,7 @@ class Settings:
     stream_max_bytes: int = STREAM_DEFAULTS["stream_max_bytes"]
     stream_window_s: int = STREAM_DEFAULTS["stream_window_s"]
     # Seconds the batcher itself holds a young batch back, where the endpoint's mapping ignores the batching window
-    # (MiniStack); 0 where the mapping applies it (AWS). See lakebox_layer.stages.stream.
+    # (MiniStack); 0 where the mapping applies it (AWS). See lakebox_layer.stages.batcher.
     stream_hold_s: int = 0
 
     def __post_init__(self) -> None:

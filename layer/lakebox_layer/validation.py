@@ -1,8 +1,8 @@
 """Judging a file from its records: per-record verdicts, per-rule counts, the quality score and the decision.
 
 Quality score = completeness x validity / 100, where
-- completeness is the mean, over readable records, of the share of a record's fields that hold a value (the
-  recipe's measure), in percent;
+- completeness is the mean, over readable records, of the share of a record's fields that hold a value (the measure
+  of the Serverless Data Lake Architecture recipe this project implements), in percent;
 - validity is the share of records that break no rule, in percent.
 In `file` mode a file passes when every record is valid and the score reaches the contract's threshold; in
 `record` mode when at least one record is valid and the score reaches the threshold (the bad records go to

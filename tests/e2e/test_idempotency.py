@@ -7,7 +7,8 @@ import uuid
 from typing import Any
 
 from lakebox.reconcile.redrive import s3_event
-from lakebox_layer.records import DETAIL_DATA_RECEIVED, DETAIL_DATA_VALIDATED, FileStatus, RawObject
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import DATA_RECEIVED, DATA_VALIDATED
 from tests.e2e.lake import Lake
 
 RECORD = {"id": "7", "timestamp": "2026-01-01T00:00:00Z", "data": {"v": 7}}
@@ -30,7 +31,7 @@ def validated_event(lake: Lake, raw: RawObject, validation: dict[str, Any]) -> d
         "records_total": 1, "records_valid": 1, "errors": [], "destination": validation["Destination"],
         "format": validation["OutputFormat"], "version_id": raw.version_id,
     }
-    return bus_event(lake, "datalake.validation", DETAIL_DATA_VALIDATED, detail)
+    return bus_event(lake, DATA_VALIDATED.source, DATA_VALIDATED.detail_type, detail)
 
 
 def test_same_s3_event_twice_yields_one_outcome(lake: Lake) -> None:
@@ -90,7 +91,7 @@ def test_duplicate_data_received_event_is_dropped(lake: Lake) -> None:
         "version_id": raw.version_id, "reason": None, "compression": None,
     }
 
-    lake.send("validation", bus_event(lake, "datalake.ingestion", DETAIL_DATA_RECEIVED, detail))
+    lake.send("validation", bus_event(lake, DATA_RECEIVED.source, DATA_RECEIVED.detail_type, detail))
     lake.wait_for_log("validation", raw.process_id, "duplicate delivery: validation already recorded")
 
     assert sorted(r["Stage"] for r in lake.stage_records(raw.process_id)) == STAGES

@@ -38,7 +38,7 @@ import json, os, signal, sys
 from aws_lambda_powertools import Logger
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.stream import StreamBatcher
+from lakebox_layer.stages.batcher import StreamBatcher
 
 put_once = ObjectStore.put_once
 

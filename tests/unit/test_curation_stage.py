@@ -17,7 +17,8 @@ from lakebox_layer.adapters.catalog import TableState
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns, widen
 from lakebox_layer.exceptions import PublishError
 from lakebox_layer.parquet import ParquetEngine
-from lakebox_layer.records import DETAIL_DATA_CURATED, EVENT_SOURCE_CURATION, DataValidated, FileFormat, FileStatus
+from lakebox_layer.records import DataValidated, FileFormat, FileStatus
+from lakebox_layer.registry import DATA_CURATED
 from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, PARQUET_CONTENT_TYPE, Curated, Curation
 from tests.fakes import (
     ORDERS,
@@ -203,10 +204,10 @@ def test_a_processed_orders_file_is_curated_by_the_day_ordered(world: World, tmp
         "CurationStatus": CURATED, "Table": "orders", "CuratedRows": 3, "Partitions": days,
         "CuratedObjects": outcome.objects, "Reason": None}
     assert record["Timestamp"] == f"{ARRIVED_AT}#4-curation"
-    assert world.events.published == [(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED,
+    assert world.events.published == [(DATA_CURATED.source, DATA_CURATED.detail_type,
                                         json.loads(json.dumps(outcome.to_detail())))]
     assert world.log == ["ensure orders", *(f"upload {key}" for key in keys), f"partitions orders {','.join(days)}",
-                         f"event {DETAIL_DATA_CURATED}", "record curation"]
+                         f"event {DATA_CURATED.detail_type}", "record curation"]
     assert world.no_work_left()
 
 
@@ -284,10 +285,10 @@ def test_a_value_that_does_not_take_the_table_type_fails_the_file(world: World) 
     assert world.curated() == uploads  # nothing uploaded for the failed file
     [record] = [r for r in world.records() if r["ProcessId"] == "p2"]
     assert (record["CurationStatus"], record["Reason"], record["CuratedRows"]) == (CURATION_FAILED, outcome.reason, 0)
-    [detail] = [d for d in world.events.of_type(DETAIL_DATA_CURATED) if d["process_id"] == "p2"]
+    [detail] = [d for d in world.events.of_type(DATA_CURATED.detail_type) if d["process_id"] == "p2"]
     assert (detail["status"], detail["reason"]) == (CURATION_FAILED, outcome.reason)
     # The table is left as it was: the failed file's values never reached the catalog.
-    assert world.log == [f"event {DETAIL_DATA_CURATED}", "record curation"]
+    assert world.log == [f"event {DATA_CURATED.detail_type}", "record curation"]
     assert world.catalog.partitions == {"clicks": {ARRIVED_AT[:10]}}
     assert world.no_work_left()
 

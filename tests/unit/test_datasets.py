@@ -8,7 +8,6 @@ from lakebox_layer.datasets import (
     DATASET_NAME_RULE,
     MAX_DATASET_NAME_LENGTH,
     dataset_name_problem,
-    is_valid_dataset_name,
     table_name,
 )
 from lakebox_layer.records import dataset_of
@@ -29,7 +28,7 @@ from lakebox_layer.records import dataset_of
 )
 def test_a_valid_name_and_its_table(dataset: str, table: str) -> None:
     assert dataset_name_problem(dataset) is None
-    assert is_valid_dataset_name(dataset)
+    assert dataset_name_problem(dataset) is None
     assert table_name(dataset) == table
 
 
@@ -58,7 +57,7 @@ def test_an_invalid_name_is_refused_with_the_rule(dataset: str) -> None:
 
     assert problem is not None
     assert problem.endswith(DATASET_NAME_RULE)
-    assert not is_valid_dataset_name(dataset)
+    assert dataset_name_problem(dataset) is not None
     with pytest.raises(ValueError, match="is not a valid dataset name"):
         table_name(dataset)
 
@@ -93,4 +92,4 @@ def test_the_rule_names_every_part() -> None:
     ],
 )
 def test_the_dataset_of_a_raw_key_is_checked_by_its_first_folder(key: str, valid: bool) -> None:
-    assert is_valid_dataset_name(dataset_of(key)) is valid
+    assert (dataset_name_problem(dataset_of(key)) is None) is valid

@@ -1,8 +1,10 @@
-"""Import guard: each handler imports with nothing but the standard library, boto3, its zip and the layer.
+"""Import guard, walked from the stage registry: each stage's handler imports with nothing but the standard library,
+boto3, its zip and its layers (the shared layer, and DuckDB's for a stage that declares it).
 
 The handler runs as on Lambda: a fresh interpreter without site-packages, whose path holds the function's unpacked
-zip, the unpacked layer's `python/` directory and a directory with only what the Lambda runtime provides (boto3 and
-its dependencies). Importing the handler also builds its stage (settings from the environment, lazy clients);
+zip, the unpacked layers' `python/` directories and a directory with only what the Lambda runtime provides (boto3 and
+its dependencies). DuckDB's layer is built as MiniStack gets it (the engine installed here), since this interpreter
+is the one that imports it. Importing the handler also builds its stage (settings from the environment, lazy clients);
 every socket is refused in that interpreter, so an import that reaches for the network fails.
 """
 
@@ -15,10 +17,13 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lakebox_infra.duckdb_layer import Source, build_duckdb_layer, layer_entries
 from lakebox_infra.packaging import build_function, build_layer
+from lakebox_layer.registry import Stage
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
@@ -90,50 +95,65 @@ def _runtime_dir(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def unpacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("lambda")
-    layer = root / "opt"
+    layer, duckdb = root / "opt", root / "duckdb"
     zipfile.ZipFile(io.BytesIO(build_layer())).extractall(layer)
-    return {"layer": layer / "python", "runtime": _runtime_dir(root), "root": root}
+    zipfile.ZipFile(io.BytesIO(build_duckdb_layer(Source.INSTALLED))).extractall(duckdb)
+    return {"layer": layer / "python", "duckdb": duckdb / "python", "runtime": _runtime_dir(root), "root": root}
 
 
-@pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
-def test_handler_imports_with_only_runtime_packages_and_the_layer(stage: str, unpacked: dict[str, Path]) -> None:
-    task = unpacked["root"] / f"task-{stage}"
-    zipfile.ZipFile(io.BytesIO(build_function(stage))).extractall(task)
-    # Lambda's order: the function's code, then the layer, then the runtime's packages.
-    path = [str(task), str(unpacked["layer"]), str(unpacked["runtime"])]
+def _layers(stage: Stage, unpacked: dict[str, Path]) -> list[Path]:
+    return [unpacked["layer"], *([unpacked["duckdb"]] if stage.spec.duckdb else [])]
+
+
+def _vendored_by(stage: Stage) -> set[str]:
+    """What the stage's layers bring besides lakebox_layer."""
+    return {"aws_lambda_powertools", "typing_extensions", "fastjsonschema",
+            *({"duckdb", "_duckdb"} if stage.spec.duckdb else ())}
+
+
+def _import(path: list[Path], task: Path) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, json.dumps(path)],
+        [sys.executable, "-I", "-S", "-c", PROBE, json.dumps([str(entry) for entry in path])],
         env=FUNCTION_ENV, cwd=task, capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_handler_imports_with_only_runtime_packages_and_its_layers(stage: Stage, unpacked: dict[str, Path]) -> None:
+    task = unpacked["root"] / f"task-{stage.value}"
+    zipfile.ZipFile(io.BytesIO(build_function(stage.value))).extractall(task)
+    # Lambda's order: the function's code, then the layers, then the runtime's packages.
+    report = _import([task, *_layers(stage, unpacked), unpacked["runtime"]], task)
+
     assert Path(report["handler"]).resolve() == (task / "handler.py").resolve()
     assert Path(report["layer"]).resolve() == (unpacked["layer"] / "lakebox_layer" / "__init__.py").resolve()
-    allowed = {*RUNTIME_PACKAGES, "handler", "lakebox_layer", "aws_lambda_powertools", "typing_extensions",
-               "fastjsonschema", "__main__", "__mp_main__"}
+    allowed = {*RUNTIME_PACKAGES, "handler", "lakebox_layer", "__main__", "__mp_main__", *_vendored_by(stage)}
     assert set(report["modules"]) <= allowed
     assert "lakebox_layer" in report["modules"]
-    if stage == "validation":
+    if stage is Stage.VALIDATION:
         assert "fastjsonschema" in report["modules"]  # contracts' JSON Schemas are compiled with it
-    # Vendored third-party code is imported from the layer, never from somewhere else on the path.
-    for vendored in ("aws_lambda_powertools", "fastjsonschema"):
-        if vendored in report["modules"]:
-            origin = Path(report["origins"][vendored]).resolve()
-            assert origin.is_relative_to(unpacked["layer"].resolve()), (vendored, origin)
+    if stage.spec.duckdb:
+        assert "duckdb" in report["modules"]
+    # Vendored third-party code is imported from a layer, never from somewhere else on the path.
+    layers = [layer.resolve() for layer in _layers(stage, unpacked)]
+    for vendored in _vendored_by(stage) & set(report["modules"]):
+        origin = Path(report["origins"][vendored]).resolve()
+        assert any(origin.is_relative_to(layer) for layer in layers), (vendored, origin)
 
 
-@pytest.mark.parametrize("stage", ["ingestion", "validation", "quality"])
-def test_a_bundled_function_imports_without_any_layer(stage: str, unpacked: dict[str, Path]) -> None:
+@pytest.mark.parametrize("stage", list(Stage))
+def test_a_bundled_function_imports_without_any_layer(stage: Stage, unpacked: dict[str, Path]) -> None:
     """Where an emulator does not apply layers, the bundled zip alone must be enough."""
-    task = unpacked["root"] / f"bundled-{stage}"
-    zipfile.ZipFile(io.BytesIO(build_function(stage, bundle_layer=True))).extractall(task)
-    result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", PROBE, json.dumps([str(task), str(unpacked["runtime"])])],
-        env=FUNCTION_ENV, cwd=task, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    task = unpacked["root"] / f"bundled-{stage.value}"
+    extra = ([(name.removeprefix("python/"), path) for name, path in layer_entries(Source.INSTALLED)]
+             if stage.spec.duckdb else [])
+    zipfile.ZipFile(io.BytesIO(build_function(stage.value, bundle_layer=True, extra=extra))).extractall(task)
+    report = _import([task, unpacked["runtime"]], task)
+
     assert Path(report["layer"]).resolve() == (task / "lakebox_layer" / "__init__.py").resolve()
-    if stage == "validation":
-        # The bundled copy of the layer's vendored fastjsonschema is the one imported.
-        assert Path(report["origins"]["fastjsonschema"]).resolve().is_relative_to(task.resolve())
+    for vendored in _vendored_by(stage) & set(report["modules"]):
+        # The bundled copies are the ones imported.
+        assert Path(report["origins"][vendored]).resolve().is_relative_to(task.resolve()), vendored

@@ -1,8 +1,11 @@
-"""The three handlers on an SQS batch: each builds its stage at import (cold start), hands every message to it, and
-reports exactly the messages that failed, so only those come back to the queue.
+"""Every stage's handler, walked from the registry: each builds its stage at import (cold start) and hands it the
+batch; a stage reading a queue reports exactly the message that failed (so only it comes back) and logs its failure
+naming the file's key; the stream batcher, whose mapping takes no partial answers, sets a poison record aside and
+goes on, and fails the whole batch when a write fails (so the batch comes back whole).
 
 Each handler module is imported fresh from `lambdas/<stage>/handler.py` with the function's environment, then its
-stage is swapped for a stub that fails on one message; no network is involved (sockets are blocked).
+stage is swapped for a stub that fails on one message, or built on in-memory fakes; no network is involved (sockets
+are blocked).
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lakebox_infra import PROJECT_ROOT
-from lakebox_layer.exceptions import IngestionFailed, PublishError
+from lakebox_layer.exceptions import CurationRejected, IngestionFailed, PublishError
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals
+from lakebox_layer.registry import Stage
+from lakebox_layer.stages.batcher import StreamBatcher
+from lakebox_layer.stages.curation import Curated, Curation
 from lakebox_layer.stages.ingestion import Ingestion
 from lakebox_layer.stages.quality import Quality
 from lakebox_layer.stages.validation import Validation
+from tests.fakes import QUARANTINE, RAW, SETTINGS
+from tests.unit.stream_fakes import FIRST_SEQUENCE, Crash, FakeCreateOnceStore, FakeLedger, event, readings
 from tests.unit.test_handler_imports import FUNCTION_ENV
 
 LoadEvent = Callable[[str], dict[str, Any]]
@@ -130,11 +138,34 @@ class StubQuality:
         return outcomes
 
 
-# -- the handlers -------------------------------------------------------------------------------------------------
 
 
-def test_ingestion_reports_only_the_notification_that_failed(monkeypatch: pytest.MonkeyPatch,
-                                                             load_event: LoadEvent) -> None:
+@dataclass
+class StubCuration:
+    """Sees each processed file's "Data Validated"; fails the one of process `fail_on`."""
+
+    fail_on: str
+    seen: list[DataValidated] = field(default_factory=list)
+
+    def curate_all(self, batch: list[DataValidated]) -> list[Curated | BaseException | None]:
+        self.seen.extend(batch)
+        return [CurationRejected("column amount: 1 value does not cast to double, the first 'n/a'")
+                if validated.process_id == self.fail_on else None for validated in batch]
+
+
+# -- the handlers, one check per stage of the registry -------------------------------------------------------------
+
+Check = Callable[[pytest.MonkeyPatch, LoadEvent, pytest.CaptureFixture[str]], None]
+
+
+def failure_lines(captured: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    """The handler's JSON log lines (Powertools writes them to stdout) that report a failed message."""
+    lines = [json.loads(line) for line in captured.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if line.get("level") == "ERROR"]
+
+
+def check_ingestion(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+                    captured: pytest.CaptureFixture[str]) -> None:
     handler = import_handler("ingestion", monkeypatch)
     assert isinstance(handler.ingestion, Ingestion)  # built at import, once per cold start
     stub = StubIngestion(fail_on="input/sales/a b.json")
@@ -149,10 +180,12 @@ def test_ingestion_reports_only_the_notification_that_failed(monkeypatch: pytest
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-two"}]}
     assert stub.seen == [["input/example.json"], ["input/my file+1.csv", "input/sales/a b.json"], []]
+    [line] = failure_lines(captured)
+    assert (line["message_id"], line["key"]) == ("m-two", "input/my file+1.csv, input/sales/a b.json")
 
 
-def test_validation_reports_only_the_event_that_failed(monkeypatch: pytest.MonkeyPatch,
-                                                       load_event: LoadEvent) -> None:
+def check_validation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+                     captured: pytest.CaptureFixture[str]) -> None:
     handler = import_handler("validation", monkeypatch)
     assert isinstance(handler.validation, Validation)
     received = load_event("eventbridge_data_received.json")
@@ -173,9 +206,12 @@ def test_validation_reports_only_the_event_that_failed(monkeypatch: pytest.Monke
         ("5e1d2c3b4a59687766554433221100ff", "input/orders/2026/orders.csv.gz", "gzip"),
         ("1" * 32, "input/sales/2026/more.jsonl", None),
     ]
+    [line] = failure_lines(captured)
+    assert (line["key"], line["correlation_id"]) == ("input/orders/2026/orders.csv.gz", gzip["detail"]["process_id"])
 
 
-def test_quality_reports_only_the_event_that_failed(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent) -> None:
+def check_quality(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+                  captured: pytest.CaptureFixture[str]) -> None:
     handler = import_handler("quality", monkeypatch)
     assert isinstance(handler.quality, Quality)
     validated = load_event("eventbridge_data_validated.json")
@@ -195,6 +231,66 @@ def test_quality_reports_only_the_event_that_failed(monkeypatch: pytest.MonkeyPa
         ("2" * 32, "processed", 100.0),
         ("3" * 32, "quarantined", 75.0),
     ]
+    [line] = failure_lines(captured)
+    assert (line["key"], line["correlation_id"]) == ("input/sales/2026/orders.jsonl", "2" * 32)
+
+
+def check_curation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+                   captured: pytest.CaptureFixture[str]) -> None:
+    handler = import_handler("curation", monkeypatch)
+    assert isinstance(handler.curation, Curation)
+    validated = with_detail(load_event("eventbridge_data_validated.json"), status="processed")
+    stub = StubCuration(fail_on="4" * 32)
+    monkeypatch.setattr(handler, "curation", stub)
+    event = sqs_batch("lakebox-curation", {
+        "m-first": validated,
+        "m-failing": with_detail(validated, process_id="4" * 32, key="input/sales/2026/bad amounts.jsonl"),
+    })
+
+    response = handler.handler(event, lambda_context())
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-failing"}]}
+    assert [v.process_id for v in stub.seen] == ["0f3b1c2d4e5f60718293a4b5c6d7e8f9", "4" * 32]
+    [line] = failure_lines(captured)
+    assert (line["key"], line["correlation_id"]) == ("input/sales/2026/bad amounts.jsonl", "4" * 32)
+    assert "does not cast to double" in line["exception"]
+
+
+def check_batcher(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+                  captured: pytest.CaptureFixture[str]) -> None:
+    handler = import_handler("batcher", monkeypatch)
+    assert isinstance(handler.batcher, StreamBatcher)
+    store = FakeCreateOnceStore()
+    monkeypatch.setattr(handler, "batcher", StreamBatcher(SETTINGS, ledger=FakeLedger(), objects=store,
+                                                          logger=handler.logger))
+
+    assert handler.handler(event(readings(5, poison_at=frozenset({2}))), lambda_context()) is None
+
+    # The one poison record is set aside, named by its sequence number; the other four are written.
+    assert [int(line["sequenceNumber"]) - FIRST_SEQUENCE for line in store.lines(QUARANTINE)] == [2]
+    assert [line["id"] for line in store.lines(RAW)] == ["r-0", "r-1", "r-3", "r-4"]
+    # A write that fails fails the whole batch: the mapping gives it back whole, and the ledger finishes it then.
+    failing = StreamBatcher(SETTINGS, ledger=FakeLedger(), objects=FakeCreateOnceStore(crash_after=0),
+                            logger=handler.logger)
+    monkeypatch.setattr(handler, "batcher", failing)
+    with pytest.raises(Crash):
+        handler.handler(event(readings(3)), lambda_context())
+
+
+CHECKS: dict[Stage, Check] = {
+    Stage.INGESTION: check_ingestion,
+    Stage.VALIDATION: check_validation,
+    Stage.QUALITY: check_quality,
+    Stage.CURATION: check_curation,
+    Stage.BATCHER: check_batcher,
+}
+
+
+@pytest.mark.parametrize("stage", list(Stage))
+def test_every_stages_handler_answers_a_batch_with_one_failing_message(
+        stage: Stage, monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    CHECKS[stage](monkeypatch, load_event, capsys)
 
 
 def test_a_batch_without_failures_reports_none(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent) -> None:

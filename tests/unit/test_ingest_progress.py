@@ -9,9 +9,9 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from lakebox.ingest.outcomes import NAMED_IN_FLIGHT, awaiting, wait_for_outcomes
+from lakebox.ingest.outcomes import NAMED_IN_FLIGHT, wait_for_outcomes
 from lakebox.ingest.progress import IngestProgress, counts_text, status_counts
-from lakebox.lake.status import FileRow
+from lakebox.lake.status import FileRow, awaiting
 from lakebox_layer.records import FileStatus
 from tests.status_fakes import FakeTarget, StatusLake, raws
 

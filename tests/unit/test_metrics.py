@@ -53,7 +53,7 @@ def test_one_observation_of_each_metric_per_file(metrics: QualityMetrics, stubbe
     stubber.add_response("put_metric_data", {}, {
         "Namespace": "DataLake/Quality", "MetricData": datums(success_rate, 62.5, 8.0),
     })
-    metrics.publish(passed=passed, quality_score=62.5, records=8)
+    metrics.publish_all([Observation(passed, 62.5, 8)])
 
 
 @pytest.mark.parametrize("code", ["InvalidParameterValue", "AccessDenied", "Throttling"])
@@ -61,7 +61,7 @@ def test_a_refused_call_is_a_metrics_error_naming_the_code(metrics: QualityMetri
                                                            code: str) -> None:
     stubber.add_client_error("put_metric_data", service_error_code=code)
     with pytest.raises(MetricsError, match=f"quality metrics of lakebox refused: {code}"):
-        metrics.publish(passed=True, quality_score=100.0, records=1)
+        metrics.publish_all([Observation(True, 100.0, 1)])
 
 
 def test_a_batch_of_files_is_one_call_with_each_files_own_values(metrics: QualityMetrics, stubber: Stubber) -> None:

@@ -16,6 +16,7 @@ from lakebox_infra.capabilities import Capabilities
 from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision import functions
 from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec, Topology
+from lakebox_layer.registry import Stage
 from tests.unit.provision_stubs import AWS, NAMES, TAGS, TOPOLOGY, Stubs, missing
 
 ARCHIVE = b"PK function archive"
@@ -32,7 +33,8 @@ UUID = "00000000-0000-4000-8000-000000000000"
 DUCKDB_ARCHIVE = b"PK duckdb layer archive"
 DUCKDB_LAYER = f"{NAMES.project}-duckdb"
 DUCKDB_ARN = f"arn:aws:lambda:us-east-1:000000000000:layer:{DUCKDB_LAYER}:1"
-DUCKDB_SPEC = dataclasses.replace(SPEC, duckdb=True)
+# The first function under another name: one that runs the stage that imports DuckDB.
+DUCKDB_SPEC = dataclasses.replace(SPEC, stage=Stage.CURATION)
 MINISTACK = Capabilities("MiniStack 1.5.33", layers_applied=True, tls=False, host_interpreter=True)
 LOCALSTACK = Capabilities("LocalStack 4.14.0 (community)", layers_applied=False, tls=False)
 
@@ -341,7 +343,8 @@ def test_duckdb_files_are_bundled_only_where_layers_are_not_applied(
     stubs = Stubs(capabilities)
     lam = stubs("lambda")
     wanted = functions.function_config(stubs.context, spec, LAYER_ARN, DUCKDB_ARN)
-    lam.add_response("get_function", {"Configuration": {**configuration(), "Layers": [
+    found = {**configuration(), **{key: value for key, value in wanted.items() if key != "Layers"}}
+    lam.add_response("get_function", {"Configuration": {**found, "Layers": [
         {"Arn": arn} for arn in wanted["Layers"]]}}, {"FunctionName": SPEC.name})
     expect_tags(lam, TAGS)
 

@@ -14,14 +14,8 @@ from lakebox.reconcile.accounting import reconcile
 from lakebox.reconcile.redrive import redrive
 from lakebox_layer.adapters.metadata import marshal, unmarshal
 from lakebox_layer.notifications import REDRIVE_MARKER
-from lakebox_layer.records import (
-    DETAIL_DATA_VALIDATED,
-    EVENT_SOURCE_VALIDATION,
-    DataValidated,
-    FileStatus,
-    RawObject,
-    Stage,
-)
+from lakebox_layer.records import DataValidated, FileStatus, RawObject
+from lakebox_layer.registry import DATA_VALIDATED, Stage
 from lakebox_layer.settings import ResourceNames
 from lakebox_layer.stages.recorder import stage_record
 from tests.fakes import BAD_EMAIL_JSONL, GOOD_JSON, RAW, SETTINGS, Harness
@@ -253,13 +247,13 @@ def test_an_outcome_whose_raw_object_is_gone_is_orphaned_whatever_stages_followe
 def test_a_validated_file_is_redriven_with_its_data_validated_event(
         harness: Harness, lake: FakeTarget, quality: bool) -> None:
     file = validated(harness, "input/a.json", GOOD_JSON, quality=quality)
-    [published] = harness.events.of_type(DETAIL_DATA_VALIDATED)
+    [published] = harness.events.of_type(DATA_VALIDATED.detail_type)
 
     done = redrive(lake.target)
 
     [entry] = lake.events.entries
-    assert entry["Source"] == EVENT_SOURCE_VALIDATION
-    assert entry["DetailType"] == DETAIL_DATA_VALIDATED
+    assert entry["Source"] == DATA_VALIDATED.source
+    assert entry["DetailType"] == DATA_VALIDATED.detail_type
     assert entry["EventBusName"] == NAMES.event_bus
     again = DataValidated.from_detail(json.loads(entry["Detail"]))
     assert again == file == DataValidated.from_detail(published)

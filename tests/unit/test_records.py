@@ -16,11 +16,11 @@ from lakebox_layer.records import (
     FileStatus,
     QualityTotals,
     RawObject,
-    Stage,
     ValidationOutcome,
     dataset_of,
     relative_name,
 )
+from lakebox_layer.registry import Stage
 
 RAW_BUCKET = "lakebox-raw-000000000000-us-east-1"
 

@@ -14,6 +14,7 @@ from lakebox_layer.contracts import parse_contract
 from lakebox_layer.exceptions import ContractInvalid, IngestionFailed, PublishError
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals
+from lakebox_layer.registry import Event
 from lakebox_layer.stages.batch import Announcement, announce, sqs_batch_response
 from tests.fakes import GOOD_JSON, FakeContractStore, FakeEventPublisher, Harness
 
@@ -147,7 +148,7 @@ def test_events_go_out_after_every_side_effect_and_records_after_their_event() -
             log.append(f"record {n}")
             return n
 
-        return Announcement("s", "t", {"key": str(n)}, finish)
+        return Announcement(Event("s", "t"), {"key": str(n)}, finish)
 
     outcomes = announce(Events(), [1, 2, 3, 4], prepare)
 
@@ -164,7 +165,8 @@ def test_the_batch_response_names_exactly_the_failed_messages() -> None:
     def run(items: list[dict[str, Any]]) -> list[object]:
         return [ContractInvalid("bad") if item["n"] == 2 else item["n"] for item in items]
 
-    response = sqs_batch_response(event, json.loads, run, Logger(service="lakebox-unit-test"))
+    response = sqs_batch_response(event, json.loads, run, Logger(service="lakebox-unit-test"),
+                                  lambda body: [(str(body), "0" * 32)])
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
 

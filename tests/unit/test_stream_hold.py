@@ -11,7 +11,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from lakebox_layer.exceptions import BatchHeld
-from lakebox_layer.stages.stream import IDLE_FLUSH_S, StreamBatcher
+from lakebox_layer.stages.batcher import IDLE_FLUSH_S, StreamBatcher
 from lakebox_layer.stream_batches import Bounds
 from tests.fakes import RAW, SETTINGS
 from tests.unit.stream_fakes import ARRIVAL, FIRST_SEQUENCE, FakeCreateOnceStore, FakeLedger, event, kinesis_record

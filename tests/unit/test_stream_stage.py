@@ -10,7 +10,7 @@ from aws_lambda_powertools import Logger
 
 from lakebox_layer.adapters.stream_ledger import LedgerState
 from lakebox_layer.exceptions import StreamPlanMismatch
-from lakebox_layer.stages.stream import StreamBatcher, batch_source
+from lakebox_layer.stages.batcher import StreamBatcher, batch_source
 from lakebox_layer.stream_batches import Bounds
 from tests.fakes import QUARANTINE, RAW, SETTINGS
 from tests.unit.stream_fakes import (

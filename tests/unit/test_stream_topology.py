@@ -12,11 +12,13 @@ from lakebox_infra.capabilities import AWS, Capabilities
 from lakebox_infra.provision.base import Context
 from lakebox_infra.provision.functions import function_environment
 from lakebox_infra.topology import FunctionSpec, Topology
-from lakebox_layer.records import Stage
+from lakebox_layer.registry import Stage
 from lakebox_layer.settings import ResourceNames, Settings
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
 TOPOLOGY = Topology(NAMES)
+# The stages that read a queue of their own: all but the stream batcher.
+QUEUED = [stage for stage in Stage if stage.spec.reads_queue]
 STREAM_ARN = "arn:aws:kinesis:us-east-1:000000000000:stream/lakebox-ingest"
 TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/lakebox-metadata"
 RAW = "lakebox-raw-000000000000-us-east-1"
@@ -58,12 +60,12 @@ def test_the_batcher_reads_the_stream_not_a_queue_and_runs_no_stage() -> None:
 
     assert (spec.name, spec.role, spec.memory, spec.timeout) == ("lakebox-batcher", "lakebox-batcher-role", 512, 60)
     assert spec.queue is None
-    assert spec.stage is None
+    assert spec.stage is Stage.BATCHER
     assert spec.duckdb is False
     assert spec not in TOPOLOGY.stage_functions.values()
-    assert list(TOPOLOGY.stage_functions) == list(Stage)
+    assert list(TOPOLOGY.stage_functions) == QUEUED
     assert {stage: f.queue for stage, f in TOPOLOGY.stage_functions.items()} == {
-        stage: f"lakebox-{stage.value}-queue" for stage in Stage}
+        stage: f"lakebox-{stage.value}-queue" for stage in QUEUED}
 
 
 def test_the_batcher_policy_is_exactly_the_basics_the_stream_read_and_its_two_prefixes_and_ledger_items() -> None:
@@ -132,7 +134,7 @@ def test_settings_overrides_out_of_bounds_are_refused_when_the_settings_are_buil
         topology.event_source_mapping(batcher_of(TOPOLOGY))
 
 
-@pytest.mark.parametrize("stage", list(Stage))
+@pytest.mark.parametrize("stage", QUEUED)
 def test_the_stage_mappings_still_read_their_queues_and_report_failed_items(stage: Stage) -> None:
     mapping = TOPOLOGY.event_source_mapping(TOPOLOGY.stage_functions[stage])
 
@@ -172,7 +174,7 @@ def test_the_batcher_is_told_to_hold_batches_only_where_the_mapping_ignores_its_
 
 
 @pytest.mark.parametrize("capabilities", [AWS, MINISTACK], ids=["AWS", "MiniStack"])
-@pytest.mark.parametrize("stage", list(Stage))
+@pytest.mark.parametrize("stage", QUEUED)
 def test_a_stage_function_is_never_told_to_hold(stage: Stage, capabilities: Capabilities) -> None:
     environment = function_environment(context(TOPOLOGY, capabilities), TOPOLOGY.stage_functions[stage])
 

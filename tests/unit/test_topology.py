@@ -11,7 +11,7 @@ import pytest
 
 from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.topology import FunctionSpec, Topology, canonical
-from lakebox_layer.records import Stage
+from lakebox_layer.registry import Stage
 from lakebox_layer.settings import ResourceNames
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
@@ -29,7 +29,8 @@ def as_list(value: str | list[str]) -> list[str]:
 def all_policies(topology: Topology) -> Iterator[tuple[str, dict[str, Any]]]:
     for function in topology.functions:
         yield function.name, function.policy
-    yield "quality-queue", topology.quality_queue_policy
+    for name, queue in topology.queues.items():
+        yield name, queue.policy
 
 
 def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,7 +57,7 @@ def resources_for(policy: dict[str, Any], action: str) -> set[str]:
 
 def test_there_is_one_function_per_stage_and_the_stream_batcher(topology: Topology) -> None:
     assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY,
-                                                     Stage.CURATION, None]
+                                                     Stage.CURATION, Stage.BATCHER]
     assert [f.component for f in topology.functions] == ["ingestion", "validation", "quality", "curation",
                                                          "batcher"]
     assert len({f.role for f in topology.functions}) == 5
@@ -118,9 +119,10 @@ def test_quality_touches_no_s3(topology: Topology) -> None:
 @pytest.mark.parametrize("stage", list(Stage))
 def test_functions_publish_only_to_their_bus_and_use_only_their_table(topology: Topology, stage: Stage) -> None:
     policy = function(topology, stage).policy
-    assert resources_for(policy, "events:PutEvents") == {
-        "arn:aws:events:us-east-1:000000000000:event-bus/lakebox-bus"
-    }
+    # A stage that emits an event puts it on the project's bus; the stream batcher emits none (S3 announces its
+    # files) and may not put events at all.
+    assert resources_for(policy, "events:PutEvents") == (
+        {"arn:aws:events:us-east-1:000000000000:event-bus/lakebox-bus"} if stage.spec.emits else set())
     dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
     assert dynamodb
     for action in dynamodb:
@@ -199,13 +201,13 @@ def test_stage_queues_dead_letter_after_five_receives_and_outlast_their_function
         assert 1 <= mapping["BatchSize"] <= 10  # SQS's largest batch without a batching window
 
 
-def test_the_readme_states_the_batches_and_concurrency_the_mappings_use(topology: Topology) -> None:
+def test_the_architecture_page_states_the_batches_and_concurrency_the_mappings_use(topology: Topology) -> None:
     mappings = [topology.event_source_mapping(f) for _, f in sorted(topology.stage_functions.items(),
                                                                     key=lambda item: item[0].order)]
     batches = ", ".join(str(m["BatchSize"]) for m in mappings)
     concurrency = ", ".join(str(m["ScalingConfig"]["MaximumConcurrency"]) for m in mappings)
-    readme = " ".join((PROJECT_ROOT / "README.md").read_text().split())
-    assert f"batches ({batches}), bounded concurrency ({concurrency})" in readme
+    page = " ".join((PROJECT_ROOT / "docs" / "architecture.md").read_text().split())
+    assert f"batches ({batches}), bounded concurrency ({concurrency})" in page
 
 
 def test_raw_notification_feeds_the_ingestion_queue_for_input_prefix_only(topology: Topology) -> None:

@@ -94,7 +94,7 @@ def function_environment(ctx: Context, spec: FunctionSpec) -> dict[str, str]:
     """The function's settings; the stream batcher's say to hold young batches back for the batching window where
     the endpoint's mapping ignores it."""
     environment = ctx.topology.function_environment(spec.component)
-    if spec.stage is None and not ctx.capabilities.batching_window:
+    if spec.queue is None and not ctx.capabilities.batching_window:
         environment[ENV_NAMES["stream_hold_s"]] = str(ctx.topology.settings.stream_window_s)
     return environment
 

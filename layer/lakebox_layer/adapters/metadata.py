@@ -16,7 +16,8 @@ from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.errors import error_code
 from lakebox_layer.exceptions import MetadataError, StageAlreadyRecorded
-from lakebox_layer.records import QualityTotals, Stage
+from lakebox_layer.records import QualityTotals
+from lakebox_layer.registry import Stage
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

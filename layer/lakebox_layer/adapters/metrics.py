@@ -51,10 +51,6 @@ class QualityMetrics:
         self._cloudwatch = cloudwatch
         self.pipeline = pipeline
 
-    def publish(self, *, passed: bool, quality_score: float, records: int) -> None:
-        """Record one judged file."""
-        self.publish_all([Observation(passed, quality_score, records)])
-
     def publish_all(self, observations: list[Observation]) -> None:
         """Record judged files, each as its own high-resolution (1 s) values, so a window that starts mid-minute
         holds only its own files; a refusal raises :class:`MetricsError`."""

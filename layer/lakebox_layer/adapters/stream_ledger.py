@@ -3,7 +3,7 @@
 The item (`ProcessId = stream#<stream>#<shard>`, `Timestamp = ledger`, no `Pipeline`, so the status index never
 sees it) holds `committed`, the last sequence number of the shard whose records are all written, and `pending`, the
 plan of the attempt in flight. A retried batch finishes the pending plan before it plans anything new, so records are
-never cut into objects twice in two different ways (see docs in :mod:`lakebox_layer.stages.stream`).
+never cut into objects twice in two different ways (see docs in :mod:`lakebox_layer.stages.batcher`).
 
 Sequence numbers are decimal strings here: they exceed 64 bits (AWS's have 56 digits), and DynamoDB numbers keep 38.
 They are compared as integers in Python, never as text, and the conditions below only test them for equality.

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from lakebox_layer import ports
+from lakebox_layer.registry import Event
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -23,13 +24,31 @@ Result = TypeVar("Result")
 
 @dataclass(frozen=True)
 class Announcement(Generic[Result]):
-    """What one file's stage still owes once its side effects are done: an event, then, once the bus accepted it,
+    """What one file's stage still owes once its side effects are done: its event, then, once the bus accepted it,
     `finish` (which writes the stage record and returns the stage's result)."""
 
-    source: str
-    detail_type: str
+    event: Event
     detail: dict[str, Any]
     finish: Callable[[], Result]
+
+
+# What a message was about, for its failure's log line: the raw key and process id of each file it names.
+Files: TypeAlias = Sequence[tuple[str, str]]
+
+
+class NamesAFile(Protocol):
+    """An event between stages: it names one file."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def process_id(self) -> str: ...
+
+
+def one_file(item: NamesAFile) -> Files:
+    """The file an event between stages names."""
+    return [(item.key, item.process_id)]
 
 
 # What the batch gives back per item: its result, None when it needed no event (a duplicate delivery, say), or the
@@ -69,7 +88,7 @@ def _announce_round(events: ports.EventPublisher, items: list[tuple[int, Item]],
             pending.append((index, prepared))
     if not pending:
         return
-    refused = events.publish_all([(a.source, a.detail_type, a.detail) for _, a in pending])
+    refused = events.publish_all([(a.event.source, a.event.detail_type, a.detail) for _, a in pending])
     for (index, announcement), refusal in zip(pending, refused, strict=True):
         if refusal is not None:
             outcomes[index] = refusal
@@ -89,9 +108,10 @@ def single(outcome: Outcome[Result]) -> Result | None:
 
 def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
                        run: Callable[[list[Item]], Sequence[BaseException | object | None]],
-                       logger: Logger) -> PartialItemFailureResponse:
+                       logger: Logger, files: Callable[[Item], Files]) -> PartialItemFailureResponse:
     """A stage queue's batch: each message parsed, all of them run as one batch, and exactly the messages that
-    failed (unreadable, or failed by the stage) reported, each logged with its error, so only they come back."""
+    failed (unreadable, or failed by the stage) reported, each logged with its error and the files it names (`files`),
+    so only they come back."""
     records: list[dict[str, Any]] = event.get("Records", [])
     failed: set[str] = set()
     parsed: list[tuple[str, Item]] = []
@@ -99,16 +119,20 @@ def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
         try:
             parsed.append((record["messageId"], parse(record["body"])))
         except Exception as error:
-            _log_failure(logger, record.get("messageId"), error)
+            _log_failure(logger, record.get("messageId"), error, [])
             failed.add(record.get("messageId", ""))
     outcomes = run([item for _, item in parsed]) if parsed else []
-    for (message_id, _), outcome in zip(parsed, outcomes, strict=True):
+    for (message_id, item), outcome in zip(parsed, outcomes, strict=True):
         if isinstance(outcome, BaseException):
-            _log_failure(logger, message_id, outcome)
+            _log_failure(logger, message_id, outcome, files(item))
             failed.add(message_id)
     return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["messageId"] in failed]}
 
 
-def _log_failure(logger: Logger, message_id: str | None, error: BaseException) -> None:
+def _log_failure(logger: Logger, message_id: str | None, error: BaseException, files: Files) -> None:
+    # The line names its file, as every stage's lines do, and has the file's process id as correlation id, so
+    # `lakebox trace` shows it; a message that names several files (an S3 notification) names them all.
+    logger.set_correlation_id(files[0][1] if len(files) == 1 else None)
+    key = ", ".join(key for key, _ in files) or None
     logger.error("processing failed; the message returns to its queue", exc_info=error,
-                 extra={"message_id": message_id})
+                 extra={"message_id": message_id, "key": key})

@@ -29,14 +29,8 @@ from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import dataset_name_problem, table_name
 from lakebox_layer.exceptions import ContractInvalid, CurationRejected
 from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine
-from lakebox_layer.records import (
-    DETAIL_DATA_CURATED,
-    EVENT_SOURCE_CURATION,
-    DataValidated,
-    FileFormat,
-    FileStatus,
-    Stage,
-)
+from lakebox_layer.records import DataValidated, FileFormat, FileStatus
+from lakebox_layer.registry import DATA_CURATED, Stage
 from lakebox_layer.routing import Destination, curated_key, curated_location
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
@@ -141,7 +135,7 @@ class Curation:
                                                "partitions": outcome.partitions, "reason": outcome.reason})
             return outcome
 
-        return Announcement(EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED, outcome.to_detail(), finish)
+        return Announcement(DATA_CURATED, outcome.to_detail(), finish)
 
     def _connected(self) -> ParquetEngine:
         """The stage's DuckDB connection, opened on first use and kept for the files after (opening one costs

@@ -15,14 +15,8 @@ from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import IngestionFailed, RawObjectMissing
 from lakebox_layer.formats import SNIFF_BYTES, detect_format
 from lakebox_layer.notifications import ObjectCreated
-from lakebox_layer.records import (
-    DETAIL_DATA_RECEIVED,
-    EVENT_SOURCE_INGESTION,
-    DataReceived,
-    FileStatus,
-    RawObject,
-    Stage,
-)
+from lakebox_layer.records import DataReceived, FileStatus, RawObject
+from lakebox_layer.registry import DATA_RECEIVED, Stage
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, now
@@ -119,7 +113,7 @@ class Ingestion:
             self.logger.info("ingested", extra={"key": raw.key, "format": detection.format.value})
             return received
 
-        return Announcement(EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED, received.to_detail(), finish)
+        return Announcement(DATA_RECEIVED, received.to_detail(), finish)
 
     def _already_ingested(self, process_id: str, arrived_at: str, *, redrive: bool) -> bool:
         """Whether this delivery is a duplicate. A redrive of a file whose validation never happened is not: its

@@ -10,13 +10,8 @@ from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.metrics import Observation, QualityMetrics
 from lakebox_layer.exceptions import StageAlreadyRecorded
-from lakebox_layer.records import (
-    DETAIL_QUALITY_COMPLETE,
-    EVENT_SOURCE_QUALITY,
-    DataValidated,
-    QualityTotals,
-    Stage,
-)
+from lakebox_layer.records import DataValidated, QualityTotals
+from lakebox_layer.registry import QUALITY_COMPLETE, Stage
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Outcome, single
 from lakebox_layer.stages.recorder import stage_record
@@ -75,7 +70,7 @@ class Quality:
             for index, _ in recorded:
                 outcomes[index] = error
             return outcomes
-        refused = self.events.publish_all([(EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE, {
+        refused = self.events.publish_all([(QUALITY_COMPLETE.source, QUALITY_COMPLETE.detail_type, {
             "process_id": validated.process_id,
             "key": validated.key,
             "status": validated.status.value,

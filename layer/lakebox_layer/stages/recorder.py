@@ -11,7 +11,8 @@ from aws_lambda_powertools import Logger
 from lakebox_layer import ports
 from lakebox_layer.adapters.metadata import stage_sort_key
 from lakebox_layer.exceptions import MetadataError, StageAlreadyRecorded
-from lakebox_layer.records import FileStatus, RawObject, Stage
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import Stage
 
 
 def now() -> str:

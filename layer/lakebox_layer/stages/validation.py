@@ -15,16 +15,8 @@ from lakebox_layer.contracts import Contract, Mode, structural_contract
 from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObjectMissing
 from lakebox_layer.outputs import RecordSplit
 from lakebox_layer.parsing import RecordReader
-from lakebox_layer.records import (
-    DETAIL_DATA_VALIDATED,
-    EVENT_SOURCE_VALIDATION,
-    DataReceived,
-    DataValidated,
-    FileFormat,
-    FileStatus,
-    Stage,
-    ValidationOutcome,
-)
+from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus, ValidationOutcome
+from lakebox_layer.registry import DATA_VALIDATED, Stage
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.delivery import Delivery
@@ -154,4 +146,4 @@ class Validation:
             self.logger.info("validated", extra=log)
             return validated
 
-        return Announcement(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail(), finish)
+        return Announcement(DATA_VALIDATED, validated.to_detail(), finish)

@@ -23,7 +23,8 @@ from lakebox.send.entries import Sent, sample_entries, send_entries
 from lakebox.send.landing import Landed, wait_for_landing
 from lakebox.send.sensor_sample import SampleReport, sensor_sample
 from lakebox_infra import PROJECT_ROOT
-from lakebox_layer.records import DEFAULT_DATASET, FileStatus, Stage
+from lakebox_layer.records import DEFAULT_DATASET, FileStatus
+from lakebox_layer.registry import Stage
 
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"
 OUTCOMES_DEADLINE_S = 180.0

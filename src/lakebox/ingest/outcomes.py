@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from lakebox.lake.metrics import QualityFigures
-from lakebox.lake.status import AWAITING_VALIDATION, NOT_INGESTED, FileRow, rows_by_process
+from lakebox.lake.status import FileRow, awaiting, rows_by_process
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_layer.records import RawObject
@@ -17,13 +17,6 @@ WAIT_DEADLINE_S = 120.0
 NAMED_IN_FLIGHT = 20
 # Called after each poll with the terminal rows so far and the number of files awaited.
 ProgressCallback = Callable[[list[FileRow], int], None]
-
-
-def awaiting(row: FileRow | None) -> str:
-    """What a file that has no terminal status yet is waiting for, in `lakebox reconcile`'s words."""
-    if row is None:
-        return NOT_INGESTED
-    return f"{row.status.value}, {AWAITING_VALIDATION}"
 
 
 def wait_for_outcomes(target: Target, raws: Sequence[RawObject], deadline_s: float = WAIT_DEADLINE_S,

@@ -11,11 +11,11 @@ from typing import Any
 from lakebox.emulator.embedded import DEFAULT_PORT, EmbeddedEmulator, healthy, saved_port
 from lakebox.emulator.operator import issue_operator_credentials
 from lakebox.exceptions import EmulatorError
-from lakebox.lake.target import Target, default_region, state_dir
-from lakebox_infra import project_root
+from lakebox.lake.target import Target, default_project, default_region, state_dir
+from lakebox_infra import duckdb_layer, project_root
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
-from lakebox_layer.settings import Settings
+from lakebox_layer.settings import ResourceNames, Settings
 
 Say = Callable[[str], None]
 
@@ -45,9 +45,12 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     directory is reused or started (`port` as `emulator_port` reads it). With `strict_iam` the embedded emulator
     enforces IAM, and the operator user's fresh keys are recorded for the other commands to act as.
     """
-    project_root()  # refuse before starting anything when there is no checkout to provision from
+    # Refuse before starting anything: no checkout to provision from, or a setting that cannot be used.
+    project_root()
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = default_region()
+    ResourceNames.check(default_project(), region)
+    overrides = Settings.stream_overrides()
     embedded = endpoint is None
     if endpoint is not None:
         if not healthy(endpoint):
@@ -65,7 +68,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
     target = Target.at(endpoint, region)
     say(f"provisioning {target.project} at {endpoint}")
-    topology = Topology(target.names, settings_overrides=Settings.stream_overrides())
+    topology = Topology(target.names, settings_overrides=overrides)
     provisioner = Provisioner(topology, target.session, endpoint)
     say(f"  {provisioner.apply().summary()}")
     if strict_iam and embedded:
@@ -78,6 +81,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
 def describe(target: Target) -> dict[str, Any]:
     """Where everything is: what `lakebox up` prints (and `--json` as one object)."""
     names = target.names
+    topology = Topology(names)
     return {
         "endpoint": target.endpoint,
         "region": target.region,
@@ -88,10 +92,12 @@ def describe(target: Target) -> dict[str, Any]:
         "metadata_table": names.metadata_table,
         "event_bus": names.event_bus,
         "ingest_stream": names.ingest_stream,
-        "functions": [names.function(stage) for stage in ("ingestion", "validation", "quality")],
+        "functions": [function.name for function in topology.functions],
+        "layers": [names.layer, duckdb_layer.layer_name(names)],
         "layer": names.layer,
         "glue_database": names.glue_database,
         "athena_workgroup": names.athena_workgroup,
+        "alerts_topic": topology.alerts_topic_arn,
         "quality_events_queue": names.quality_events_queue,
         "dead_letter_queue": names.dead_letter_queue,
     }

@@ -7,13 +7,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from lakebox_layer.records import FileStatus, Stage
-
-# What an unfinished file still waits for, besides its own status while it is in progress.
-NOT_INGESTED = "not ingested"
-AWAITING_VALIDATION = "awaiting validation"
-AWAITING_QUALITY = "awaiting quality"
-AWAITING_CURATION = "awaiting curation"
+from lakebox_layer.records import FileStatus
+from lakebox_layer.registry import FILE_STAGES, Stage
 
 
 @dataclass(frozen=True)
@@ -126,15 +121,22 @@ def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
 
 
 def missing(row: FileRow | None) -> str | None:
-    """What a raw file still waits for, or None when it is finished."""
+    """What a raw file still waits for, in the words of the stage registry, or None when it is finished: nothing
+    recorded ("not ingested"), its status while it is in progress, or the first stage after the one that gave its
+    status that a file of that status reaches and that has not recorded it ("awaiting quality")."""
+    first, *after = FILE_STAGES
     if row is None:
-        return NOT_INGESTED
+        return first.awaiting
     if not row.status.terminal:
         return row.status.value
-    if not row.recorded(Stage.VALIDATION):
-        return AWAITING_VALIDATION
-    if not row.recorded(Stage.QUALITY):
-        return AWAITING_QUALITY
-    if row.status is FileStatus.PROCESSED and not row.recorded(Stage.CURATION):
-        return AWAITING_CURATION
-    return None
+    return next((spec.awaiting for spec in after if spec.takes(row.status) and not row.recorded(spec.stage)), None)
+
+
+def awaiting(row: FileRow | None) -> str:
+    """What a file without a terminal status waits for: nothing recorded ("not ingested"), or its status and the
+    first stage that has not recorded it ("in_progress, awaiting validation")."""
+    if row is None:
+        return str(FILE_STAGES[0].awaiting)
+    # A file with a status was ingested.
+    waiting = next((spec.awaiting for spec in FILE_STAGES[1:] if not row.recorded(spec.stage)), None)
+    return f"{row.status.value}, {waiting}" if waiting else row.status.value

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.config import Config
 
 from lakebox.emulator.embedded import EmbeddedEmulator
 from lakebox.lake.metadata import MetadataReader
@@ -17,6 +18,9 @@ from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.session import session_for
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.settings import DEFAULT_PROJECT, DEFAULT_REGION, ResourceNames, Settings
+
+# Who the caller is: retried once, with a short connect timeout.
+FIRST_CALL = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
 
 if TYPE_CHECKING:
     from mypy_boto3_kinesis import KinesisClient
@@ -70,7 +74,9 @@ class Target:
 
     @cached_property
     def names(self) -> ResourceNames:
-        sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint)
+        """The names of the project's resources in the caller's account: the first call of every command, so it is
+        retried only briefly (a dead endpoint is reported in about a second, not after a long backoff)."""
+        sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=FIRST_CALL)
         return ResourceNames(self.project, sts.get_caller_identity()["Account"], self.region)
 
     @cached_property

@@ -9,17 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lakebox.lake.status import AWAITING_CURATION, AWAITING_QUALITY, arrival_of, missing, rows_by_process, stage_of
+from lakebox.lake.status import arrival_of, missing, rows_by_process, stage_of
 from lakebox.lake.target import Target
-from lakebox_layer.records import (
-    INPUT_PREFIX,
-    DataValidated,
-    FileFormat,
-    FileStatus,
-    RawObject,
-    Stage,
-    dataset_of,
-)
+from lakebox_layer.records import INPUT_PREFIX, DataValidated, FileFormat, FileStatus, RawObject, dataset_of
+from lakebox_layer.registry import Stage
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,8 @@ def reconcile(target: Target) -> Reconciliation:
             continue
         found.unfinished.append(Unfinished(raw.key, raw.version_id, raw.process_id, waiting))
         validation = validations.get(raw.process_id)
-        if validation is not None and waiting in (AWAITING_QUALITY, AWAITING_CURATION):
+        # Validation recorded it: what it awaits comes after validation, and takes its "Data Validated" again.
+        if validation is not None:
             found.validated[raw.process_id] = validated_event(validation)
     found.orphaned = [Orphan(row.key, pid, row.status.value) for pid, row in rows.items() if pid not in found.raw]
     found.unfinished.sort(key=lambda u: u.key)

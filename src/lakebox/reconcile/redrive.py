@@ -13,7 +13,8 @@ from lakebox.lake.target import Target
 from lakebox.reconcile.accounting import reconcile
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.notifications import REDRIVE_MARKER
-from lakebox_layer.records import DETAIL_DATA_VALIDATED, EVENT_SOURCE_VALIDATION, DataValidated, RawObject, Stage
+from lakebox_layer.records import DataValidated, RawObject
+from lakebox_layer.registry import DATA_VALIDATED, Stage
 
 # How many dead-letter messages one redrive takes at most: bounded, and run it again for more.
 MAX_DEAD_LETTERS = 10_000
@@ -60,7 +61,7 @@ class _Resubmitter:
 
     def validated(self, validated: DataValidated) -> None:
         """Announce a validated file again: quality and curation take it from there, and record it only once."""
-        self.bus.publish(EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED, validated.to_detail())
+        self.bus.publish(DATA_VALIDATED.source, DATA_VALIDATED.detail_type, validated.to_detail())
 
     def dead_letter(self, body: Any) -> bool:
         """Send a dead letter back; anything lakebox did not write stays in the queue for a person to look at."""

@@ -1,6 +1,7 @@
 """Sensor readings for `lakebox send --sample sensors`: deterministic per seed, with known bad ones.
 
-A reading has the shape of `sample_data/sensor-valid.json`, the recipe's record:
+A reading has the shape of `sample_data/sensor-valid.json`, the record of the Serverless Data Lake
+Architecture recipe:
 
     {"id": "reading-000001", "timestamp": "2026-01-01T00:00:01Z",
      "data": {"sensor": "sensor-03", "celsius": 21.4, "humidity": 48.2}, "email": "sensor-03@example.com"}

@@ -26,16 +26,16 @@ from botocore.exceptions import ClientError
 from lakebox.exceptions import UsageError
 from lakebox_layer.adapters.errors import missing
 from lakebox_layer.exceptions import LakeboxError
-from lakebox_layer.records import Stage
+from lakebox_layer.registry import FILE_STAGES, Stage
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
-# The functions whose lines name a file's process id (what `lakebox trace` reads), and every function that logs: those,
-# then the stream batcher (which sets poison records aside and, on an emulator without a batching window, holds young
+# The functions whose lines name a file's process id (what `lakebox trace` reads), and every function that logs: those
+# and the stream batcher (which sets poison records aside and, on an emulator without a batching window, holds young
 # batches back).
-PIPELINE_STAGES = tuple(stage.value for stage in Stage)
-STAGES = (*PIPELINE_STAGES, "batcher")
+PIPELINE_STAGES = tuple(spec.name for spec in FILE_STAGES)
+STAGES = tuple(stage.value for stage in Stage)
 DEFAULT_SINCE = "10m"
 # A read stops after this many pages per group, or this many lines in all: a busy lake's last day is not a screen.
 MAX_PAGES = 50

@@ -22,19 +22,8 @@ from typing import Any, Protocol
 from lakebox.lake.status import arrival_of, rows_by_process, stage_of
 from lakebox.trace.logs import LogLine, LogsUnavailable
 from lakebox_layer.exceptions import LakeboxError
-from lakebox_layer.records import (
-    DETAIL_DATA_CURATED,
-    DETAIL_DATA_RECEIVED,
-    DETAIL_DATA_VALIDATED,
-    DETAIL_QUALITY_COMPLETE,
-    EVENT_SOURCE_CURATION,
-    EVENT_SOURCE_INGESTION,
-    EVENT_SOURCE_QUALITY,
-    EVENT_SOURCE_VALIDATION,
-    FileStatus,
-    RawObject,
-    Stage,
-)
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import FILE_STAGES, Stage, StageSpec, producer
 from lakebox_layer.routing import ERROR_REPORT_SUFFIX, RECORD_ERRORS_SUFFIX
 from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
 
@@ -46,21 +35,6 @@ TIMES = {
     "started_at": "when the stage's input existed: the upload (ingestion), ingestion's record (validation), "
                   "validation's record (quality, curation); so a duration includes the wait in the stage's queue",
     "ended_at": "RecordedAt of the stage's record: the stage's last step for this file",
-}
-_EVENTS = {Stage.INGESTION: (EVENT_SOURCE_INGESTION, DETAIL_DATA_RECEIVED),
-           Stage.VALIDATION: (EVENT_SOURCE_VALIDATION, DETAIL_DATA_VALIDATED),
-           Stage.QUALITY: (EVENT_SOURCE_QUALITY, DETAIL_QUALITY_COMPLETE),
-           Stage.CURATION: (EVENT_SOURCE_CURATION, DETAIL_DATA_CURATED)}
-# What each stage's record tells, under the names the trace gives it.
-_DETAILS = {
-    Stage.INGESTION: {"Format": "format", "Compression": "compression", "Size": "size"},
-    Stage.VALIDATION: {"ContractVersion": "contract_version", "Mode": "mode", "QualityScore": "quality_score",
-                       "RecordsTotal": "records_total", "RecordsValid": "records_valid",
-                       "RecordsInvalid": "records_invalid", "Errors": "errors", "RuleCounts": "rule_counts",
-                       "Destination": "destination"},
-    Stage.QUALITY: {"QualityScore": "quality_score", "ValidationPassed": "passed", "RecordsTotal": "records_total"},
-    Stage.CURATION: {"CurationStatus": "status", "Table": "table", "CuratedRows": "rows",
-                     "Partitions": "partitions", "Reason": "reason"},
 }
 _PARTITION = re.compile(r"/dt=(\d{4}-\d{2}-\d{2})/")
 
@@ -172,9 +146,9 @@ class Trace:
         found = []
         for step in self.stages:
             if step.event is not None:
-                source = _EVENTS[Stage(step.stage)][0]
-                found.append({"detail_type": step.event, "source": source, "stage": step.stage,
-                              "before": step.ended_at})
+                emitted = Stage(step.stage).spec.emits
+                found.append({"detail_type": step.event, "source": emitted.source if emitted else None,
+                              "stage": step.stage, "before": step.ended_at})
         return found
 
     @property
@@ -280,33 +254,56 @@ def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def _step(stage: Stage, record: dict[str, Any] | None, started_at: str | None, upstream: str | None) -> StageStep:
+SKIPPED = "skipped"
+PENDING = "pending"
+
+
+def _failed(spec: StageSpec, record: dict[str, Any]) -> bool:
+    field_ = spec.trace.status_field if spec.trace else None
+    return field_ is not None and record.get(field_) == FileStatus.FAILED.value
+
+
+def _shown_status(spec: StageSpec, record: dict[str, Any]) -> str:
+    row = spec.trace
+    if row is None or row.status_field is None:
+        return "recorded"
+    status = str(record.get(row.status_field, ""))
+    return row.renamed.get(status, status)
+
+
+def _step(spec: StageSpec, record: dict[str, Any] | None, started_at: str | None, never: bool) -> StageStep:
     if record is None:
         # A stage after a file that ended before it never runs for it: curation of a quarantined file, say.
-        skipped = upstream == FileStatus.FAILED.value or (
-            stage is Stage.CURATION and upstream in (FileStatus.QUARANTINED.value, FileStatus.FAILED.value))
-        return StageStep(stage.value, False, "skipped" if skipped else "pending", None, None, None, None)
+        return StageStep(spec.name, False, SKIPPED if never else PENDING, None, None, None, None)
     ended_at = str(record.get("RecordedAt")) if record.get("RecordedAt") else None
     start, end = _time(started_at), _time(ended_at)
     duration = round((end - start).total_seconds(), 3) if start and end else None
-    status = {Stage.INGESTION: str(record.get("Status", "")).replace(FileStatus.IN_PROGRESS.value, "received"),
-              Stage.VALIDATION: str(record.get("Status", "")), Stage.QUALITY: "recorded",
-              Stage.CURATION: str(record.get("CurationStatus", ""))}[stage]
-    emitted = None if status == FileStatus.FAILED.value and stage is Stage.INGESTION else _EVENTS[stage][1]
-    details = {name: record[field_] for field_, name in _DETAILS[stage].items() if record.get(field_) is not None}
-    return StageStep(stage.value, True, status, started_at, ended_at, duration, emitted, details)
+    emitted = spec.emits if spec.emits_on_failure or not _failed(spec, record) else None
+    details = {name: record[attribute] for attribute, name in (spec.trace.details if spec.trace else {}).items()
+               if record.get(attribute) is not None}
+    return StageStep(spec.name, True, _shown_status(spec, record), started_at, ended_at, duration,
+                     emitted.detail_type if emitted else None, details)
 
 
 def timeline(records: list[dict[str, Any]], arrival: str | None) -> list[StageStep]:
-    """Every stage, in pipeline order, from one process's records."""
+    """Every stage that records files, in pipeline order, from one process's records. A stage starts when its input
+    existed (the upload, or the record of the stage whose event it takes), and is skipped when that input never came
+    for this file: the stage before it emitted nothing, or not for a file of this status."""
     by_stage = {stage_of(record): record for record in records}
-    ended = {stage: by_stage.get(stage.value, {}).get("RecordedAt") for stage in Stage}
-    starts = {Stage.INGESTION: arrival, Stage.VALIDATION: ended[Stage.INGESTION],
-              Stage.QUALITY: ended[Stage.VALIDATION], Stage.CURATION: ended[Stage.VALIDATION]}
-    ingestion = by_stage.get(Stage.INGESTION.value, {})
-    upstream = ingestion.get("Status") if ingestion.get("Status") == FileStatus.FAILED.value else None
-    upstream = upstream or by_stage.get(Stage.VALIDATION.value, {}).get("Status")
-    return [_step(stage, by_stage.get(stage.value), starts[stage], upstream) for stage in Stage]
+    steps: dict[Stage, StageStep] = {}
+    for spec in FILE_STAGES:
+        source = producer(spec)
+        upstream = by_stage.get(source.name) if source else None
+        if source is None:
+            started_at, never = arrival, False
+        elif upstream is None:
+            started_at, never = None, steps[source.stage].status == SKIPPED
+        else:
+            started_at = str(upstream["RecordedAt"]) if upstream.get("RecordedAt") else None
+            never = ((_failed(source, upstream) and not source.emits_on_failure)
+                     or (spec.only is not None and upstream.get("Status") != spec.only.value))
+        steps[spec.stage] = _step(spec, by_stage.get(spec.name), started_at, never)
+    return list(steps.values())
 
 
 def outputs_of(records: list[dict[str, Any]], head: Callable[[str], tuple[bool | None, int | None]]) -> list[Output]:
