@@ -3,7 +3,8 @@
 AWS and MiniStack apply Lambda layers at invoke time; LocalStack Community creates layers but does not apply them,
 so there the layer's files are bundled into each function's zip as well. MiniStack runs functions on its own
 interpreter whatever the declared runtime, so compiled code (DuckDB) is packaged for that interpreter there and for
-the declared runtime elsewhere. An endpoint reached over plain HTTP gets no TLS-only bucket policy: under IAM
+the declared runtime elsewhere. moto's server runs a function (when it runs one, in Docker) in the declared
+runtime's image with its layers copied in. An endpoint reached over plain HTTP gets no TLS-only bucket policy: under IAM
 enforcement it would refuse every request the functions make. Glue's absence is detected separately, from the API's
 answer (see :mod:`lakebox_infra.provision.catalog`).
 """
@@ -50,7 +51,8 @@ def _get_json(url: str) -> dict[str, object] | None:
 
 
 def detect(endpoint: str | None) -> Capabilities:
-    """Capabilities of AWS (no endpoint) or of the emulator at `endpoint`, from its health document."""
+    """Capabilities of AWS (no endpoint) or of the emulator at `endpoint`, from what it serves about itself (its
+    health document; moto's server, its configuration)."""
     if endpoint is None:
         return AWS
     base = endpoint.rstrip("/")
@@ -62,4 +64,7 @@ def detect(endpoint: str | None) -> Capabilities:
         edition = str(localstack.get("edition", "unknown"))
         name = f"LocalStack {localstack.get('version', '')} ({edition})"
         return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS, tls=tls)
+    if "lambda" in (_get_json(f"{base}/moto-api/config") or {}):
+        # Its mappings take MaximumBatchingWindowInSeconds and ignore it, as MiniStack's do.
+        return Capabilities("moto's server", layers_applied=True, tls=tls, batching_window=False)
     return Capabilities(f"an unknown emulator at {base}", layers_applied=False, tls=tls, batching_window=False)

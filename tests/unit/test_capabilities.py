@@ -54,6 +54,17 @@ def test_localstack_pro_applies_layers(serve: Serve) -> None:
     assert detect(ENDPOINT).layers_applied
 
 
+def test_motos_server_applies_layers_and_ignores_the_batching_window(serve: Serve) -> None:
+    serve({f"{ENDPOINT}/moto-api/config": {"batch": {"use_docker": True}, "lambda": {"use_docker": True}}})
+
+    found = detect(ENDPOINT)
+
+    assert found.layers_applied
+    assert not found.batching_window
+    assert not found.host_interpreter
+    assert found.emulator == "moto's server"
+
+
 def test_an_unknown_emulator_gets_the_layer_bundled_to_be_safe(serve: Serve) -> None:
     serve({})
 

@@ -111,5 +111,4 @@ def test_without_athena_the_workgroup_is_skipped_with_a_warning() -> None:
     stubs.done()
     assert stubs.changes == []
     assert len(stubs.context.report.warnings) == 2
-    assert "Athena is not available at this endpoint (UnknownOperationException)" in \
-        stubs.context.report.warnings[0]
+    assert "AWS does not offer Athena (UnknownOperationException)" in stubs.context.report.warnings[0]

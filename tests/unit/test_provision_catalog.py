@@ -40,11 +40,10 @@ def found(table_input: dict[str, Any], version: str = "3") -> dict[str, Any]:
     return {"Table": {**copy.deepcopy(table_input), "DatabaseName": DATABASE, "VersionId": version}}
 
 
-def expect_database(glue: Stubber, exists: bool) -> None:
-    if exists:
-        glue.add_response("get_database", {"Database": {"Name": DATABASE}}, {"Name": DATABASE})
-    else:
-        missing(glue, "get_database", "EntityNotFoundException", {"Name": DATABASE}, 400)
+def expect_databases(glue: Stubber, exists: bool) -> None:
+    """GetDatabases, the listing that says Glue is there and whether the database is."""
+    listed = [{"Name": "another_catalog"}, *([{"Name": DATABASE}] if exists else [])]
+    glue.add_response("get_databases", {"DatabaseList": listed}, {})
 
 
 def expect_crawler_retired(stubs: Stubs) -> None:
@@ -71,8 +70,7 @@ def test_the_orders_table_has_the_contracts_columns_typed_then_lineage_partition
 def test_a_missing_database_and_table_are_created_and_the_crawler_retired() -> None:
     stubs = Stubs()
     glue = stubs("glue")
-    expect_database(glue, exists=False)  # Glue answers: the service is there
-    expect_database(glue, exists=False)
+    expect_databases(glue, exists=False)
     glue.add_response("create_database", {}, {"DatabaseInput": {
         "Name": DATABASE, "Description": "lakebox curated data catalog"}})
     missing(glue, "get_table", "EntityNotFoundException", {"DatabaseName": DATABASE, "Name": "orders"}, 400)
@@ -89,8 +87,7 @@ def test_a_missing_database_and_table_are_created_and_the_crawler_retired() -> N
 def test_a_table_as_declared_is_left_alone() -> None:
     stubs = Stubs()
     glue = stubs("glue")
-    expect_database(glue, exists=True)
-    expect_database(glue, exists=True)
+    expect_databases(glue, exists=True)
     glue.add_response("get_table", found(wanted()), {"DatabaseName": DATABASE, "Name": "orders"})
     expect_crawler_retired(stubs)
 
@@ -110,8 +107,7 @@ def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_l
     before["StorageDescriptor"]["Columns"].append(learned.to_glue())
     stubs = Stubs()
     glue = stubs("glue")
-    expect_database(glue, exists=True)
-    expect_database(glue, exists=True)
+    expect_databases(glue, exists=True)
     glue.add_response("get_table", found(before, version="7"), {"DatabaseName": DATABASE, "Name": "orders"})
     after = wanted(changed, [Column.from_glue(c) for c in before["StorageDescriptor"]["Columns"]])
     glue.add_response("update_table", {}, {"DatabaseName": DATABASE, "TableInput": after, "VersionId": "7"})
@@ -135,8 +131,8 @@ def test_without_glue_the_catalog_is_skipped_with_a_warning() -> None:
     stubs = Stubs()
     glue = stubs("glue")
     for _ in range(2):
-        glue.add_client_error("get_database", service_error_code="NotImplemented", http_status_code=501,
-                              expected_params={"Name": DATABASE})
+        glue.add_client_error("get_databases", service_error_code="NotImplemented", http_status_code=501,
+                              expected_params={})
 
     catalog.apply_catalog(stubs.context)
     catalog.teardown_catalog(stubs.context)
@@ -144,13 +140,13 @@ def test_without_glue_the_catalog_is_skipped_with_a_warning() -> None:
     stubs.done()
     assert stubs.changes == []
     assert len(stubs.context.report.warnings) == 2
-    assert "Glue is not available at this endpoint (NotImplemented)" in stubs.context.report.warnings[0]
+    assert "AWS does not offer Glue (NotImplemented)" in stubs.context.report.warnings[0]
 
 
 def test_teardown_deletes_the_tables_then_the_database() -> None:
     stubs = Stubs()
     glue = stubs("glue")
-    expect_database(glue, exists=True)
+    expect_databases(glue, exists=True)
     missing(glue, "delete_crawler", "EntityNotFoundException", {"Name": CRAWLER}, 400)
     glue.add_response("get_tables", {"TableList": [{"Name": "orders"}, {"Name": "sales"}]},
                       {"DatabaseName": DATABASE})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from botocore.stub import Stubber
 
 from lakebox_infra.observability import SCORE_THRESHOLD, SUCCESS_RATE_THRESHOLD
@@ -31,6 +32,7 @@ def described(alarm: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 
 def expect_topic(sns: Stubber, exists: bool, tags: list[dict[str, str]] = TAG_LIST) -> None:
+    sns.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC_ARN}] if exists else []}, {})
     if exists:
         sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN}}, {"TopicArn": TOPIC_ARN})
     else:
@@ -39,10 +41,15 @@ def expect_topic(sns: Stubber, exists: bool, tags: list[dict[str, str]] = TAG_LI
     sns.add_response("list_tags_for_resource", {"Tags": tags}, {"ResourceArn": TOPIC_ARN})
 
 
+def expect_alarms(cloudwatch: Stubber, found: list[dict[str, Any]]) -> None:
+    """DescribeAlarms of the topology's alarms, once for all of them."""
+    cloudwatch.add_response("describe_alarms", {"MetricAlarms": found},
+                            {"AlarmNames": ALARM_NAMES, "AlarmTypes": ["MetricAlarm"]})
+
+
 def expect_alarm(cloudwatch: Stubber, alarm: dict[str, Any], found: dict[str, Any] | None) -> None:
+    """The alarm put when missing or different, then its tags read."""
     name = alarm["AlarmName"]
-    cloudwatch.add_response("describe_alarms", {"MetricAlarms": [] if found is None else [found]},
-                            {"AlarmNames": [name], "AlarmTypes": ["MetricAlarm"]})
     if found is None:
         cloudwatch.add_response("put_metric_alarm", {}, {**alarm, "Tags": TAG_LIST})
     elif any(found[key] != value for key, value in alarm.items()):
@@ -50,10 +57,18 @@ def expect_alarm(cloudwatch: Stubber, alarm: dict[str, Any], found: dict[str, An
     cloudwatch.add_response("list_tags_for_resource", {"Tags": TAG_LIST}, {"ResourceARN": alarm_arn(name)})
 
 
+def expect_listed(cloudwatch: Stubber, *names: str) -> None:
+    """ListDashboards by the dashboard's name as prefix; a longer name sharing the prefix is not the dashboard."""
+    entries = [{"DashboardName": name, "DashboardArn": f"arn:aws:cloudwatch::000000000000:dashboard/{name}"}
+               for name in names]
+    cloudwatch.add_response("list_dashboards", {"DashboardEntries": entries}, {"DashboardNamePrefix": DASHBOARD})
+
+
 def expect_dashboard(cloudwatch: Stubber, body: dict[str, Any] | None, put: bool) -> None:
     if body is None:
-        missing(cloudwatch, "get_dashboard", "ResourceNotFound", {"DashboardName": DASHBOARD})
+        expect_listed(cloudwatch, f"{DASHBOARD}-old")
     else:
+        expect_listed(cloudwatch, DASHBOARD)
         # Read back re-serialised: compared as a document, not as text.
         found = {"DashboardName": DASHBOARD, "DashboardBody": json.dumps(body, indent=2)}
         cloudwatch.add_response("get_dashboard", found, {"DashboardName": DASHBOARD})
@@ -90,6 +105,7 @@ def test_missing_monitoring_is_created_with_its_tags() -> None:
     stubs = Stubs()
     expect_topic(stubs("sns"), exists=False)
     cloudwatch = stubs("cloudwatch")
+    expect_alarms(cloudwatch, [])
     for alarm in ALARMS:
         expect_alarm(cloudwatch, alarm, None)
     expect_dashboard(cloudwatch, None, put=True)
@@ -105,6 +121,7 @@ def test_monitoring_as_declared_is_left_alone() -> None:
     stubs = Stubs()
     expect_topic(stubs("sns"), exists=True, tags=[*TAG_LIST, {"Key": "owner", "Value": "data"}])
     cloudwatch = stubs("cloudwatch")
+    expect_alarms(cloudwatch, [described(alarm) for alarm in ALARMS])
     for alarm in ALARMS:
         expect_alarm(cloudwatch, alarm, described(alarm))
     expect_dashboard(cloudwatch, TOPOLOGY.dashboard_body, put=False)
@@ -121,6 +138,7 @@ def test_a_different_threshold_puts_the_alarm_again_and_a_different_body_the_das
     expect_topic(stubs("sns"), exists=True)
     cloudwatch = stubs("cloudwatch")
     first, second = ALARMS
+    expect_alarms(cloudwatch, [described(first, Threshold=95.0), described(second)])
     expect_alarm(cloudwatch, first, described(first, Threshold=95.0))
     expect_alarm(cloudwatch, second, described(second))
     expect_dashboard(cloudwatch, {"widgets": []}, put=True)
@@ -139,10 +157,10 @@ def test_teardown_deletes_the_alarms_the_dashboard_and_the_topic() -> None:
                             {"AlarmNames": ALARM_NAMES, "AlarmTypes": ["MetricAlarm"]})
     for name in ALARM_NAMES:
         cloudwatch.add_response("delete_alarms", {}, {"AlarmNames": [name]})
-    cloudwatch.add_response("get_dashboard", {"DashboardName": DASHBOARD, "DashboardBody": "{}"},
-                            {"DashboardName": DASHBOARD})
+    expect_listed(cloudwatch, DASHBOARD)
     cloudwatch.add_response("delete_dashboards", {}, {"DashboardNames": [DASHBOARD]})
     sns = stubs("sns")
+    sns.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC_ARN}]}, {})
     sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN}}, {"TopicArn": TOPIC_ARN})
     sns.add_response("delete_topic", {}, {"TopicArn": TOPIC_ARN})
 
@@ -158,8 +176,10 @@ def test_teardown_counts_missing_monitoring_as_absent() -> None:
     cloudwatch = stubs("cloudwatch")
     cloudwatch.add_response("describe_alarms", {"MetricAlarms": []},
                             {"AlarmNames": ALARM_NAMES, "AlarmTypes": ["MetricAlarm"]})
-    missing(cloudwatch, "get_dashboard", "ResourceNotFound", {"DashboardName": DASHBOARD})
-    missing(stubs("sns"), "get_topic_attributes", "NotFound", {"TopicArn": TOPIC_ARN})
+    expect_listed(cloudwatch)
+    sns = stubs("sns")
+    sns.add_response("list_topics", {"Topics": []}, {})
+    missing(sns, "get_topic_attributes", "NotFound", {"TopicArn": TOPIC_ARN})
 
     monitoring.teardown_monitoring(stubs.context)
 
@@ -169,11 +189,13 @@ def test_teardown_counts_missing_monitoring_as_absent() -> None:
                                f"sns topic {TOPIC} (absent)"]
 
 
-def test_an_endpoint_without_sns_skips_the_topic_with_a_warning() -> None:
+@pytest.mark.parametrize(("code", "status"), [("InternalFailure", 501), ("404", 404)])
+def test_an_endpoint_that_cannot_list_topics_skips_the_topic_with_one_warning(code: str, status: int) -> None:
     stubs = Stubs()
-    stubs("sns").add_client_error("get_topic_attributes", service_error_code="InternalFailure", http_status_code=501,
-                                  expected_params={"TopicArn": TOPIC_ARN})
+    stubs("sns").add_client_error("list_topics", service_error_code=code, http_status_code=status,
+                                  expected_params={})
     cloudwatch = stubs("cloudwatch")
+    expect_alarms(cloudwatch, [described(alarm) for alarm in ALARMS])
     for alarm in ALARMS:
         expect_alarm(cloudwatch, alarm, described(alarm))
     expect_dashboard(cloudwatch, TOPOLOGY.dashboard_body, put=False)
@@ -183,4 +205,23 @@ def test_an_endpoint_without_sns_skips_the_topic_with_a_warning() -> None:
     stubs.done()
     assert stubs.changes == []
     [warning] = stubs.context.report.warnings
-    assert f"the SNS topic {TOPIC}" in warning and "InternalFailure" in warning
+    assert warning.startswith(f"AWS does not offer SNS ({code}): the alerts topic {TOPIC} is skipped")
+
+
+def test_an_endpoint_that_cannot_list_alarms_or_dashboards_skips_them_with_one_warning_each() -> None:
+    stubs = Stubs()
+    expect_topic(stubs("sns"), exists=True)
+    cloudwatch = stubs("cloudwatch")
+    cloudwatch.add_client_error("describe_alarms", service_error_code="404", http_status_code=404,
+                                expected_params={"AlarmNames": ALARM_NAMES, "AlarmTypes": ["MetricAlarm"]})
+    cloudwatch.add_client_error("list_dashboards", service_error_code="UnknownOperationException",
+                                http_status_code=400, expected_params={"DashboardNamePrefix": DASHBOARD})
+
+    monitoring.apply_monitoring(stubs.context)
+
+    stubs.done()
+    assert stubs.changes == []
+    assert stubs.context.report.warnings == [
+        f"AWS does not offer CloudWatch alarms (404): the alarms {', '.join(ALARM_NAMES)} are skipped",
+        f"AWS does not offer CloudWatch dashboards (UnknownOperationException): the dashboard {DASHBOARD} is skipped",
+    ]

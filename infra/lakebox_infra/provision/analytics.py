@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from lakebox_infra.provision.base import Context, absent, ensure
+from lakebox_infra.provision.base import Context, absent, ensure, offered
 from lakebox_infra.provision.tags import ensure_tags, from_list, to_list
 from lakebox_infra.topology import ATHENA_RESULTS_PREFIX
-from lakebox_layer.adapters.errors import error_code, unavailable
 
 DESCRIPTION = "lakebox queries over the curated data"
 
@@ -55,15 +52,10 @@ def _workgroup_names(ctx: Context) -> set[str]:
 
 
 def athena_available(ctx: Context) -> set[str] | None:
-    """The endpoint's workgroup names, or None (with a warning saying what is skipped) when it has no Athena."""
-    try:
-        return _workgroup_names(ctx)
-    except ClientError as error:
-        if not unavailable(error):
-            raise
-        ctx.report.warn(f"Athena is not available at this endpoint ({error_code(error)}): the workgroup is skipped "
-                        "and `lakebox query` will not work there; everything else is provisioned")
-        return None
+    """The endpoint's workgroup names, or None (with a warning saying what is skipped) when it cannot list them:
+    then it has no Athena."""
+    return offered(ctx, "Athena", lambda: _workgroup_names(ctx),
+                   "the workgroup is skipped, and `lakebox query` will not work there")
 
 
 def apply_workgroup(ctx: Context) -> None:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from lakebox_infra.capabilities import Capabilities
 from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.topology import Topology, canonical
-from lakebox_layer.adapters.errors import error_code, missing, unavailable
+from lakebox_layer.adapters.errors import cannot_list, error_code, missing, unavailable
 from lakebox_layer.settings import ResourceNames
 
 log = logging.getLogger("lakebox.bootstrap")
@@ -91,6 +91,19 @@ class Context:
                 service, region_name=self.names.region, endpoint_url=self.endpoint_url,
             )
         return self.clients[service]
+
+
+def offered(ctx: Context, service: str, listing: Callable[[], T], skipped: str) -> T | None:
+    """What `listing` returns (a call that lists the service's resources); or None, with one warning saying what is
+    `skipped`, when the endpoint cannot list them: an endpoint that cannot list a service's resources does not offer
+    the service (see :func:`lakebox_layer.adapters.errors.cannot_list`)."""
+    try:
+        return listing()
+    except ClientError as error:
+        if not cannot_list(error):
+            raise
+        ctx.report.warn(f"{ctx.capabilities.emulator} does not offer {service} ({error_code(error)}): {skipped}")
+        return None
 
 
 def current(read: Callable[[], T | None]) -> T | None:

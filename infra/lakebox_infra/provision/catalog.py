@@ -1,41 +1,36 @@
 """The Glue catalog of the curated zone: the database and one table per dataset with a contract; skipped with a
 warning where the endpoint has no Glue.
 
-Tables of datasets without a contract are created by the curation stage from their first file. The recipe's
-crawler is gone: the curation stage owns every table's columns and registers its partitions, and a crawler over the
-same data would make competing tables (or retype these) on AWS. A crawler or crawler role left by an earlier
-version is deleted.
+Tables of datasets without a contract are created by the curation stage from their first file. The Glue crawler of
+the Serverless Data Lake Architecture recipe is gone: the curation stage owns every table's columns and registers its
+partitions, and a crawler over the same data would make competing tables (or retype these) on AWS. A crawler or
+crawler role left by an earlier version is deleted.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from lakebox_infra import contract_files
 from lakebox_infra.provision import iam
-from lakebox_infra.provision.base import Context, absent, current, ensure
+from lakebox_infra.provision.base import Context, absent, current, ensure, offered
 from lakebox_layer.adapters.catalog import table_input
-from lakebox_layer.adapters.errors import error_code, unavailable
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import table_name
 from lakebox_layer.routing import curated_location
 
 
-def glue_available(ctx: Context) -> bool:
-    """Whether the endpoint offers Glue; a warning says what is skipped when it does not."""
-    try:
-        ctx.client("glue").get_database(Name=ctx.names.glue_database)
-    except ClientError as error:
-        if unavailable(error):
-            ctx.report.warn(
-                f"Glue is not available at this endpoint ({error_code(error)}): the catalog database and tables "
-                "are skipped, and `lakebox query` has nothing to query; everything else is provisioned"
-            )
-            return False
-    return True
+def _database_names(ctx: Context) -> set[str]:
+    pages = ctx.client("glue").get_paginator("get_databases").paginate()
+    return {database["Name"] for page in pages for database in page.get("DatabaseList", [])}
+
+
+def glue_available(ctx: Context) -> set[str] | None:
+    """The endpoint's database names, or None (with a warning saying what is skipped) when it cannot list them:
+    then it has no Glue."""
+    return offered(ctx, "Glue", lambda: _database_names(ctx),
+                   "the catalog database and tables are skipped, and `lakebox query` has nothing to query")
 
 
 def contract_table(ctx: Context, contract: Contract, existing: list[Column] | None = None) -> dict[str, Any] | None:
@@ -100,16 +95,14 @@ def _apply_contract_table(ctx: Context, contract: Contract) -> None:
 
 def apply_catalog(ctx: Context) -> None:
     """The database, the contract datasets' tables, and no crawler."""
-    if not glue_available(ctx):
+    databases = glue_available(ctx)
+    if databases is None:
         return
-    glue = ctx.client("glue")
-    names = ctx.names
-    if current(lambda: glue.get_database(Name=names.glue_database)) is None:
-        glue.create_database(DatabaseInput={"Name": names.glue_database,
-                                            "Description": "lakebox curated data catalog"})
-        ctx.report.changed("created", f"glue database {names.glue_database}")
-    else:
-        ctx.report.same(f"glue database {names.glue_database}")
+    database = ctx.names.glue_database
+    ensure(ctx, f"glue database {database}", lambda: database if database in databases else None, database,
+           lambda _: ctx.client("glue").create_database(
+               DatabaseInput={"Name": database, "Description": "lakebox curated data catalog"}),
+           "created")
     apply_contract_tables(ctx)
     retire_crawler(ctx)
 
@@ -124,7 +117,7 @@ def retire_crawler(ctx: Context) -> None:
 
 def teardown_catalog(ctx: Context) -> None:
     """Delete the database with its tables, where the endpoint has Glue."""
-    if not glue_available(ctx):
+    if glue_available(ctx) is None:
         return
     glue = ctx.client("glue")
     names = ctx.names

@@ -1,5 +1,5 @@
-"""The quality alarms, the SNS topic they notify and the pipeline's dashboard; skipped with a warning where the
-endpoint has no SNS or CloudWatch alarms or dashboards.
+"""The quality alarms, the SNS topic they notify and the pipeline's dashboard; each skipped with one warning where
+the endpoint cannot list topics, alarms or dashboards (it has no SNS, or no CloudWatch).
 
 The topic is not encrypted: CloudWatch can publish to a topic encrypted with a customer-managed key only (not the
 AWS-managed `aws/sns` key), and an alert carries an alarm's name and state, not data.
@@ -8,48 +8,46 @@ AWS-managed `aws/sns` key), and an alert carries an alarm's name and state, not 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from lakebox_infra.provision.base import Context, absent, ensure
+from lakebox_infra.provision.base import Context, absent, ensure, offered
 from lakebox_infra.provision.tags import ensure_tags, from_list, to_list
-from lakebox_layer.adapters.errors import error_code, unavailable
-
-# GetDashboard and DeleteDashboards answer a missing dashboard with these codes (AWS: ResourceNotFound; MiniStack
-# answers DeleteDashboards with the exception's name), which no other service uses.
-DASHBOARD_MISSING = frozenset({"ResourceNotFound", "DashboardNotFoundError"})
-
-
-def _available(ctx: Context, what: str, step: Callable[[], None]) -> None:
-    """Run one step; an endpoint without the service skips it with a warning saying what is missing."""
-    try:
-        step()
-    except ClientError as error:
-        if not unavailable(error):
-            raise
-        ctx.report.warn(f"{ctx.capabilities.emulator} does not offer {what} ({error_code(error)}): it is skipped; "
-                        "everything else is provisioned")
 
 
 def apply_monitoring(ctx: Context) -> None:
-    """The alerts topic, then the alarms that notify it, then the dashboard."""
-    _available(ctx, f"the SNS topic {ctx.topology.alerts_topic}", lambda: apply_topic(ctx))
-    for alarm in ctx.topology.alarms:
-        _available(ctx, f"the CloudWatch alarm {alarm['AlarmName']}", partial(apply_alarm, ctx, alarm))
-    _available(ctx, f"the CloudWatch dashboard {ctx.topology.dashboard}", lambda: apply_dashboard(ctx))
+    """The alerts topic, then the alarms that notify it, then the dashboard; each service the endpoint cannot list
+    is skipped with one warning."""
+    if topics_listed(ctx):
+        apply_topic(ctx)
+    alarms = existing_alarms(ctx)
+    if alarms is not None:
+        for alarm in ctx.topology.alarms:
+            apply_alarm(ctx, alarm, alarms)
+    dashboard = dashboard_listed(ctx)
+    if dashboard is not None:
+        apply_dashboard(ctx, dashboard)
 
 
 def teardown_monitoring(ctx: Context) -> None:
     """Delete the alarms first (they name the topic), then the dashboard and the topic."""
-    _available(ctx, "CloudWatch alarms", lambda: teardown_alarms(ctx))
-    _available(ctx, "CloudWatch dashboards", lambda: teardown_dashboard(ctx))
-    _available(ctx, "SNS topics", lambda: teardown_topic(ctx))
+    alarms = existing_alarms(ctx)
+    if alarms is not None:
+        teardown_alarms(ctx, alarms)
+    dashboard = dashboard_listed(ctx)
+    if dashboard is not None:
+        teardown_dashboard(ctx, dashboard)
+    if topics_listed(ctx):
+        teardown_topic(ctx)
 
 
 # -- the topic ----------------------------------------------------------------------------------------------------
+
+def topics_listed(ctx: Context) -> bool:
+    """Whether the endpoint lists SNS topics (the first page tells); a warning says what is skipped when not."""
+    skipped = f"the alerts topic {ctx.topology.alerts_topic} is skipped, and the alarms notify no one"
+    return offered(ctx, "SNS", lambda: ctx.client("sns").list_topics(), skipped) is not None
+
 
 def apply_topic(ctx: Context) -> None:
     """Create the topic when missing (with the topology's tags), then make sure it carries them."""
@@ -85,14 +83,22 @@ def _described(ctx: Context, names: list[str]) -> dict[str, dict[str, Any]]:
     return {alarm["AlarmName"]: alarm for alarm in found.get("MetricAlarms", [])}
 
 
-def apply_alarm(ctx: Context, wanted: dict[str, Any]) -> None:
-    """Put the alarm when it is missing or any declared setting differs (CloudWatch adds state and defaults, which
-    are not compared); then its tags."""
+def existing_alarms(ctx: Context) -> dict[str, dict[str, Any]] | None:
+    """The topology's alarms as the endpoint describes them, by name (those missing left out); None, with a
+    warning saying what is skipped, when the endpoint cannot list alarms."""
+    names = [alarm["AlarmName"] for alarm in ctx.topology.alarms]
+    return offered(ctx, "CloudWatch alarms", lambda: _described(ctx, names),
+                   f"the alarms {', '.join(names)} are skipped")
+
+
+def apply_alarm(ctx: Context, wanted: dict[str, Any], existing: dict[str, dict[str, Any]]) -> None:
+    """Put the alarm when it is missing from `existing` or any declared setting differs (CloudWatch adds state and
+    defaults, which are not compared); then its tags."""
     cloudwatch = ctx.client("cloudwatch")
     name = wanted["AlarmName"]
 
     def read() -> dict[str, Any] | None:
-        alarm = _described(ctx, [name]).get(name)
+        alarm = existing.get(name)
         return None if alarm is None else {key: alarm.get(key) for key in wanted}
 
     def write(found: dict[str, Any] | None) -> None:
@@ -112,10 +118,9 @@ def apply_alarm(ctx: Context, wanted: dict[str, Any]) -> None:
                 lambda tags: cloudwatch.tag_resource(ResourceARN=arn, Tags=to_list(tags)))
 
 
-def teardown_alarms(ctx: Context) -> None:
+def teardown_alarms(ctx: Context, existing: dict[str, dict[str, Any]]) -> None:
     """Delete the alarms that exist (DeleteAlarms may refuse names that do not)."""
     names = [alarm["AlarmName"] for alarm in ctx.topology.alarms]
-    existing = _described(ctx, names)
     cloudwatch = ctx.client("cloudwatch")
 
     def delete(name: str) -> object:
@@ -127,21 +132,28 @@ def teardown_alarms(ctx: Context) -> None:
 
 # -- the dashboard ------------------------------------------------------------------------------------------------
 
-def _dashboard_body(ctx: Context) -> dict[str, Any] | None:
-    """The dashboard's body as a document, or None when there is no dashboard of that name."""
-    try:
-        found = ctx.client("cloudwatch").get_dashboard(DashboardName=ctx.topology.dashboard)
-    except ClientError as error:
-        if error_code(error) in DASHBOARD_MISSING:
-            return None
-        raise
+def dashboard_listed(ctx: Context) -> bool | None:
+    """Whether the endpoint lists the dashboard; None, with a warning saying what is skipped, when it cannot list
+    dashboards. (GetDashboard's answer for a missing dashboard differs between endpoints; the listing's does not.)"""
+    name = ctx.topology.dashboard
+
+    def listing() -> bool:
+        pages = ctx.client("cloudwatch").get_paginator("list_dashboards").paginate(DashboardNamePrefix=name)
+        return any(entry["DashboardName"] == name for page in pages for entry in page.get("DashboardEntries", []))
+
+    return offered(ctx, "CloudWatch dashboards", listing, f"the dashboard {name} is skipped")
+
+
+def _dashboard_body(ctx: Context) -> dict[str, Any]:
+    """The body of the dashboard, which exists, as a document."""
+    found = ctx.client("cloudwatch").get_dashboard(DashboardName=ctx.topology.dashboard)
     body: dict[str, Any] = json.loads(found["DashboardBody"])
     return body
 
 
-def apply_dashboard(ctx: Context) -> None:
-    """Put the dashboard when it is missing or its body differs as a document (not as text). Dashboards take no
-    tags."""
+def apply_dashboard(ctx: Context, listed: bool) -> None:
+    """Put the dashboard when it is not `listed` or its body differs as a document (not as text). Dashboards take
+    no tags."""
     name = ctx.topology.dashboard
     wanted = ctx.topology.dashboard_body
 
@@ -150,16 +162,12 @@ def apply_dashboard(ctx: Context) -> None:
         for message in answer.get("DashboardValidationMessages", []):
             ctx.report.warn(f"dashboard {name}: {message.get('DataPath', '')} {message.get('Message', '')}".strip())
 
-    ensure(ctx, f"dashboard {name}", lambda: _dashboard_body(ctx), wanted, write,
+    ensure(ctx, f"dashboard {name}", lambda: _dashboard_body(ctx) if listed else None, wanted, write,
            lambda found: "created" if found is None else "updated")
 
 
-def teardown_dashboard(ctx: Context) -> None:
+def teardown_dashboard(ctx: Context, listed: bool) -> None:
+    """Delete the dashboard when it is `listed`."""
     name = ctx.topology.dashboard
-
-    def delete() -> object:
-        if _dashboard_body(ctx) is None:
-            return False
-        return ctx.client("cloudwatch").delete_dashboards(DashboardNames=[name])
-
-    absent(ctx, f"dashboard {name}", delete)
+    absent(ctx, f"dashboard {name}",
+           lambda: listed and ctx.client("cloudwatch").delete_dashboards(DashboardNames=[name]))

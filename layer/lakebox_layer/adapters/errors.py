@@ -31,13 +31,26 @@ def error_code(error: ClientError) -> str:
 
 
 def missing(error: ClientError) -> bool:
-    """Whether the error says the thing asked for does not exist."""
+    """Whether the error says the thing asked for does not exist (asked by name: a listing names nothing that could
+    be missing, see `cannot_list`)."""
     return error_code(error) in NOT_FOUND
 
 
 def unavailable(error: ClientError) -> bool:
     """Whether the error says the endpoint does not offer the service."""
     return error_code(error) in UNAVAILABLE
+
+
+def cannot_list(error: ClientError) -> bool:
+    """Whether the error, answering a call that lists a service's resources (ListWorkGroups, GetDatabases,
+    ListTopics: one that names no resource), says the endpoint does not offer the service.
+
+    Such a call has no resource to be missing, so a not-found answer means the operation itself is: an endpoint
+    without it answers a plain 404 (moto's mock: "Not yet implemented"), as others say outright with the codes of
+    UNAVAILABLE. On a call that names a resource (a get, describe or head, or a listing inside one resource, like
+    ListTagsForResource) the same codes mean that resource is missing: see `missing`.
+    """
+    return unavailable(error) or missing(error)
 
 
 def credentials_refused(error: ClientError) -> bool:
