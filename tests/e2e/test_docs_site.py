@@ -11,7 +11,7 @@ from pathlib import Path
 from lakebox.lake.pages import every_row
 from lakebox_layer.records import dataset_of
 from tests.e2e.lake import Invoke, Lake
-from tests.unit.test_docs_html import Page
+from tests.pages import Page
 
 ORDERS = Path(__file__).resolve().parents[2] / "sample_data" / "orders" / "orders-2026-01.csv"
 SECRET = "leaky-secret-value"
