@@ -2,7 +2,8 @@
 boundary they all run behind.
 
 Every failure of a command ends in one red line on stderr that says what failed and what to do, and exit code 1
-(2 for a usage error or a bad setting), never a traceback: :func:`lakebox_infra.failures.failure_of` words it.
+(2 for a usage error or a bad setting), never a traceback: :func:`lakebox_infra.failures.failure_of` words it. A
+usage error typer finds (an unknown option, a missing argument) is one line too, naming the command's --help.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import typer
 from rich.text import Text
+from typer.core import TyperGroup
 
 from lakebox.commands import (
     common,
@@ -34,8 +36,41 @@ from lakebox.lake.target import Target
 from lakebox_infra.failures import DEBUG_VARIABLE, failure_of
 
 P = ParamSpec("P")
+USAGE_EXIT_CODE = 2
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+
+def _fail(message: str) -> None:
+    common.err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+
+
+def _usage_problem(error: Exception) -> str | None:
+    """What a usage error of the command line says, with where to read on; None for any other exception. Told by
+    the attributes every click usage error has, whichever click typer brings."""
+    if getattr(error, "exit_code", None) != USAGE_EXIT_CODE or not callable(getattr(error, "format_message", None)):
+        return None
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None) or "lakebox"
+    message = str(error.format_message()).rstrip(".")  # type: ignore[attr-defined]
+    return f"{message}: see `{command} --help`"
+
+
+class Commands(TyperGroup):
+    """The app's commands, whose usage errors are one line like every other failure."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except Exception as error:
+            problem = _usage_problem(error)
+            if problem is None:
+                raise
+            _fail(problem)
+            raise typer.Exit(USAGE_EXIT_CODE) from None
+
+
+app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="A serverless data lake on your laptop: S3, Lambda, EventBridge, DynamoDB, Glue, CloudWatch.")
 
 
@@ -60,7 +95,7 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
             if os.environ.get(DEBUG_VARIABLE):
                 raise
             failure = failure_of(error, _where())
-            common.err.print(Text.assemble(("error:", "red"), " ", failure.message), soft_wrap=True)
+            _fail(failure.message)
             raise typer.Exit(failure.exit_code) from None
 
     return run
