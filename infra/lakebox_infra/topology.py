@@ -126,10 +126,6 @@ class Topology(Arns):
         """The functions that read a queue of their own (every stage but the stream batcher)."""
         return {f.stage: f for f in self.functions if f.queue is not None}
 
-    def function_basics(self, stage: Stage) -> list[dict[str, Any]]:
-        """What every function may do (see :func:`lakebox_infra.function_specs.function_basics`)."""
-        return function_specs.function_basics(self, stage)
-
     def event_invoke_config(self, spec: FunctionSpec) -> dict[str, Any]:
         """put_function_event_invoke_config arguments: retries, maximum age, on-failure destination."""
         return {"FunctionName": spec.name, "MaximumRetryAttempts": ASYNC_RETRIES,

@@ -3,7 +3,9 @@ calls."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -64,19 +66,39 @@ def versions_table(trace: Trace) -> Table:
     return table
 
 
+def _ingestion(details: dict[str, Any]) -> str:
+    return f"format {details['format']}" + (f" ({details['compression']})" if details.get("compression") else "") \
+        if "format" in details else ""
+
+
+def _validation(details: dict[str, Any]) -> str:
+    if "quality_score" not in details:
+        return ""
+    return (f"score {details['quality_score']}, {details.get('records_valid', 0)}/{details.get('records_total', 0)} "
+            "records valid" + (f"; {details['errors'][0]}" if details.get("errors") else ""))
+
+
+def _quality(details: dict[str, Any]) -> str:
+    return f"score {details['quality_score']} added to the totals" if "quality_score" in details else ""
+
+
+def _curation(details: dict[str, Any]) -> str:
+    return details.get("reason") or f"{details.get('rows', 0)} rows in {', '.join(details.get('partitions', []))}"
+
+
+# The phrase of the stages people read most; any other stage shows its record's details as the registry names them.
+_PHRASES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "ingestion": _ingestion, "validation": _validation, "quality": _quality, "curation": _curation}
+
+
 def outcome_text(step: StageStep) -> str:
-    details = step.details
-    if step.stage == "validation" and "quality_score" in details:
-        return f"score {details['quality_score']}, {details.get('records_valid', 0)}/" \
-               f"{details.get('records_total', 0)} records valid" + \
-               (f"; {details['errors'][0]}" if details.get("errors") else "")
-    if step.stage == "curation" and step.recorded:
-        return details.get("reason") or f"{details.get('rows', 0)} rows in {', '.join(details.get('partitions', []))}"
-    if step.stage == "ingestion" and "format" in details:
-        return f"format {details['format']}" + (f" ({details['compression']})" if details.get("compression") else "")
-    if step.stage == "quality" and "quality_score" in details:
-        return f"score {details['quality_score']} added to the totals"
-    return ""
+    """What the stage decided for the file, in a phrase ("" before it has recorded it)."""
+    if not step.recorded:
+        return ""
+    phrase = _PHRASES.get(step.stage)
+    if phrase is not None:
+        return phrase(step.details)
+    return ", ".join(f"{name} {value}" for name, value in step.details.items() if not isinstance(value, (list, dict)))
 
 
 def timeline_table(trace: Trace) -> Table:
