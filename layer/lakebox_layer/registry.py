@@ -105,8 +105,9 @@ class StageSpec:
     # name). Validation's and quality's rules keep the names earlier versions gave them, after the stage whose event
     # they carry, so a deployed lake keeps its rules.
     rule_name: str | None = None
-    # Whether the function imports DuckDB, which comes in a layer of its own.
-    duckdb: bool = False
+    # The layers of compiled code the function imports besides the shared layer, each a layer of its own
+    # (see infra/lakebox_infra/duckdb_layer.py): "duckdb".
+    native_layers: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -121,6 +122,11 @@ class StageSpec:
     def rule(self) -> str | None:
         """The name its rule has after the project, None when no rule feeds it."""
         return (self.rule_name or self.name) if isinstance(self.consumes, Event) else None
+
+    @property
+    def duckdb(self) -> bool:
+        """Whether the function imports DuckDB."""
+        return "duckdb" in self.native_layers
 
     @property
     def records_files(self) -> bool:
@@ -172,7 +178,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         awaiting="awaiting curation",
         trace=TraceRow("CurationStatus", {"CurationStatus": "status", "Table": "table", "CuratedRows": "rows",
                                           "Partitions": "partitions", "Reason": "reason"}),
-        duckdb=True,
+        native_layers=("duckdb",),
     ),
     StageSpec(
         Stage.BATCHER, "Kinesis records to raw JSON Lines files",
