@@ -14,8 +14,11 @@ from pathlib import Path
 from lakebox_infra import project_root
 
 # The layer's third-party code, copied from the installed distributions (no network needed). boto3 is left out:
-# the Lambda runtime provides it.
-VENDORED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions", "fastjsonschema")
+# the Lambda runtime provides it. All of it is pure Python, so one layer serves x86_64 and arm64. phonenumberslite
+# and python-stdnum are validation's personal data detectors (lakebox_layer.classification); they import nothing
+# outside the standard library, and their data (numbering plans, IBAN formats) comes with their packages.
+VENDORED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions", "fastjsonschema",
+                          "phonenumberslite", "python-stdnum")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 

@@ -54,6 +54,17 @@ def test_fastjsonschema_is_vendored_and_boto3_is_not() -> None:
     assert not {"boto3", "botocore"} & set(VENDORED_DISTRIBUTIONS)
 
 
+def test_the_personal_data_detectors_are_vendored_with_their_data(layer_zip: bytes) -> None:
+    """Validation's classification reads numbering plans and IBAN formats from files beside the code."""
+    assert {"phonenumberslite", "python-stdnum"} <= set(VENDORED_DISTRIBUTIONS)
+    names = set(names_in(layer_zip))
+    assert {"python/phonenumbers/__init__.py", "python/phonenumbers/data/region_GB.py",
+            "python/stdnum/iban.dat", "python/stdnum/luhn.py", "python/stdnum/it/codicefiscale.py",
+            "python/lakebox_layer/classification.py"} <= names
+    # The full phonenumbers distribution's geocoder and carrier data stay out: phonenumberslite has none.
+    assert not [n for n in names if n.startswith(("python/phonenumbers/geodata/", "python/phonenumbers/carrierdata/"))]
+
+
 def test_layer_holds_no_bytecode_metadata_or_boto3(layer_zip: bytes) -> None:
     names = names_in(layer_zip)
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo"))]
