@@ -85,3 +85,20 @@ class BatchHeld(LakeboxError):
 class StreamPlanMismatch(LakeboxError):
     """A redelivered batch does not give again the plan its shard's ledger holds as pending (records missing, or
     different bytes): nothing is written and the batch is retried rather than guessed at."""
+
+
+class ProtectedValueInvalid(LakeboxError, ValueError):
+    """A protected value is not lbx1 ciphertext, or does not decrypt under its key for its column; nothing is shown."""
+
+
+class KeyAccessDenied(LakeboxError):
+    """KMS refused the caller a personal-data key for an action; the message names the key and the action."""
+
+    def __init__(self, key_id: str, action: str, code: str) -> None:
+        super().__init__(f"{action} on {key_id} refused: this identity is not allowed it ({code})")
+        self.key_id = key_id
+        self.action = action
+
+
+class KeyServiceError(LakeboxError):
+    """KMS failed a personal-data key operation for a reason other than access (missing key, wrong context, ...)."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_glue import GlueClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
 
 _CONFIG = Config(
@@ -59,3 +60,7 @@ class AwsClients:
     @cached_property
     def glue(self) -> GlueClient:
         return self.client("glue")  # type: ignore[no-any-return]
+
+    @cached_property
+    def kms(self) -> KMSClient:
+        return self.client("kms")  # type: ignore[no-any-return]
