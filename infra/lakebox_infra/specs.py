@@ -74,9 +74,11 @@ class FunctionSpec:
         return f"lakebox {self.stage.value}: {self.declared.summary}"
 
     @property
-    def duckdb(self) -> bool:
-        """Whether the function imports DuckDB, which comes in its own layer (see lakebox_infra.duckdb_layer)."""
-        return self.declared.duckdb
+    def native_layers(self) -> tuple[str, ...]:
+        """The layers of compiled code the function imports, as its stage declares them ("duckdb",
+        "cryptography"): each comes in a layer of its own, attached after the shared one in this order (see
+        lakebox_infra.native_layers)."""
+        return self.declared.native_layers
 
     @property
     def visibility_timeout(self) -> int:

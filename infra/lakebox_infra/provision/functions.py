@@ -1,12 +1,14 @@
-"""The shared layer, DuckDB's layer, the stage functions, their queue triggers and their asynchronous retries."""
+"""The shared layer, the native layers (DuckDB's, cryptography's), the stage functions, their queue triggers and
+their asynchronous retries."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lakebox_infra import duckdb_layer, packaging
+from lakebox_infra import native_layers, packaging
 from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision.base import Context, absent, current, ensure, retry
 from lakebox_infra.provision.tags import ensure_tags
@@ -36,20 +38,28 @@ def apply_layer(ctx: Context) -> str:
     return _publish_layer(ctx, ctx.names.layer, "lakebox shared library", archive)
 
 
-def duckdb_source(ctx: Context) -> duckdb_layer.Source:
-    """DuckDB built for the emulator's own interpreter where functions run on it, else the declared runtime's."""
-    return duckdb_layer.source_for(ctx.capabilities.host_interpreter)
+def native_source(ctx: Context) -> native_layers.Source:
+    """Compiled code built for the emulator's own interpreter where functions run on it, else the declared
+    runtime's."""
+    return native_layers.source_for(ctx.capabilities.host_interpreter)
 
 
-def apply_duckdb_layer(ctx: Context) -> str | None:
-    """Publish DuckDB's layer when a function imports it and its content changed; the version's ARN, or None when
-    no function needs it."""
-    if not any(spec.duckdb for spec in ctx.topology.functions):
-        return None
-    source = duckdb_source(ctx)
-    archive = duckdb_layer.build_duckdb_layer(source)
-    what = f"lakebox duckdb {duckdb_layer.installed_version()} ({source.value})"
-    return _publish_layer(ctx, duckdb_layer.layer_name(ctx.names), what, archive)
+def declared_layers(ctx: Context) -> list[native_layers.NativeLayer]:
+    """Each native layer some function declares, once, in the order they are first declared."""
+    declared = dict.fromkeys(name for spec in ctx.topology.functions for name in spec.native_layers)
+    return [native_layers.named(name) for name in declared]
+
+
+def apply_native_layers(ctx: Context) -> dict[str, str]:
+    """Publish each native layer a function imports, once however many import it, when its content changed; the
+    versions' ARNs by the layers' names (none when no function needs one)."""
+    source = native_source(ctx)
+    arns = {}
+    for layer in declared_layers(ctx):
+        archive = native_layers.build_layer(layer, source)
+        what = f"lakebox {layer.describe()} ({source.value})"
+        arns[layer.name] = _publish_layer(ctx, layer.layer_name(ctx.names), what, archive)
+    return arns
 
 
 def _publish_layer(ctx: Context, layer: str, what: str, archive: bytes) -> str:
@@ -68,14 +78,15 @@ def _publish_layer(ctx: Context, layer: str, what: str, archive: bytes) -> str:
 
 
 def function_config(ctx: Context, spec: FunctionSpec, layer_arn: str,
-                    duckdb_layer_arn: str | None = None) -> dict[str, Any]:
+                    native_layer_arns: Mapping[str, str] | None = None) -> dict[str, Any]:
     """update_function_configuration arguments, and the shape a function's configuration is compared in. A function
-    that imports DuckDB gets its layer after the shared one."""
+    that imports compiled code gets its native layers after the shared one, in the order its stage declares them."""
     layers = [layer_arn]
-    if spec.duckdb:
-        if duckdb_layer_arn is None:
-            raise ProvisioningError(f"function {spec.name} imports DuckDB, and no DuckDB layer was published")
-        layers.append(duckdb_layer_arn)
+    for name in spec.native_layers:
+        if (arn := (native_layer_arns or {}).get(name)) is None:
+            title = native_layers.named(name).title
+            raise ProvisioningError(f"function {spec.name} imports {title}, and no {title} layer was published")
+        layers.append(arn)
     return {
         "FunctionName": spec.name,
         "Runtime": RUNTIME,
@@ -99,9 +110,11 @@ def function_environment(ctx: Context, spec: FunctionSpec) -> dict[str, str]:
     return environment
 
 
-def _bundled_duckdb(ctx: Context) -> list[tuple[str, Path]]:
-    """DuckDB's layer files at a function zip's root, as the shared layer's are bundled."""
-    return [(name.removeprefix("python/"), path) for name, path in duckdb_layer.layer_entries(duckdb_source(ctx))]
+def _bundled_native(ctx: Context, spec: FunctionSpec) -> list[tuple[str, Path]]:
+    """The files of the function's native layers at its zip's root, as the shared layer's are bundled."""
+    source = native_source(ctx)
+    return [(name.removeprefix("python/"), path) for layer in spec.native_layers
+            for name, path in native_layers.layer_entries(native_layers.named(layer), source)]
 
 
 def _comparable_config(found: dict[str, Any]) -> dict[str, Any]:
@@ -123,14 +136,15 @@ def _wait(ctx: Context, name: str, waiter: str) -> None:
     ctx.client("lambda").get_waiter(waiter).wait(FunctionName=name, WaiterConfig=WAIT)
 
 
-def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str, duckdb_layer_arn: str | None = None) -> None:
+def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str,
+                   native_layer_arns: Mapping[str, str] | None = None) -> None:
     """Create the function, or update its code and its configuration where they differ; then its tags. Where the
-    endpoint does not apply layers, their files go into the zip too (DuckDB's if the function imports it)."""
+    endpoint does not apply layers, their files go into the zip too (its native layers' as well)."""
     lam = ctx.client("lambda")
     bundle = ctx.capabilities.bundle_layer
-    extra = _bundled_duckdb(ctx) if bundle and spec.duckdb else []
+    extra = _bundled_native(ctx, spec) if bundle else []
     archive = packaging.build_function(spec.component, bundle_layer=bundle, extra=extra)
-    wanted = function_config(ctx, spec, layer_arn, duckdb_layer_arn)
+    wanted = function_config(ctx, spec, layer_arn, native_layer_arns)
     found = current(lambda: lam.get_function(FunctionName=spec.name)["Configuration"])
     if found is None:
         # On AWS a new role takes seconds to become assumable: retry only that error, with a deadline.
@@ -215,12 +229,14 @@ def teardown_layer(ctx: Context) -> None:
     absent(ctx, f"layer {ctx.names.layer}", partial(_delete_layer_versions, ctx, ctx.names.layer))
 
 
-def teardown_duckdb_layer(ctx: Context) -> None:
-    """Delete every version of DuckDB's layer."""
-    layer = duckdb_layer.layer_name(ctx.names)
-    absent(ctx, f"layer {layer}", partial(_delete_layer_versions, ctx, layer))
+def teardown_native_layers(ctx: Context) -> None:
+    """Delete every version of each native layer lakebox defines, whether or not a stage still declares it."""
+    for layer in native_layers.LAYERS.values():
+        name = layer.layer_name(ctx.names)
+        absent(ctx, f"layer {name}", partial(_delete_layer_versions, ctx, name))
 
 
+# The names the provisioner calls these steps by, from when DuckDB's was the only native layer.
 def _delete_mappings(ctx: Context, function: str) -> bool:
     lam = ctx.client("lambda")
     mappings = lam.list_event_source_mappings(FunctionName=function).get("EventSourceMappings", [])

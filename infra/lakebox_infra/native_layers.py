@@ -1,12 +1,13 @@
-"""DuckDB's own Lambda layer, `<project>-duckdb`, apart from the shared layer: only the function that writes Parquet
-carries its ~70 MB engine.
+"""Layers of compiled code, each a Lambda layer apart from the shared one, for the functions whose stage declares it
+(`native_layers` in the stage registry): `<project>-duckdb` (DuckDB's ~70 MB engine, to write Parquet) and
+`<project>-cryptography` (AES-GCM for personal data). Each is declared once here, as a :class:`NativeLayer`.
 
-A compiled engine imports only on the interpreter it was built for. MiniStack runs every function on its own
-interpreter, whatever the declared runtime, so there the layer holds the duckdb installed here
+Compiled code imports only on the interpreter it was built for. MiniStack runs every function on its own
+interpreter, whatever the declared runtime, so there a layer holds the distributions installed here
 (:attr:`Source.INSTALLED`, no network). AWS and LocalStack run the declared runtime, so there it holds that runtime's
-manylinux x86_64 wheel of the same version (:attr:`Source.WHEEL`), downloaded once with pip into a cache
-(`python -m lakebox_infra.duckdb_layer --fetch` fills it ahead of time). Built zips are deterministic and cached as
-well, so a second bootstrap neither rebuilds nor republishes the layer.
+manylinux x86_64 wheels of the same versions (:attr:`Source.WHEEL`), downloaded once with pip into a cache
+(`python -m lakebox_infra.native_layers --fetch` fills it ahead of time). Built zips are deterministic and cached as
+well, so a second bootstrap neither rebuilds nor republishes a layer.
 """
 
 from __future__ import annotations
@@ -26,16 +27,16 @@ import sys
 import sysconfig
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from lakebox_infra import packaging
 from lakebox_infra.exceptions import ProvisioningError
-from lakebox_infra.topology import RUNTIME
+from lakebox_infra.specs import RUNTIME
 from lakebox_layer.settings import ResourceNames
 
 log = logging.getLogger("lakebox.bootstrap")
 
-DISTRIBUTION = "duckdb"
 # AWS refuses a layer (or function) zip over 50 MB uploaded directly rather than from S3, and a function whose code
 # plus all its layers exceeds 250 MB unzipped (Lambda's MB are MiB).
 MAX_DIRECT_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -53,32 +54,86 @@ _MANYLINUX = re.compile(r"manylinux(?:1|2010|2014|_(\d+)_(\d+))_x86_64")
 _LEGACY_GLIBC = {"1": (2, 5), "2010": (2, 12), "2014": (2, 17)}
 # Installer bookkeeping, not needed to import (direct_url.json may name the machine it was installed from).
 _INSTALL_RECORDS = {"INSTALLER", "REQUESTED", "direct_url.json"}
+# Run as `python -I -S -c PROBE DIR`: the layer's check with DIR (an unpacked layer's python/) alone on the path
+# besides the standard library; then every module the layer declares must be loaded, from DIR if it has a file.
+_PROBE = """import sys
+sys.path.insert(0, sys.argv[1])
+{check}
+loaded = {{name: vars(sys.modules[name]).get("__file__") if name in sys.modules else "missing" for name in {modules!r}}}
+assert all(file is None or file.startswith(sys.argv[1]) for file in loaded.values()), loaded
+"""
 
 
 class Source(enum.Enum):
-    """Where the layer's duckdb comes from."""
+    """Where a layer's distributions come from."""
 
-    INSTALLED = "installed"  # the distribution installed in this interpreter: for emulators that run functions on it
-    WHEEL = "wheel"  # the declared runtime's wheel, downloaded and cached: for AWS and LocalStack
+    INSTALLED = "installed"  # the distributions installed in this interpreter: for emulators that run functions on it
+    WHEEL = "wheel"  # the declared runtime's wheels, downloaded and cached: for AWS and LocalStack
+
+
+@dataclass(frozen=True)
+class NativeLayer:
+    """One layer of compiled code: `name` as stages declare it (the layer is `<project>-<name>`), `title` as messages
+    say it, the distributions it holds (the first one's version is the layer's), the modules importing it loads
+    besides the standard library, and `check`: Python that imports it, uses it once and prints the layer's version."""
+
+    name: str
+    title: str
+    distributions: tuple[str, ...]
+    modules: tuple[str, ...]
+    check: str
+
+    def layer_name(self, names: ResourceNames) -> str:
+        return f"{names.project}-{self.name}"
+
+    @property
+    def version(self) -> str:
+        """The installed version of the layer's first distribution, which its runtime wheel must match."""
+        return installed_version(self.distributions[0])
+
+    def describe(self) -> str:
+        """Its distributions and their installed versions: "cryptography 51.0.1, cffi 2.1.1"."""
+        return ", ".join(f"{name} {installed_version(name)}" for name in self.distributions)
+
+    def import_probe(self) -> str:
+        """The check as a script for `python -I -S -c SCRIPT DIR`, DIR being the unpacked layer's `python/`; it also
+        fails when a module the layer declares was not loaded, or was loaded from somewhere else."""
+        return _PROBE.format(check=self.check, modules=self.modules)
+
+
+DUCKDB = NativeLayer("duckdb", "DuckDB", ("duckdb",), ("duckdb", "_duckdb"),
+                     "import duckdb\nassert duckdb.sql('select 42').fetchall() == [(42,)]\nprint(duckdb.__version__)")
+# cryptography's wheels are abi3 (CPython 3.11 on); the `_cffi_backend` its Rust extension loads is cffi's, built per
+# CPython version. The AEAD ciphers import neither cffi's Python package nor pycparser; `_openssl` is a module the
+# Rust extension registers, with no file of its own.
+CRYPTOGRAPHY = NativeLayer(
+    "cryptography", "cryptography", ("cryptography", "cffi"), ("cryptography", "_cffi_backend", "_openssl"),
+    "import cryptography\nfrom cryptography.hazmat.primitives.ciphers.aead import AESGCM\naead = AESGCM(bytes(32))\n"
+    "assert aead.decrypt(bytes(12), aead.encrypt(bytes(12), b'personal', b'id'), b'id') == b'personal'\n"
+    "print(cryptography.__version__)")
+LAYERS: dict[str, NativeLayer] = {layer.name: layer for layer in (DUCKDB, CRYPTOGRAPHY)}
+
+
+def named(name: str) -> NativeLayer:
+    """The layer a stage's declaration names, or :class:`ProvisioningError` listing those there are."""
+    if (layer := LAYERS.get(name)) is None:
+        raise ProvisioningError(f"no native layer is called {name!r} (see lakebox_infra.native_layers): there are "
+                                f"{', '.join(LAYERS)}")
+    return layer
 
 
 def source_for(host_interpreter: bool) -> Source:
-    """The installed distribution where functions run on the emulator's interpreter, else the runtime's wheel."""
+    """The installed distributions where functions run on the emulator's interpreter, else the runtime's wheels."""
     return Source.INSTALLED if host_interpreter else Source.WHEEL
 
 
-def layer_name(names: ResourceNames) -> str:
-    return f"{names.project}-duckdb"
-
-
-def installed_version() -> str:
-    """The duckdb version installed here, which the runtime's wheel must match."""
-    return importlib.metadata.version(DISTRIBUTION)
+def installed_version(distribution: str) -> str:
+    """The version of `distribution` installed here, which the runtime's wheel must match."""
+    return importlib.metadata.version(distribution)
 
 
 def _runtime_version(runtime: str) -> tuple[int, int]:
-    match = _RUNTIME.fullmatch(runtime)
-    if match is None:
+    if (match := _RUNTIME.fullmatch(runtime)) is None:
         raise ValueError(f"not a Python Lambda runtime: {runtime!r}")
     return int(match[1]), int(match[2])
 
@@ -145,10 +200,14 @@ def check_wheel(wheel: Path, runtime: str = RUNTIME) -> str:
     )
 
 
-def cached_wheel(version: str | None = None, runtime: str = RUNTIME) -> Path | None:
-    """The cached wheel of duckdb `version` (default: the installed one) for the runtime, if there is one."""
-    version = version or installed_version()
-    for wheel in sorted(cache_dir().glob(f"{DISTRIBUTION}-{version}-*.whl")):
+def _wheels_of(directory: Path, distribution: str, version: str) -> list[Path]:
+    """`distribution`'s wheels of `version` in `directory` (a wheel's file name spells the name with underscores)."""
+    return sorted(directory.glob(f"{re.sub(r'[-_.]+', '_', distribution).lower()}-{version}-*.whl"))
+
+
+def cached_wheel(distribution: str, version: str | None = None, runtime: str = RUNTIME) -> Path | None:
+    """The cached wheel of `distribution` `version` (default: the installed one) for the runtime, if there is one."""
+    for wheel in _wheels_of(cache_dir(), distribution, version or installed_version(distribution)):
         try:
             check_wheel(wheel, runtime)
         except ProvisioningError:
@@ -157,21 +216,21 @@ def cached_wheel(version: str | None = None, runtime: str = RUNTIME) -> Path | N
     return None
 
 
-def download_command(version: str, runtime: str, destination: Path) -> list[str]:
-    """The pip command that downloads duckdb `version`'s wheel for the runtime into `destination`."""
+def download_command(distribution: str, version: str, runtime: str, destination: Path) -> list[str]:
+    """The pip command that downloads `distribution` `version`'s wheel for the runtime into `destination`."""
     major, minor = _runtime_version(runtime)
     tag = python_tag(runtime)
     platforms = [argument for platform in PLATFORMS for argument in ("--platform", platform)]
-    return [sys.executable, "-m", "pip", "download", f"{DISTRIBUTION}=={version}", "--only-binary=:all:",
+    return [sys.executable, "-m", "pip", "download", f"{distribution}=={version}", "--only-binary=:all:",
             "--no-deps", "--disable-pip-version-check", "--python-version", f"{major}.{minor}",
             "--implementation", "cp", "--abi", tag, *platforms, "-d", str(destination)]
 
 
-def fetch_wheel(version: str | None = None, runtime: str = RUNTIME) -> Path:
-    """The runtime's wheel of duckdb `version` (default: the installed one): from the cache, else downloaded with pip
-    into it. A failed download is a :class:`ProvisioningError` naming the command and pip's last lines."""
-    version = version or installed_version()
-    if (found := cached_wheel(version, runtime)) is not None:
+def fetch_wheel(distribution: str, version: str | None = None, runtime: str = RUNTIME) -> Path:
+    """The runtime's wheel of `distribution` `version` (default: the installed one): from the cache, else downloaded
+    with pip into it. A failed download is a :class:`ProvisioningError` naming the command and pip's last lines."""
+    version = version or installed_version(distribution)
+    if (found := cached_wheel(distribution, version, runtime)) is not None:
         return found
     directory = cache_dir()
     try:
@@ -179,8 +238,8 @@ def fetch_wheel(version: str | None = None, runtime: str = RUNTIME) -> Path:
     except OSError as error:
         raise ProvisioningError(f"cannot create the wheel cache {directory} (set {CACHE_ENV}): {error}") from error
     with tempfile.TemporaryDirectory(dir=directory, prefix=".download-") as scratch:
-        command = download_command(version, runtime, Path(scratch))
-        failure = f"could not download the duckdb {version} wheel for {runtime}: `{shlex.join(command)}`"
+        command = download_command(distribution, version, runtime, Path(scratch))
+        failure = f"could not download the {distribution} {version} wheel for {runtime}: `{shlex.join(command)}`"
         try:
             done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
@@ -189,14 +248,19 @@ def fetch_wheel(version: str | None = None, runtime: str = RUNTIME) -> Path:
             said = (done.stderr or "").strip() or (done.stdout or "").strip()
             tail = "\n".join(said.splitlines()[-10:]) or "(no output)"
             raise ProvisioningError(f"{failure} exited with {done.returncode}:\n{tail}")
-        wheels = sorted(Path(scratch).glob(f"{DISTRIBUTION}-{version}-*.whl"))
+        wheels = _wheels_of(Path(scratch), distribution, version)
         if not wheels:
-            raise ProvisioningError(f"{failure} left no {DISTRIBUTION}-{version}-*.whl")
+            raise ProvisioningError(f"{failure} left no {distribution}-{version}-*.whl")
         check_wheel(wheels[0], runtime)
         target = directory / wheels[0].name
         wheels[0].replace(target)
     log.info("downloaded %s", target.name)
     return target
+
+
+def fetch_wheels(layer: NativeLayer, runtime: str = RUNTIME) -> list[Path]:
+    """The runtime's wheel of each of the layer's installed distributions, each from the cache when it is there."""
+    return [fetch_wheel(distribution, runtime=runtime) for distribution in layer.distributions]
 
 
 def _unpacked(wheel: Path) -> Path:
@@ -215,8 +279,8 @@ def _unpacked(wheel: Path) -> Path:
     return target
 
 
-def _installed() -> tuple[list[tuple[str, Path]], str]:
-    distribution = importlib.metadata.distribution(DISTRIBUTION)
+def _installed(name: str) -> tuple[list[tuple[str, Path]], str]:
+    distribution = importlib.metadata.distribution(name)
     entries = []
     for file in distribution.files or []:
         path = Path(str(file))
@@ -233,23 +297,26 @@ def _installed() -> tuple[list[tuple[str, Path]], str]:
     return entries, tags[0] if tags else f"{own}-{own}-{platform}"
 
 
-def _from_wheel(runtime: str) -> tuple[list[tuple[str, Path]], str]:
-    wheel = fetch_wheel(installed_version(), runtime)
+def _from_wheel(distribution: str, runtime: str) -> tuple[list[tuple[str, Path]], str]:
+    wheel = fetch_wheel(distribution, installed_version(distribution), runtime)
     tag = check_wheel(wheel, runtime)
-    # *.data/ directories would need relocating by an installer; duckdb's wheel has none, and none are copied.
+    # *.data/ directories would need relocating by an installer; nothing these layers import lives there: not copied.
     entries = [(name, path) for name, path in packaging._tree(_unpacked(wheel), "python/")
                if not name.split("/")[1].endswith(".data")]
     return entries, tag
 
 
-def _entries(source: Source, runtime: str) -> tuple[list[tuple[str, Path]], str]:
-    return _installed() if source is Source.INSTALLED else _from_wheel(runtime)
+def _entries(layer: NativeLayer, source: Source, runtime: str) -> tuple[list[tuple[str, Path]], str]:
+    """The layer's files and its tag: its distributions' tags joined by "+" (a layer of one has that one's)."""
+    built = [_installed(name) if source is Source.INSTALLED else _from_wheel(name, runtime)
+             for name in layer.distributions]
+    return [entry for entries, _ in built for entry in entries], "+".join(tag for _, tag in built)
 
 
-def layer_entries(source: Source, runtime: str = RUNTIME) -> list[tuple[str, Path]]:
-    """The layer's files under `python/`, as Lambda expects: duckdb's packages and its `*.dist-info` (duckdb reads
-    its own version from the metadata when imported)."""
-    return _entries(source, runtime)[0]
+def layer_entries(layer: NativeLayer, source: Source, runtime: str = RUNTIME) -> list[tuple[str, Path]]:
+    """The layer's files under `python/`, as Lambda expects: its distributions' packages and their `*.dist-info`
+    (duckdb reads its own version from the metadata when imported)."""
+    return _entries(layer, source, runtime)[0]
 
 
 def unzipped_size(archive: bytes) -> int:
@@ -267,15 +334,15 @@ def check_limits(archive: bytes, what: str) -> None:
         raise ProvisioningError(f"{what} is {size} bytes unzipped, over Lambda's limit of {MAX_UNZIPPED_BYTES}")
 
 
-def _cache_key(tag: str, entries: list[tuple[str, Path]]) -> str:
+def _cache_key(layer: NativeLayer, tag: str, entries: list[tuple[str, Path]]) -> str:
     digest = hashlib.sha256(str(_LAYOUT).encode())
     for name, path in sorted(entries):
         stat = path.stat()
         digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return f"{DISTRIBUTION}-{installed_version()}-{tag}-{digest.hexdigest()[:16]}.zip"
+    return f"{layer.name}-{layer.version}-{tag}-{digest.hexdigest()[:16]}.zip"
 
 
-def _store(path: Path, archive: bytes) -> None:
+def _store(layer: NativeLayer, path: Path, archive: bytes) -> None:
     """Cache a built zip, replacing older builds of the same version and tag; a cache that cannot be written only
     costs a rebuild next time."""
     try:
@@ -290,37 +357,37 @@ def _store(path: Path, archive: bytes) -> None:
             if older != path:
                 older.unlink(missing_ok=True)
     except OSError as error:
-        log.warning("could not cache the duckdb layer at %s: %s", path, error)
+        log.warning("could not cache the %s layer at %s: %s", layer.name, path, error)
 
 
-def build_duckdb_layer(source: Source, runtime: str = RUNTIME) -> bytes:
+def build_layer(layer: NativeLayer, source: Source, runtime: str = RUNTIME) -> bytes:
     """The layer's zip, byte-for-byte the same for the same files; built once, then read from the cache."""
-    entries, tag = _entries(source, runtime)
-    cached = cache_dir() / "layers" / _cache_key(tag, entries)
+    entries, tag = _entries(layer, source, runtime)
+    cached = cache_dir() / "layers" / _cache_key(layer, tag, entries)
     if cached.is_file():
         return cached.read_bytes()
     archive = packaging._zip(entries)
-    check_limits(archive, f"the duckdb layer ({tag})")
-    _store(cached, archive)
+    check_limits(archive, f"the {layer.name} layer ({tag})")
+    _store(layer, cached, archive)
     return archive
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakebox_infra.duckdb_layer", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lakebox_infra.native_layers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fetch", action="store_true",
-                        help=f"download the {RUNTIME} wheel of the installed duckdb into the cache (once) and "
-                             "print its path")
+    held = ", ".join(name for layer in LAYERS.values() for name in layer.distributions)
+    parser.add_argument("--fetch", action="store_true", help=f"download the {RUNTIME} wheels of the installed "
+                        f"distributions the native layers hold ({held}) into the cache (once) and print their paths")
     args = parser.parse_args(argv)
     if not args.fetch:
         parser.print_usage(sys.stderr)
         return 2
     try:
-        wheel = fetch_wheel()
+        wheels = [wheel for layer in LAYERS.values() for wheel in fetch_wheels(layer)]
     except ProvisioningError as error:
         sys.stderr.write(f"error: {error}\n")
         return 1
-    sys.stdout.write(f"{wheel}\n")
+    sys.stdout.write("".join(f"{wheel}\n" for wheel in wheels))
     return 0
 
 
