@@ -5,9 +5,14 @@ A contract document (`contracts/<dataset>.json`, published by bootstrap into the
 - `schema`: an optional JSON Schema (draft 2020-12) for one record, applied to JSON and JSON Lines records;
 - `fields`: lakebox rules per field, applied to every format: `required`, `type` (string, integer, number,
   boolean, date, datetime), `format` (email, phone, date, datetime), `pattern` (a regular expression), `enum`,
-  `minimum` / `maximum`, `unique` (within a file) and `pii` (values masked in reports and logs);
+  `minimum` / `maximum`, `unique` (within a file) and `pii`: `true` or `{"protect": "encrypt" | "token" | "mask" |
+  "drop"}` (`true` is `encrypt`): how the curated zone stores the field's values, which reports and logs never show;
 - `policy`: the quality `threshold` (0-100) and the `mode`: `file` routes the whole file, `record` sends good
-  records to processed and bad ones to quarantine;
+  records to processed and bad ones to quarantine; `undeclared_pii`, what happens to a column the contract does not
+  mark but whose values are personal data: `protect` (the default: curated as `encrypt` would), `quarantine` (the
+  file, with the column and its class as the reason) or `allow`; `pii_threshold`, the share (0.5-1) of a column's
+  sampled values that makes it personal data (default 0.8); `pii_free_text` (AWS only): also ask Comprehend about
+  free-text columns;
 - `curation`: optionally `partition_by`, a `date` or `datetime` field whose day partitions the curated Parquet
   (`dt=YYYY-MM-DD`); without it a file's rows are partitioned by the day the file arrived.
 
@@ -37,6 +42,20 @@ class Mode(StrEnum):
     RECORD = "record"
 
 
+class UndeclaredPii(StrEnum):
+    """What happens to a column of personal data the contract does not mark."""
+
+    PROTECT = "protect"
+    QUARANTINE = "quarantine"
+    ALLOW = "allow"
+
+
+# How a protected field is stored in the curated zone (see lakebox_layer.protection for what each writes).
+PROTECT_MODES = ("encrypt", "token", "mask", "drop")
+DEFAULT_PROTECT = "encrypt"
+DEFAULT_PII_THRESHOLD = 0.8
+
+
 @dataclass(frozen=True)
 class FieldRules:
     """The lakebox rules of one field."""
@@ -50,7 +69,12 @@ class FieldRules:
     minimum: float | None = None
     maximum: float | None = None
     unique: bool = False
-    pii: bool = False
+    # How the curated zone stores the field's values when it holds personal data; None when it does not.
+    protect: str | None = None
+
+    @property
+    def pii(self) -> bool:
+        return self.protect is not None
 
 
 @dataclass(frozen=True)
@@ -65,11 +89,19 @@ class Contract:
     mode: Mode = Mode.FILE
     description: str = ""
     partition_by: str | None = None
+    undeclared_pii: UndeclaredPii = UndeclaredPii.PROTECT
+    pii_threshold: float = DEFAULT_PII_THRESHOLD
+    pii_free_text: bool = False
     document: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def pii_fields(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields if f.pii)
+
+    @property
+    def protection(self) -> dict[str, str]:
+        """How each field the contract marks as personal data is curated, by field."""
+        return {f.name: f.protect for f in self.fields if f.protect is not None}
 
 
 def structural_contract(dataset: str) -> Contract:
@@ -102,7 +134,11 @@ CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
                     "minimum": {"type": "number"},
                     "maximum": {"type": "number"},
                     "unique": {"type": "boolean"},
-                    "pii": {"type": "boolean"},
+                    "pii": {"oneOf": [
+                        {"type": "boolean"},
+                        {"type": "object", "additionalProperties": False, "required": ["protect"],
+                         "properties": {"protect": {"enum": list(PROTECT_MODES)}}},
+                    ]},
                 },
             },
         },
@@ -112,6 +148,9 @@ CONTRACT_DOCUMENT_SCHEMA: dict[str, Any] = {
             "properties": {
                 "threshold": {"type": "number", "minimum": 0, "maximum": 100},
                 "mode": {"enum": [m.value for m in Mode]},
+                "undeclared_pii": {"enum": [u.value for u in UndeclaredPii]},
+                "pii_threshold": {"type": "number", "minimum": 0.5, "maximum": 1},
+                "pii_free_text": {"type": "boolean"},
             },
         },
         "curation": {
@@ -151,7 +190,7 @@ def parse_contract(document: dict[str, Any]) -> Contract:
             minimum=rules.get("minimum"),
             maximum=rules.get("maximum"),
             unique=bool(rules.get("unique", False)),
-            pii=bool(rules.get("pii", False)),
+            protect=_protect_mode(rules.get("pii", False)),
         )
         for name, rules in document.get("fields", {}).items()
     )
@@ -179,5 +218,15 @@ def parse_contract(document: dict[str, Any]) -> Contract:
         mode=Mode(policy.get("mode", Mode.FILE.value)),
         description=document.get("description", ""),
         partition_by=partition_by,
+        undeclared_pii=UndeclaredPii(policy.get("undeclared_pii", UndeclaredPii.PROTECT.value)),
+        pii_threshold=float(policy.get("pii_threshold", DEFAULT_PII_THRESHOLD)),
+        pii_free_text=bool(policy.get("pii_free_text", False)),
         document=document,
     )
+
+
+def _protect_mode(pii: bool | dict[str, str]) -> str | None:
+    """A field's `pii` as the protection of its curated values: `true` is encrypt, `false` none."""
+    if isinstance(pii, dict):
+        return str(pii["protect"])
+    return DEFAULT_PROTECT if pii else None

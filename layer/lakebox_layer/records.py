@@ -115,6 +115,10 @@ class ValidationOutcome:
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     contract_version: str | None = None
     mode: str | None = None
+    # Personal data found in the file's sampled columns: column -> class (see lakebox_layer.classification), and
+    # the columns of it the contract does not mark. Names and classes only, never values.
+    pii_columns: dict[str, str] = field(default_factory=dict)
+    undeclared_pii: list[str] = field(default_factory=list)
 
     @property
     def records_invalid(self) -> int:
@@ -140,6 +144,10 @@ class DataValidated:
     compression: str | None = None
     version_id: str | None = None
     contract_version: str | None = None
+    # The file's columns of personal data (column -> class) and those the contract does not mark: what curation
+    # protects beyond the contract's own fields. Names and classes only, never values.
+    pii: dict[str, str] = field(default_factory=dict)
+    undeclared_pii: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

@@ -52,6 +52,8 @@ DATA_RECEIVED = Event("datalake.ingestion", "Data Received")
 DATA_VALIDATED = Event("datalake.validation", "Data Validated")
 QUALITY_COMPLETE = Event("datalake.quality", "Quality Check Complete")
 DATA_CURATED = Event("datalake.curation", "Data Curated")
+# A notice for people, not for a stage: personal data a contract does not declare arrived (the alerts topic gets it).
+SENSITIVE_DATA_DETECTED = Event("datalake.validation", "Sensitive Data Detected")
 
 
 class Feed(StrEnum):
@@ -97,6 +99,8 @@ class StageSpec:
     only: FileStatus | None = None
     # Whether the stage emits its event when it fails a file (ingestion does not: the raw object is gone).
     emits_on_failure: bool = True
+    # Events it emits for people rather than for a stage, each to the alerts topic through a rule of its own.
+    notices: tuple[Event, ...] = ()
     # What `lakebox reconcile` says of a file while this stage has not recorded it (None: a stage that records no
     # file).
     awaiting: str | None = None
@@ -106,7 +110,7 @@ class StageSpec:
     # they carry, so a deployed lake keeps its rules.
     rule_name: str | None = None
     # The layers of compiled code the function imports besides the shared layer, each a layer of its own
-    # (see infra/lakebox_infra/duckdb_layer.py): "duckdb".
+    # (see infra/lakebox_infra/native_layers.py): "duckdb", "cryptography".
     native_layers: tuple[str, ...] = ()
 
     @property
@@ -150,7 +154,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
     ),
     StageSpec(
         Stage.VALIDATION, "Data Received to processed or quarantine",
-        consumes=DATA_RECEIVED, emits=DATA_VALIDATED,
+        consumes=DATA_RECEIVED, emits=DATA_VALIDATED, notices=(SENSITIVE_DATA_DETECTED,),
         batch_size=10, concurrency=4, memory_mb=512, timeout_s=300,
         depends_on=frozenset({"s3", "dynamodb", "events"}),
         awaiting="awaiting validation",
@@ -174,11 +178,11 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         Stage.CURATION, "processed files to Parquet and the Glue catalog",
         consumes=DATA_VALIDATED, only=FileStatus.PROCESSED, emits=DATA_CURATED,
         batch_size=10, concurrency=4, memory_mb=1024, timeout_s=300,
-        depends_on=frozenset({"s3", "dynamodb", "glue", "events"}),
+        depends_on=frozenset({"s3", "dynamodb", "glue", "kms", "events"}),
         awaiting="awaiting curation",
         trace=TraceRow("CurationStatus", {"CurationStatus": "status", "Table": "table", "CuratedRows": "rows",
                                           "Partitions": "partitions", "Reason": "reason"}),
-        native_layers=("duckdb",),
+        native_layers=("duckdb", "cryptography"),
     ),
     StageSpec(
         Stage.BATCHER, "Kinesis records to raw JSON Lines files",

@@ -33,6 +33,7 @@ ENV_NAMES = {
     "stream_max_bytes": "STREAM_MAX_BYTES",
     "stream_window_s": "STREAM_WINDOW_S",
     "stream_hold_s": "STREAM_HOLD_S",
+    "environment": "LAKEBOX_ENVIRONMENT",
 }
 # The stream batcher's bounds, each with its default: how many records and bytes one raw object holds at most, and
 # how long the stream's records wait to be batched (the mapping's batching window).
@@ -43,6 +44,29 @@ STREAM_SETTING_ENV = {name: f"LAKEBOX_{ENV_NAMES[name]}" for name in STREAM_DEFA
 # batching window is at most 300 s).
 STREAM_LIMITS = {"stream_max_records": (1, 10_000), "stream_max_bytes": (1024, 6 * 1000 * 1000),
                  "stream_window_s": (0, 300), "stream_hold_s": (0, 300)}
+# How many days S3 keeps what lifecycle rules expire: raw versions once overwritten (the current version stays), and
+# quarantined files with their reports. Bootstrap's settings only; the functions do not need them.
+RETENTION_DEFAULTS = {"raw_noncurrent_days": 30, "quarantine_days": 30}
+RETENTION_LIMITS = {name: (1, 3650) for name in RETENTION_DEFAULTS}
+WHOLE_NUMBER_LIMITS = {**STREAM_LIMITS, **RETENTION_LIMITS}
+# Only a production lake stores reversible ciphertext of personal data; any other masks it (see
+# lakebox_layer.protection).
+PRODUCTION = "production"
+DEFAULT_ENVIRONMENT = "development"
+# What bootstrap (`lakebox up`, infra/bootstrap.py) reads from the caller's environment, by setting.
+BOOTSTRAP_SETTING_ENV = {**STREAM_SETTING_ENV, "environment": "LAKEBOX_ENVIRONMENT",
+                         **{name: f"LAKEBOX_{name.upper()}" for name in RETENTION_DEFAULTS}}
+_ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+
+
+def pii_key_alias(project: str) -> str:
+    """The KMS key that wraps the data keys of personal data (curation generates them; the steward decrypts)."""
+    return f"alias/{project}-pii"
+
+
+def pii_token_key_alias(project: str) -> str:
+    """The KMS HMAC key every dataset's token key is derived from (see lakebox_layer.adapters.keys)."""
+    return f"alias/{project}-pii-tokens"
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,19 @@ class ResourceNames:
         """Refuse a project name that cannot name the topology in `region` (SettingsInvalid), before anything
         starts: every account id has 12 digits, so whether the names fit does not depend on which account."""
         cls(project, "0" * 12, region)
+
+    @property
+    def pii_key_alias(self) -> str:
+        return pii_key_alias(self.project)
+
+    @property
+    def pii_token_key_alias(self) -> str:
+        return pii_token_key_alias(self.project)
+
+    @property
+    def steward(self) -> str:
+        """The IAM user allowed to reveal personal data (`lakebox query --reveal`)."""
+        return f"{self.project}-steward"
 
     def _bucket(self, role: str) -> str:
         # Bucket names are global on AWS: account and region make them unique without a random suffix.
@@ -169,12 +206,31 @@ class Settings:
     # Seconds the batcher itself holds a young batch back, where the endpoint's mapping ignores the batching window
     # (MiniStack); 0 where the mapping applies it (AWS). See lakebox_layer.stages.batcher.
     stream_hold_s: int = 0
+    # `production`, or anything else (development, staging, ...): only production stores reversible ciphertext.
+    environment: str = DEFAULT_ENVIRONMENT
+    raw_noncurrent_days: int = RETENTION_DEFAULTS["raw_noncurrent_days"]
+    quarantine_days: int = RETENTION_DEFAULTS["quarantine_days"]
 
     def __post_init__(self) -> None:
-        for name, (low, high) in STREAM_LIMITS.items():
+        for name, (low, high) in WHOLE_NUMBER_LIMITS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise SettingsInvalid(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        if not _ENVIRONMENT.match(self.environment):
+            raise SettingsInvalid(f"environment {self.environment!r} must be a lowercase word such as "
+                                  f"{PRODUCTION!r} or 'development' (LAKEBOX_ENVIRONMENT)")
+
+    @property
+    def production(self) -> bool:
+        return self.environment == PRODUCTION
+
+    @property
+    def pii_key_alias(self) -> str:
+        return pii_key_alias(self.project)
+
+    @property
+    def pii_token_key_alias(self) -> str:
+        return pii_token_key_alias(self.project)
 
     @classmethod
     def from_names(cls, names: ResourceNames, **overrides: object) -> Settings:
@@ -201,14 +257,18 @@ class Settings:
             if field.name in overrides:
                 values[field.name] = overrides[field.name]
                 continue
-            if field.name == "endpoint_url":
-                continue  # left to botocore, which reads AWS_ENDPOINT_URL itself
+            if field.name == "endpoint_url" or field.name in RETENTION_DEFAULTS:
+                continue  # botocore reads AWS_ENDPOINT_URL itself; retention is bootstrap's alone
             raw = env.get(ENV_NAMES[field.name])
             if field.name == "region" and raw is None:
                 raw = env.get("AWS_DEFAULT_REGION", DEFAULT_REGION)
             if field.name in STREAM_LIMITS:
                 if raw is not None:
                     values[field.name] = _whole_number(ENV_NAMES[field.name], raw)
+                continue
+            if field.name == "environment":
+                if raw is not None:
+                    values[field.name] = raw.strip()
                 continue
             if raw is None:
                 missing.append(ENV_NAMES[field.name])
@@ -219,26 +279,36 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @staticmethod
-    def stream_overrides(env: Mapping[str, str] | None = None) -> dict[str, int]:
-        """The stream bounds bootstrap was asked for: `LAKEBOX_STREAM_MAX_RECORDS`, `LAKEBOX_STREAM_MAX_BYTES` and
-        `LAKEBOX_STREAM_WINDOW_S` where set, each checked against its bounds (SettingsInvalid naming the variable)."""
+    def bootstrap_overrides(env: Mapping[str, str] | None = None) -> dict[str, int | str]:
+        """The settings bootstrap was asked for, where set: the stream bounds (`LAKEBOX_STREAM_MAX_RECORDS`,
+        `LAKEBOX_STREAM_MAX_BYTES`, `LAKEBOX_STREAM_WINDOW_S`), the lake's environment (`LAKEBOX_ENVIRONMENT`) and
+        how long S3 keeps what expires (`LAKEBOX_RAW_NONCURRENT_DAYS`, `LAKEBOX_QUARANTINE_DAYS`), each checked
+        (SettingsInvalid naming the variable and what it takes)."""
         env = os.environ if env is None else env
-        overrides = {}
-        for name, variable in STREAM_SETTING_ENV.items():
+        overrides: dict[str, int | str] = {}
+        for name, variable in BOOTSTRAP_SETTING_ENV.items():
             if variable not in env:
                 continue
-            value = _whole_number(variable, env[variable])
-            low, high = STREAM_LIMITS[name]
-            if not low <= value <= high:
-                raise SettingsInvalid(f"{variable} must be a whole number from {low} to {high}, not {value}: "
+            if name == "environment":
+                value = env[variable].strip()
+                if not _ENVIRONMENT.match(value):
+                    raise SettingsInvalid(f"{variable} must be a lowercase word such as {PRODUCTION!r} or "
+                                          f"'development', not {env[variable]!r}")
+                overrides[name] = value
+                continue
+            number = _whole_number(variable, env[variable])
+            low, high = WHOLE_NUMBER_LIMITS[name]
+            if not low <= number <= high:
+                raise SettingsInvalid(f"{variable} must be a whole number from {low} to {high}, not {number}: "
                                       "set it within those bounds, or unset it for the default")
-            overrides[name] = value
+            overrides[name] = number
         return overrides
 
     def function_environment(self) -> dict[str, str]:
         """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
-        # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject.
-        skipped = {"region", "endpoint_url"}
+        # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject; retention is
+        # bootstrap's alone.
+        skipped = {"region", "endpoint_url", *RETENTION_DEFAULTS}
         return {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
 
 

@@ -7,15 +7,21 @@ Quality score = completeness x validity / 100, where
 In `file` mode a file passes when every record is valid and the score reaches the contract's threshold; in
 `record` mode when at least one record is valid and the score reaches the threshold (the bad records go to
 quarantine beside it). Below the threshold the whole file is quarantined in either mode.
+
+The first records' top-level values are also classified (:mod:`lakebox_layer.classification`): a column of personal
+data has its values masked in the report like a field the contract marks `pii`, and one the contract does not mark
+follows the contract's `policy.undeclared_pii` (:func:`apply_undeclared_pii`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
-from lakebox_layer.contracts import Contract, Mode
+from lakebox_layer.classification import ColumnSampler
+from lakebox_layer.contracts import Contract, Mode, UndeclaredPii
 from lakebox_layer.parsing import ParsedRecord
 from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat, ValidationOutcome
 from lakebox_layer.rules import RecordJudge, Violation
@@ -53,11 +59,14 @@ class Tally:
         self.samples: dict[str, list[dict[str, Any]]] = {}
         self.errors: list[str] = []
         self.error_count = 0
+        self.sampler = ColumnSampler()
 
     def add(self, record: ParsedRecord, found: list[Violation]) -> None:
         self.records_total += 1
         fields = record.fields
         if fields is not None:
+            if not self.sampler.full:
+                self.sampler.add(fields)
             self.readable += 1
             if fields:
                 blank = sum(1 for v in fields.values() if v is None or (v.__class__ is str and (not v or v.isspace())))
@@ -94,6 +103,7 @@ class Tally:
             passed = self.records_valid > 0 and score >= threshold
         else:
             passed = total > 0 and self.records_valid == total and score >= threshold
+        pii = {column: found.value for column, found in self.sampler.classify(self.contract.pii_threshold).items()}
         errors, error_count = list(self.errors), self.error_count
         if total and score < threshold:
             errors.append(f"quality score {score:.2f} is below the threshold {threshold:g}")
@@ -110,9 +120,13 @@ class Tally:
             errors=errors,
             error_count=error_count,
             rule_counts=dict(self.rule_counts),
-            samples={rule: list(samples) for rule, samples in self.samples.items()},
+            # A value kept before its column was found to be personal data is masked now, as a marked field's is.
+            samples={rule: [{**sample, "value": MASK if sample["field"] in pii and sample["value"] is not None
+                             else sample["value"]} for sample in samples] for rule, samples in self.samples.items()},
             contract_version=self.contract.version,
             mode=self.contract.mode.value,
+            pii_columns=pii,
+            undeclared_pii=[column for column in pii if column not in self.pii],
         )
 
 
@@ -194,6 +208,22 @@ def validate_records(records: Iterable[ParsedRecord], contract: Contract, file_f
         for values in seen.values():
             values.close()
     return tally.outcome()
+
+
+def apply_undeclared_pii(outcome: ValidationOutcome, contract: Contract) -> ValidationOutcome:
+    """The outcome once the contract's `policy.undeclared_pii` has judged the personal data it does not mark: with
+    `quarantine`, a file that holds some fails with each such column and its class as the reason; `protect` and
+    `allow` change nothing here (curation protects what `protect` asks for)."""
+    if not outcome.undeclared_pii or contract.undeclared_pii is not UndeclaredPii.QUARANTINE:
+        return outcome
+    reasons = [f"column {column!r} holds personal data ({outcome.pii_columns[column]}) the contract does not "
+               "declare: quarantined by policy.undeclared_pii" for column in outcome.undeclared_pii]
+    return replace(outcome, passed=False, errors=[*reasons, *outcome.errors],
+                   error_count=outcome.error_count + len(reasons),
+                   rule_counts={**outcome.rule_counts, "undeclared_pii": len(reasons)},
+                   samples={**outcome.samples, "undeclared_pii": [
+                       {"record": None, "field": column, "message": reason, "value": None}
+                       for column, reason in zip(outcome.undeclared_pii, reasons, strict=True)]})
 
 
 def rejected(reason: str, contract: Contract | None = None) -> ValidationOutcome:

@@ -100,6 +100,7 @@ class FakeObjectStore:
     content_types: dict[tuple[str, str], str] = field(default_factory=dict)
     writers: list[FakeWriter] = field(default_factory=list)
     drop_after: dict[str, int] = field(default_factory=dict)
+    tags: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def upload(self, key: str, body: bytes, *, etag: str = "etag-1", version_id: str | None = "v1") -> RawObject:
         self.buckets.setdefault(RAW, {})[key] = body
@@ -139,6 +140,10 @@ class FakeObjectStore:
 
     def put_json(self, bucket: str, key: str, document: dict[str, Any]) -> None:
         self.buckets.setdefault(bucket, {})[key] = json.dumps(document, default=str).encode()
+
+    def tag(self, bucket: str, key: str, tags: dict[str, str]) -> None:
+        assert key in self.buckets.get(bucket, {}), f"tagging s3://{bucket}/{key}, which does not exist"
+        self.tags[(bucket, key)] = dict(tags)
 
     def keys(self, bucket: str) -> list[str]:
         return sorted(self.buckets.get(bucket, {}))
@@ -190,6 +195,10 @@ class FakeMetadataStore:
             raise StageAlreadyRecorded(item["ProcessId"])
         self.items[key] = dict(item)
 
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        for item in items:
+            self.items[(item["ProcessId"], item["Timestamp"])] = dict(item)
+
     def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
                        records: int) -> None:
         self.put_stage(item)
@@ -204,7 +213,7 @@ class FakeMetadataStore:
         return self.running.get(pipeline, QualityTotals(0, 0, 0.0, 0))
 
     def stage(self, stage: str) -> list[dict[str, Any]]:
-        return [item for item in self.items.values() if item["Stage"] == stage]
+        return [item for item in self.items.values() if item.get("Stage") == stage]
 
 
 @dataclass

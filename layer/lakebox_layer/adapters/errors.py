@@ -10,7 +10,7 @@ NOT_FOUND = frozenset({
     "NoSuchEntity", "ResourceNotFoundException", "EntityNotFoundException", "NoSuchBucket", "NoSuchKey",
     "NoSuchVersion", "404", "NotFound", "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist",
     "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration", "NoSuchBucketPolicy",
-    "NoSuchTagSet",
+    "NoSuchTagSet", "NoSuchLifecycleConfiguration", "NotFoundException",
 })
 # The endpoint does not offer the service at all (an emulator without Glue, say).
 UNAVAILABLE = frozenset({"InternalFailure", "NotImplemented", "UnknownOperationException", "InvalidAction", "501"})

@@ -125,6 +125,14 @@ class MetadataStore:
                 raise StageAlreadyRecorded(item["ProcessId"]) from error
             raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {error_code(error)}") from error
 
+    def put_items(self, items: list[dict[str, Any]]) -> None:
+        """Write items that are the same whenever written (a data key's wrapped copy under its reference)."""
+        for item in items:
+            try:
+                self._db.put_item(TableName=self.table, Item=marshal(item))
+            except ClientError as error:
+                raise MetadataError(f"writing {item['ProcessId']} to {self.table}: {error_code(error)}") from error
+
     def record_quality(self, item: dict[str, Any], pipeline: str, *, passed: bool, score: float,
                        records: int) -> None:
         """Write the quality stage record and add the file to the pipeline's totals in one transaction: O(1) per

@@ -167,6 +167,12 @@ class ObjectStore:
         with _mapped(f"writing s3://{bucket}/{key}"):
             self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
+    def tag(self, bucket: str, key: str, tags: dict[str, str]) -> None:
+        """Give an object these tags (its whole set)."""
+        with _mapped(f"tagging s3://{bucket}/{key}"):
+            self._s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={
+                "TagSet": [{"Key": name, "Value": value} for name, value in tags.items()]})
+
 
 PART_BYTES = 8 * 1024 * 1024
 

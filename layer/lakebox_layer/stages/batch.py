@@ -24,12 +24,20 @@ Result = TypeVar("Result")
 
 @dataclass(frozen=True)
 class Announcement(Generic[Result]):
-    """What one file's stage still owes once its side effects are done: its event, then, once the bus accepted it,
-    `finish` (which writes the stage record and returns the stage's result)."""
+    """What one file's stage still owes once its side effects are done: its event (and any notice for people about
+    the file), then, once the bus accepted every one of them, `finish` (which writes the stage record and returns the
+    stage's result)."""
 
     event: Event
     detail: dict[str, Any]
     finish: Callable[[], Result]
+    notices: tuple[tuple[Event, dict[str, Any]], ...] = ()
+
+    @property
+    def entries(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The bus entries it owes: its event first, then its notices."""
+        return [(event.source, event.detail_type, detail)
+                for event, detail in ((self.event, self.detail), *self.notices)]
 
 
 # What a message was about, for its failure's log line: the raw key and process id of each file it names.
@@ -88,9 +96,12 @@ def _announce_round(events: ports.EventPublisher, items: list[tuple[int, Item]],
             pending.append((index, prepared))
     if not pending:
         return
-    refused = events.publish_all([(a.event.source, a.event.detail_type, a.detail) for _, a in pending])
-    for (index, announcement), refusal in zip(pending, refused, strict=True):
+    refused = iter(events.publish_all([entry for _, a in pending for entry in a.entries]))
+    for index, announcement in pending:
+        refusal = next((r for r in [next(refused) for _ in announcement.entries] if r is not None), None)
         if refusal is not None:
+            # A refused notice fails its file too: retried, the file announces both again (the stages after it
+            # drop the duplicate event), so the notice is never lost.
             outcomes[index] = refusal
             continue
         try:

@@ -3,6 +3,7 @@ whole file copied to processed or to quarantine, and the error report beside wha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lakebox_layer import ports
@@ -23,6 +24,17 @@ from lakebox_layer.stages.recorder import now
 
 _CONTENT_TYPES = {FileFormat.CSV: "text/csv", FileFormat.JSON: "application/x-ndjson",
                   FileFormat.JSON_LINES: "application/x-ndjson"}
+# The validated copy's tag that names its personal data; S3 takes 256 characters of a value, of these.
+PII_TAG = "lakebox-pii"
+_TAG_VALUE_CHARS = 256
+_NOT_IN_A_TAG = re.compile(r"[^A-Za-z0-9 +\-=._:/@]")
+
+
+def pii_tags(pii_columns: dict[str, str]) -> dict[str, str]:
+    """The validated copy's tags: its columns of personal data as `column:class`, space-separated (characters S3
+    does not take in a tag become `_`, and a long list is cut), or `none`."""
+    found = " ".join(f"{_NOT_IN_A_TAG.sub('_', column)}:{kind}" for column, kind in pii_columns.items())
+    return {PII_TAG: found[:_TAG_VALUE_CHARS] or "none"}
 
 
 def error_report(received: DataReceived, contract: Contract, outcome: ValidationOutcome,

@@ -1,5 +1,6 @@
-"""Validation: judge a file against its dataset's contract, deliver it (or its records) and announce the outcome
-with "Data Validated"."""
+"""Validation: judge a file against its dataset's contract (its columns of personal data found on the way), deliver
+it (or its records) and announce the outcome with "Data Validated", and undeclared personal data with a "Sensitive
+Data Detected" notice."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObject
 from lakebox_layer.outputs import RecordSplit
 from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus, ValidationOutcome
-from lakebox_layer.registry import DATA_VALIDATED, Stage
+from lakebox_layer.registry import DATA_VALIDATED, SENSITIVE_DATA_DETECTED, Stage
+from lakebox_layer.routing import Destination
 from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
-from lakebox_layer.stages.delivery import Delivery
+from lakebox_layer.stages.delivery import Delivery, pii_tags
 from lakebox_layer.stages.recorder import StageRecorder
-from lakebox_layer.validation import rejected, validate_records
+from lakebox_layer.validation import apply_undeclared_pii, rejected, validate_records
 
 
 class Validation:
@@ -70,7 +72,7 @@ class Validation:
             raise
         finally:
             body.close()
-        return outcome, split
+        return apply_undeclared_pii(outcome, contract), split
 
     @staticmethod
     def _output_shape(received: DataReceived, contract: Contract) -> tuple[FileFormat, str | None]:
@@ -108,6 +110,9 @@ class Validation:
             contract = self.contracts.contract_for(received.dataset)
             outcome, split = self._judge(received, contract)
             status, destination_uri, quarantined = self.delivery.deliver(received, contract, outcome, split)
+            if status is FileStatus.PROCESSED:
+                validated_copy = Destination.of(destination_uri)
+                self.objects.tag(validated_copy.bucket, validated_copy.key, pii_tags(outcome.pii_columns))
         except RawObjectMissing as missing:
             outcome = rejected(f"raw object deleted before validation: {missing}", contract)
             status = FileStatus.FAILED
@@ -123,7 +128,7 @@ class Validation:
             records_total=outcome.records_total, records_valid=outcome.records_valid,
             errors=outcome.errors, destination=destination_uri,
             format=output_format, compression=output_compression, version_id=raw.version_id,
-            contract_version=contract.version,
+            contract_version=contract.version, pii=outcome.pii_columns, undeclared_pii=outcome.undeclared_pii,
         )
         record = self.recorder.file_record(
             raw, received.process_id, received.arrived_at, Stage.VALIDATION, status,
@@ -134,10 +139,14 @@ class Validation:
             Destination=destination_uri, QuarantineDestination=quarantined, Format=received.format.value,
             Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
             RawVersionId=raw.version_id, OutputFormat=output_format.value, OutputCompression=output_compression,
+            PiiColumns=outcome.pii_columns or None, UndeclaredPii=outcome.undeclared_pii or None,
         )
         log = {"key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
                "records_total": outcome.records_total, "records_valid": outcome.records_valid,
-               "contract_version": contract.version, "rule_counts": outcome.rule_counts}
+               "contract_version": contract.version, "rule_counts": outcome.rule_counts,
+               "pii_columns": outcome.pii_columns}
+        notices = ((SENSITIVE_DATA_DETECTED, self._notice(validated, contract, status)),) \
+            if outcome.undeclared_pii else ()
 
         def finish() -> DataValidated:
             # Written only once "Data Validated" is on the bus: the record is the stage's last step.
@@ -146,4 +155,15 @@ class Validation:
             self.logger.info("validated", extra=log)
             return validated
 
-        return Announcement(DATA_VALIDATED, validated.to_detail(), finish)
+        return Announcement(DATA_VALIDATED, validated.to_detail(), finish, notices)
+
+    @staticmethod
+    def _notice(validated: DataValidated, contract: Contract, status: FileStatus) -> dict[str, object]:
+        """"Sensitive Data Detected": which columns of which file hold personal data its contract does not declare,
+        of which class, and what the contract's policy did with them (names and classes, never values)."""
+        columns = {column: validated.pii[column] for column in validated.undeclared_pii}
+        done = {"protect": "protected in the curated zone", "quarantine": "file quarantined",
+                "allow": "allowed in the clear"}[contract.undeclared_pii.value]
+        return {"process_id": validated.process_id, "dataset": validated.dataset, "key": validated.key,
+                "columns": columns, "classes": sorted(set(columns.values())),
+                "policy": contract.undeclared_pii.value, "action": done, "status": status.value}

@@ -15,6 +15,7 @@ from lakebox_layer.contracts import (
     Contract,
     FieldRules,
     Mode,
+    UndeclaredPii,
     content_version,
     parse_contract,
     structural_contract,
@@ -68,11 +69,30 @@ def test_a_full_document_becomes_a_contract() -> None:
     fields = {f.name: f for f in contract.fields}
     assert [f.name for f in contract.fields] == ["id", "email", "tier", "age", "code"]  # document order
     assert fields["id"] == FieldRules("id", required=True, type="integer", unique=True)
-    assert fields["email"] == FieldRules("email", format="email", pii=True)
+    assert fields["email"] == FieldRules("email", format="email", protect="encrypt")
     assert fields["tier"].enum == ("gold", "silver")
     assert (fields["age"].minimum, fields["age"].maximum) == (0, 130)
     assert fields["code"].pattern == "^[A-Z]{3}$"
     assert contract.document == document()
+
+
+@pytest.mark.parametrize(("pii", "protect"), [
+    (True, "encrypt"), (False, None), ({"protect": "encrypt"}, "encrypt"), ({"protect": "token"}, "token"),
+    ({"protect": "mask"}, "mask"), ({"protect": "drop"}, "drop"),
+])
+def test_a_fields_pii_says_how_its_curated_values_are_protected(pii: Any, protect: str | None) -> None:
+    contract = parse_contract(document(fields={"email": {"pii": pii}, "amount": {"type": "number"}}))
+
+    assert contract.protection == ({"email": protect} if protect else {})
+    assert contract.pii_fields == ({"email"} if protect else frozenset())
+
+
+def test_the_policy_names_what_happens_to_undeclared_personal_data() -> None:
+    contract = parse_contract(document(policy={"undeclared_pii": "quarantine", "pii_threshold": 0.6,
+                                               "pii_free_text": True}))
+
+    assert (contract.undeclared_pii, contract.pii_threshold, contract.pii_free_text) == (
+        UndeclaredPii.QUARANTINE, 0.6, True)
 
 
 def test_the_minimal_document_has_defaults() -> None:
@@ -82,6 +102,8 @@ def test_the_minimal_document_has_defaults() -> None:
     assert contract.threshold == 0.0
     assert contract.mode is Mode.FILE
     assert contract.pii_fields == frozenset()
+    assert (contract.undeclared_pii, contract.pii_threshold, contract.pii_free_text) == (
+        UndeclaredPii.PROTECT, 0.8, False)
 
 
 @pytest.mark.parametrize("dataset", ["a", "orders", "orders_2026", "sales-eu-west", "default"])
@@ -167,6 +189,13 @@ def test_structural_contract() -> None:
         ({"fields": {"a": {"maximum": True}}}, "fields.a.maximum"),
         ({"fields": {"a": {"unique": 1}}}, "fields.a.unique"),
         ({"fields": {"a": {"pii": "no"}}}, "fields.a.pii"),
+        ({"fields": {"a": {"pii": {"protect": "hide"}}}}, "fields.a.pii"),
+        ({"fields": {"a": {"pii": {}}}}, "fields.a.pii"),
+        ({"fields": {"a": {"pii": {"protect": "mask", "class": "email"}}}}, "fields.a.pii"),
+        ({"policy": {"undeclared_pii": "ignore"}}, "policy.undeclared_pii"),
+        ({"policy": {"pii_threshold": 0.3}}, "policy.pii_threshold"),
+        ({"policy": {"pii_threshold": 80}}, "policy.pii_threshold"),
+        ({"policy": {"pii_free_text": "yes"}}, "policy.pii_free_text"),
         ({"fields": {"a": {"nullable": True}}}, "fields.a"),
         ({"policy": {"threshold": 101}}, "policy.threshold"),
         ({"policy": {"threshold": -1}}, "policy.threshold"),

@@ -196,3 +196,38 @@ def test_from_names_uses_the_derived_names() -> None:
     assert settings.metadata_table == names.metadata_table
     assert settings.event_bus == names.event_bus
     assert settings.region == "us-east-1"
+
+
+def test_the_lakes_environment_is_development_unless_bootstrap_is_told_production() -> None:
+    assert Settings.from_env(FUNCTION_ENV).environment == "development"
+    assert not Settings.from_env(FUNCTION_ENV).production
+    told = Settings.from_env({**FUNCTION_ENV, "LAKEBOX_ENVIRONMENT": "production"})
+    assert told.production
+    assert Settings.bootstrap_overrides({"LAKEBOX_ENVIRONMENT": "staging"}) == {"environment": "staging"}
+
+
+@pytest.mark.parametrize(("variable", "value", "says"), [
+    ("LAKEBOX_ENVIRONMENT", "Prod Env", "LAKEBOX_ENVIRONMENT must be a lowercase word"),
+    ("LAKEBOX_RAW_NONCURRENT_DAYS", "0", "LAKEBOX_RAW_NONCURRENT_DAYS must be a whole number from 1 to 3650"),
+    ("LAKEBOX_QUARANTINE_DAYS", "a week", "LAKEBOX_QUARANTINE_DAYS must be a whole number, not 'a week'"),
+])
+def test_a_bad_bootstrap_setting_is_refused_naming_its_variable(variable: str, value: str, says: str) -> None:
+    with pytest.raises(SettingsInvalid, match=says):
+        Settings.bootstrap_overrides({variable: value})
+
+
+def test_retention_is_bootstraps_and_never_reaches_a_function() -> None:
+    overrides = Settings.bootstrap_overrides({"LAKEBOX_RAW_NONCURRENT_DAYS": "7", "LAKEBOX_QUARANTINE_DAYS": "90"})
+    settings = Settings.from_names(ResourceNames("lakebox", "000000000000", "us-east-1"), **overrides)
+
+    assert (settings.raw_noncurrent_days, settings.quarantine_days) == (7, 90)
+    assert not {name for name in settings.function_environment() if "DAYS" in name}
+
+
+def test_the_personal_data_keys_and_the_steward_are_named_after_the_project() -> None:
+    names = ResourceNames("lake-one", "000000000000", "us-east-1")
+    settings = Settings.from_names(names)
+
+    assert (names.pii_key_alias, names.pii_token_key_alias, names.steward) == (
+        "alias/lake-one-pii", "alias/lake-one-pii-tokens", "lake-one-steward")
+    assert (settings.pii_key_alias, settings.pii_token_key_alias) == (names.pii_key_alias, names.pii_token_key_alias)

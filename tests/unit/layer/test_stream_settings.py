@@ -95,9 +95,9 @@ def test_the_bootstrap_overrides_are_read_from_their_lakebox_variables_only() ->
     env = {"LAKEBOX_STREAM_MAX_RECORDS": "100", "LAKEBOX_STREAM_WINDOW_S": " 0", "LAKEBOX_STREAM_HOLD_S": "5",
            "STREAM_MAX_BYTES": "2048", "LAKEBOX_PROJECT": "lakebox"}
 
-    assert Settings.stream_overrides(env) == {"stream_max_records": 100, "stream_window_s": 0}
-    assert Settings.stream_overrides({}) == {}
-    assert Settings.stream_overrides({"LAKEBOX_STREAM_MAX_BYTES": "2048"}) == {"stream_max_bytes": 2048}
+    assert Settings.bootstrap_overrides(env) == {"stream_max_records": 100, "stream_window_s": 0}
+    assert Settings.bootstrap_overrides({}) == {}
+    assert Settings.bootstrap_overrides({"LAKEBOX_STREAM_MAX_BYTES": "2048"}) == {"stream_max_bytes": 2048}
 
 
 def test_the_bootstrap_overrides_read_the_process_environment_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,22 +105,22 @@ def test_the_bootstrap_overrides_read_the_process_environment_by_default(monkeyp
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("LAKEBOX_STREAM_MAX_BYTES", "4096")
 
-    assert Settings.stream_overrides() == {"stream_max_bytes": 4096}
+    assert Settings.bootstrap_overrides() == {"stream_max_bytes": 4096}
 
 
 def test_a_bootstrap_override_that_is_not_a_whole_number_is_refused_naming_the_variable() -> None:
     with pytest.raises(ValueError, match=r"^LAKEBOX_STREAM_MAX_RECORDS must be a whole number, not '5k'$"):
-        Settings.stream_overrides({"LAKEBOX_STREAM_MAX_RECORDS": "5k"})
+        Settings.bootstrap_overrides({"LAKEBOX_STREAM_MAX_RECORDS": "5k"})
 
 
 def test_a_bootstrap_override_out_of_bounds_is_refused_naming_the_variable_and_its_bounds() -> None:
     expected = r"^LAKEBOX_STREAM_WINDOW_S must be a whole number from 0 to 300, not 900: "
     with pytest.raises(SettingsInvalid, match=expected):
-        Settings.stream_overrides({"LAKEBOX_STREAM_WINDOW_S": "900"})
+        Settings.bootstrap_overrides({"LAKEBOX_STREAM_WINDOW_S": "900"})
 
 
 def test_the_overrides_reach_the_topologys_settings_and_every_functions_environment() -> None:
-    overrides = Settings.stream_overrides({"LAKEBOX_STREAM_MAX_RECORDS": "100", "LAKEBOX_STREAM_MAX_BYTES": "2048",
+    overrides = Settings.bootstrap_overrides({"LAKEBOX_STREAM_MAX_RECORDS": "100", "LAKEBOX_STREAM_MAX_BYTES": "2048",
                                            "LAKEBOX_STREAM_WINDOW_S": "3"})
     topology = Topology(NAMES, settings_overrides=overrides)
 
@@ -140,7 +140,7 @@ def test_the_function_environment_carries_the_stream_settings_and_rebuilds_the_s
         "LAKEBOX_PROJECT": "lakebox", "RAW_BUCKET": NAMES.raw_bucket, "PROCESSED_BUCKET": NAMES.processed_bucket,
         "QUARANTINE_BUCKET": NAMES.quarantine_bucket, "METADATA_TABLE": "lakebox-metadata", "EVENT_BUS": "lakebox-bus",
         "GLUE_DATABASE": "lakebox_catalog", "STREAM_MAX_RECORDS": "250", "STREAM_MAX_BYTES": "2048",
-        "STREAM_WINDOW_S": "3", "STREAM_HOLD_S": "3",
+        "STREAM_WINDOW_S": "3", "STREAM_HOLD_S": "3", "LAKEBOX_ENVIRONMENT": "development",
     }
     # Lambda sets AWS_REGION itself.
     assert Settings.from_env({**environment, "AWS_REGION": "us-east-1"}) == settings
