@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # Every setting is checked before the first call.
         ResourceNames.check(args.project, args.region)
-        overrides = Settings.stream_overrides()
+        overrides = Settings.bootstrap_overrides()
         provisioner = Provisioner.connect(args.project, args.region, endpoint, settings_overrides=overrides)
         report = provisioner.teardown() if args.teardown else provisioner.apply()
     except Exception as error:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lakebox_infra.arns import Arns
+from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
 from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
@@ -38,7 +39,7 @@ def function_basics(arns: Arns, stage: Stage) -> Statements:
 def _consume_and_emit(arns: Arns, spec: StageSpec) -> Statements:
     """Reading what the stage consumes (the mapping reads it with the function's role) and emitting its event."""
     statements = []
-    if spec.emits is not None:
+    if spec.emits is not None or spec.notices:
         statements.append(allow(["events:PutEvents"], [arns.bus_arn]))
     if spec.reads_queue:
         statements.append(allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
@@ -79,6 +80,8 @@ def _validation(arns: Arns) -> Statements:
         ]),
         # BatchGetItem: which of a batch's files are already recorded, in one read.
         allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
+        # The validated copy is tagged with the personal data found in it.
+        allow(["s3:PutObjectTagging"], [arns.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
     ]
 
 
@@ -104,6 +107,9 @@ def _curation(arns: Arns) -> Statements:
         allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
         allow(["glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
               arns.catalog_arns),
+        # A data key per file and protected column, and each dataset's token key; never Decrypt (see
+        # lakebox_infra.personal_data: the keys' policies say who may use them).
+        allow(["kms:GenerateDataKey", "kms:GenerateMac"], key_arns(arns)),
     ]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakebox_infra.arns import Arns
+from lakebox_infra.specs import policy
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, DIMENSION, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
 from lakebox_layer.registry import STAGES
 
@@ -22,6 +23,24 @@ ALARM_PERIODS = 3
 # Widgets aggregate per 5 minutes, the alarms' period, so a graph shows what the alarm evaluates.
 DASHBOARD_PERIOD_S = 300
 LAMBDA_NAMESPACE = "AWS/Lambda"
+
+
+def alerts_topic_policy(arns: Arns, notice_rules: list[str]) -> dict[str, Any]:
+    """Who may use the alerts topic: the account, as SNS allows by default; the alarms, to notify; and the rules
+    that carry notices for people (undeclared personal data), which EventBridge may publish only with a grant."""
+    topic, account = arns.alerts_topic_arn, arns.arn("iam", "root", region=False)
+    return policy(
+        {"Sid": "TheAccountUsesTheTopic", "Effect": "Allow", "Principal": {"AWS": account},
+         "Action": sorted(["sns:Publish", "sns:Subscribe", "sns:Receive", "sns:GetTopicAttributes",
+                           "sns:SetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:DeleteTopic",
+                           "sns:AddPermission", "sns:RemovePermission"]), "Resource": topic},
+        {"Sid": "TheAlarmsNotify", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": "sns:Publish", "Resource": topic,
+         "Condition": {"ArnLike": {"aws:SourceArn": arns.arn("cloudwatch", f"alarm:{arns.names.project}-*")}}},
+        {"Sid": "TheNoticesArrive", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+         "Action": "sns:Publish", "Resource": topic,
+         "Condition": {"ArnEquals": {"aws:SourceArn": [arns.rule_arn(rule) for rule in notice_rules]}}},
+    )
 
 
 def dashboard(arns: Arns) -> str:

@@ -1,29 +1,48 @@
-"""What `lakebox` itself may do as the operator user when IAM is enforced: upload raw files, send records, read
-outcomes, metrics, outputs and the catalog, run queries, replay dead letters. It cannot delete or overwrite
-outputs, change the topology or touch another project."""
+"""What `lakebox` itself may do when IAM is enforced, as the operator user: upload raw files, send records, read
+outcomes, metrics, the curated zone, error reports and the catalog, run queries, replay dead letters. It cannot
+delete or overwrite outputs, change the topology or touch another project, and it cannot read the raw, validated or
+quarantined files themselves, which hold personal data as it came: it lists them (sizes, versions), and reads only
+what holds no values (error reports, which mask them; why each record was set aside) and the stream's poison
+records, which `lakebox send --wait` counts. The steward user may do what the operator may, and decrypt personal
+data (`lakebox query --reveal`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from lakebox_infra.arns import Arns
+from lakebox_infra.personal_data import reveal_statement
 from lakebox_infra.specs import allow, policy
 from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.registry import Stage
+from lakebox_layer.routing import CURATED_PREFIX, ERROR_REPORT_SUFFIX, QUARANTINE_PREFIX, RECORD_ERRORS_SUFFIX
+from lakebox_layer.stream_batches import STREAM_FOLDER
 
 ATHENA_RESULTS_PREFIX = "athena-results"
 
 
 def operator_policy(arns: Arns) -> dict[str, Any]:
     """The operator user's inline policy."""
+    return policy(*_operator_statements(arns))
+
+
+def steward_policy(arns: Arns) -> dict[str, Any]:
+    """The steward user's inline policy: the operator's, and decrypting personal data."""
+    return policy(*_operator_statements(arns), reveal_statement(arns))
+
+
+def _operator_statements(arns: Arns) -> list[dict[str, Any]]:
     names = arns.names
-    return policy(
-        allow(["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
-              [arns.bucket_arn(names.raw_bucket, f"{INPUT_PREFIX}*")]),
-        allow(["s3:ListBucket", "s3:ListBucketVersions"],
-              [arns.bucket_arn(b) for b in arns.buckets]),
-        allow(["s3:GetObject"], [arns.bucket_arn(names.processed_bucket, "*"),
-                                 arns.bucket_arn(names.quarantine_bucket, "*")]),
+    quarantine = names.quarantine_bucket
+    return [
+        allow(["s3:PutObject"], [arns.bucket_arn(names.raw_bucket, f"{INPUT_PREFIX}*")]),
+        allow(["s3:ListBucket", "s3:ListBucketVersions"], [arns.bucket_arn(b) for b in arns.buckets]),
+        allow(["s3:GetObject"], [
+            arns.bucket_arn(names.processed_bucket, f"{CURATED_PREFIX}/*"),
+            arns.bucket_arn(quarantine, f"{QUARANTINE_PREFIX}/*{ERROR_REPORT_SUFFIX}"),
+            arns.bucket_arn(quarantine, f"{QUARANTINE_PREFIX}/*{RECORD_ERRORS_SUFFIX}"),
+            arns.bucket_arn(quarantine, f"{QUARANTINE_PREFIX}/{STREAM_FOLDER}/*"),
+        ]),
         allow(["dynamodb:Query", "dynamodb:GetItem"], [arns.table_arn, f"{arns.table_arn}/index/*"]),
         # Reading metrics has no resource-level permissions: AWS requires "*".
         allow(["cloudwatch:GetMetricStatistics", "cloudwatch:ListMetrics"], ["*"]),
@@ -37,7 +56,7 @@ def operator_policy(arns: Arns) -> dict[str, Any]:
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [arns.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(arns),
-    )
+    ]
 
 
 def _run_queries(arns: Arns) -> list[dict[str, Any]]:
@@ -52,6 +71,7 @@ def _run_queries(arns: Arns) -> list[dict[str, Any]]:
         allow(["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions",
                "glue:BatchGetPartition"], arns.catalog_arns),
         allow(["s3:GetBucketLocation"], [arns.bucket_arn(processed)]),
-        allow(["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+        # Athena writes the caller's results there, and reads them back for it (GetQueryResults).
+        allow(["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
               [arns.bucket_arn(processed, f"{ATHENA_RESULTS_PREFIX}/*")]),
     ]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakebox_infra import function_specs, observability, operator_access, stream
+from lakebox_infra import function_specs, observability, operator_access, personal_data, stream
 from lakebox_infra.arns import Arns
 from lakebox_infra.operator_access import ATHENA_RESULTS_PREFIX
+from lakebox_infra.personal_data import KeySpec
 from lakebox_infra.specs import (
     HANDLER,
     MAX_EVENT_AGE_S,
@@ -40,6 +41,9 @@ __all__ = ["ATHENA_RESULTS_PREFIX", "HANDLER", "RUNTIME", "FunctionSpec", "Queue
 # The functions are invoked by their queues; any asynchronous invocation besides (by hand, by a future trigger) is
 # retried twice, Lambda's maximum, and then lands in the dead-letter queue too.
 ASYNC_RETRIES = 2
+# Days S3 keeps query results, and multipart uploads never completed (a function that died mid-upload).
+QUERY_RESULTS_DAYS = 7
+INCOMPLETE_UPLOAD_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ class Topology(Arns):
 
     # Added to, or overriding, the tags every taggable resource carries (see `resource_tags`).
     tags: dict[str, str] = field(default_factory=dict)
-    # Settings other than the names' own: the stream bounds asked for (see Settings.stream_overrides).
-    settings_overrides: dict[str, int] = field(default_factory=dict)
+    # Settings other than the names' own: the stream bounds, the environment and the retention asked for (see
+    # Settings.bootstrap_overrides).
+    settings_overrides: dict[str, int | str] = field(default_factory=dict)
 
     @property
     def resource_tags(self) -> dict[str, str]:
@@ -102,6 +107,27 @@ class Topology(Arns):
             "Resource": [self.bucket_arn(bucket), self.bucket_arn(bucket, "*")],
             "Condition": {"Bool": {"aws:SecureTransport": "false"}},
         })
+
+    def lifecycle(self, bucket: str) -> list[dict[str, Any]]:
+        """The bucket's lifecycle rules: raw versions expire once overwritten (the current one stays), quarantined
+        files with their reports after the retention asked for, query results after a week; and every bucket
+        drops multipart uploads never completed."""
+        names, settings = self.names, self.settings
+        everything = {"Status": "Enabled", "Filter": {"Prefix": ""}}
+        abort = {"DaysAfterInitiation": INCOMPLETE_UPLOAD_DAYS}
+        rules: list[dict[str, Any]] = [{"ID": "abort-incomplete-uploads", **everything,
+                                        "AbortIncompleteMultipartUpload": abort}]
+        if bucket == names.raw_bucket:
+            rules.append({"ID": "expire-overwritten-raw-versions", **everything,
+                          "NoncurrentVersionExpiration": {"NoncurrentDays": settings.raw_noncurrent_days}})
+        if bucket == names.quarantine_bucket:
+            rules.append({"ID": "expire-quarantined-files", **everything,
+                          "Expiration": {"Days": settings.quarantine_days}})
+        if bucket == names.processed_bucket:
+            rules.append({"ID": "expire-query-results", "Status": "Enabled",
+                          "Filter": {"Prefix": f"{ATHENA_RESULTS_PREFIX}/"},
+                          "Expiration": {"Days": QUERY_RESULTS_DAYS}})
+        return rules
 
     @property
     def raw_notification(self) -> dict[str, Any]:
@@ -164,7 +190,16 @@ class Topology(Arns):
         rules.append(RuleSpec(name=names.rule("quality"), pattern=_matching(QUALITY_COMPLETE),
                               target_arn=self.queue_arn, target_id="quality-events",
                               dead_letter_arn=self.dead_letter_arn))
+        rules += self.notice_rules
         return rules
+
+    @property
+    def notice_rules(self) -> list[RuleSpec]:
+        """A rule per notice a stage emits for people, to the alerts topic: "Sensitive Data Detected" tells a data
+        steward of personal data a contract does not declare the moment it arrives."""
+        return [RuleSpec(name=self.names.rule(_rule_word(notice)), pattern=_matching(notice),
+                         target_arn=self.alerts_topic_arn, target_id="alerts", dead_letter_arn=self.dead_letter_arn)
+                for spec in STAGES.values() for notice in spec.notices]
 
     @staticmethod
     def _pattern(spec: StageSpec) -> dict[str, Any]:
@@ -226,11 +261,26 @@ class Topology(Arns):
         """What `lakebox` itself needs (see :mod:`lakebox_infra.operator_access`)."""
         return operator_access.operator_policy(self)
 
+    @property
+    def steward_policy(self) -> dict[str, Any]:
+        """What the steward needs: the operator's, and decrypting personal data."""
+        return operator_access.steward_policy(self)
+
+    # -- personal data (see :mod:`lakebox_infra.personal_data`) ---------------------------------------------------
+
+    @property
+    def keys(self) -> list[KeySpec]:
+        return personal_data.keys(self)
+
     # -- monitoring (see :mod:`lakebox_infra.observability`) ---------------------------------------------------
 
     @property
     def alarms(self) -> list[dict[str, Any]]:
         return observability.alarms(self)
+
+    @property
+    def alerts_topic_policy(self) -> dict[str, Any]:
+        return observability.alerts_topic_policy(self, [rule.name for rule in self.notice_rules])
 
     @property
     def dashboard(self) -> str:
@@ -239,6 +289,11 @@ class Topology(Arns):
     @property
     def dashboard_body(self) -> dict[str, Any]:
         return observability.dashboard_body(self)
+
+
+def _rule_word(event: Event) -> str:
+    """A rule's name for an event: its detail type in lowercase words ("sensitive-data-detected")."""
+    return "-".join(event.detail_type.lower().split())
 
 
 def _matching(event: Event) -> dict[str, Any]:

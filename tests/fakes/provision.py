@@ -23,9 +23,9 @@ PLAIN_HTTP = Capabilities("MiniStack 1.5.33", layers_applied=True, tls=False)
 class Stubs:
     """One stubbed client per service behind a fresh context; `done` checks every expected call was made."""
 
-    def __init__(self, capabilities: Capabilities = AWS) -> None:
+    def __init__(self, capabilities: Capabilities = AWS, topology: Topology = TOPOLOGY) -> None:
         session = boto3.Session(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
-        self.context = Context(TOPOLOGY, session, None, capabilities)
+        self.context = Context(topology, session, None, capabilities)
         self._stubbers: dict[str, Stubber] = {}
 
     def __call__(self, service: str) -> Stubber:

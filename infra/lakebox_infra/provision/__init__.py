@@ -1,6 +1,6 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
-One module per kind of resource (storage, table, iam, functions, queues, streams, events, catalog, analytics,
+One module per kind of resource (storage, table, iam, keys, functions, queues, streams, events, catalog, analytics,
 monitoring), each with its apply and teardown steps. Every step reads first and writes only what differs
 (:func:`base.ensure`), so a second run reports no changes. The same calls run against AWS and against an
 emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
@@ -19,6 +19,7 @@ from lakebox_infra.provision import (
     events,
     functions,
     iam,
+    keys,
     monitoring,
     queues,
     storage,
@@ -88,12 +89,16 @@ class Provisioner:
             storage.apply_bucket(ctx, bucket)
         table.apply_table(ctx)
         table.apply_contracts(ctx)
+        table.apply_lake_settings(ctx)
+        # The steward first: the personal-data key's policy names it.
+        iam.apply_user(ctx, ctx.names.steward, topology.steward_policy)
+        keys.apply_keys(ctx)
         for function in topology.functions:
             iam.apply_role(ctx, function.role, "lambda.amazonaws.com", function.policy)
         layer_arn = functions.apply_layer(ctx)
-        duckdb_layer_arn = functions.apply_duckdb_layer(ctx)
+        native_layer_arns = functions.apply_native_layers(ctx)
         for function in topology.functions:
-            functions.apply_function(ctx, function, layer_arn, duckdb_layer_arn)
+            functions.apply_function(ctx, function, layer_arn, native_layer_arns)
         events.apply_bus(ctx)
         for queue in topology.queues.values():
             queues.apply_queue(ctx, queue)
@@ -101,12 +106,13 @@ class Provisioner:
         for function in topology.functions:
             functions.apply_event_source_mapping(ctx, function)
             functions.apply_event_invoke_config(ctx, function)
+        # The alerts topic before the rules: one of them notifies it.
+        monitoring.apply_monitoring(ctx)
         for rule in topology.rules:
             events.apply_rule(ctx, rule)
         storage.apply_notification(ctx)
         catalog.apply_catalog(ctx)
         analytics.apply_workgroup(ctx)
-        monitoring.apply_monitoring(ctx)
         return ctx.report
 
     def teardown(self) -> Report:
@@ -118,13 +124,14 @@ class Provisioner:
         for function in ctx.topology.functions:
             functions.teardown_function(ctx, function)
         functions.teardown_layer(ctx)
-        functions.teardown_duckdb_layer(ctx)
+        functions.teardown_native_layers(ctx)
         queues.teardown_queues(ctx)
         streams.teardown_stream(ctx)
         analytics.teardown_workgroup(ctx)
         catalog.teardown_catalog(ctx)
         table.teardown_table(ctx)
         storage.teardown_buckets(ctx)
+        keys.teardown_keys(ctx)
         iam.teardown_roles(ctx)
-        iam.teardown_operator(ctx)
+        iam.teardown_users(ctx)
         return ctx.report

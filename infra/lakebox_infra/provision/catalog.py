@@ -18,6 +18,7 @@ from lakebox_layer.adapters.catalog import table_input
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import table_name
+from lakebox_layer.privacy import plan_protection, protect_columns
 from lakebox_layer.routing import curated_location
 
 
@@ -34,11 +35,14 @@ def glue_available(ctx: Context) -> set[str] | None:
 
 
 def contract_table(ctx: Context, contract: Contract, existing: list[Column] | None = None) -> dict[str, Any] | None:
-    """The TableInput of a dataset with a contract: the contract's columns and types, then any column the table
-    gained from data before (never dropped); None for a contract that declares no columns."""
+    """The TableInput of a dataset with a contract: the contract's columns and types (its personal data as curated:
+    text and tokens), then any column the table gained from data before (never dropped); None for a contract that
+    declares no columns."""
     declared = contract_columns(contract)
     if declared is None:
         return None
+    # Its personal data as curation stores it: text, and token columns, each with its comment.
+    declared = protect_columns(declared, plan_protection(contract, {}))
     names = {c.name for c in declared}
     kept = [c for c in data_columns(existing or []) if c.name not in names]
     location = curated_location(ctx.topology.settings, contract.dataset)
@@ -54,7 +58,8 @@ def _comparable(table: dict[str, Any]) -> dict[str, Any]:
         "TableType": table.get("TableType"),
         "PartitionKeys": [{"Name": k["Name"], "Type": k.get("Type")} for k in table.get("PartitionKeys", [])],
         "StorageDescriptor": {
-            "Columns": [{"Name": c["Name"], "Type": c.get("Type")} for c in storage.get("Columns", [])],
+            "Columns": [{"Name": c["Name"], "Type": c.get("Type"), **({"Comment": c["Comment"]} if c.get("Comment")
+                                                                   else {})} for c in storage.get("Columns", [])],
             "Location": storage.get("Location"),
             "InputFormat": storage.get("InputFormat"),
             "OutputFormat": storage.get("OutputFormat"),

@@ -1,4 +1,5 @@
-"""Roles with their trust and inline policy; on teardown, the roles and the operator user go."""
+"""Roles with their trust and inline policy, and the steward user with its policy; on teardown, the roles, the
+steward and the operator user go (the CLI makes the operator, and both users' access keys, under enforced IAM)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,22 @@ def apply_role(ctx: Context, role: str, service: str, inline_policy: dict[str, A
                 lambda tags: iam.tag_role(RoleName=role, Tags=to_list(tags)))
 
 
+def apply_user(ctx: Context, user: str, inline_policy: dict[str, Any]) -> None:
+    """A user with its one inline policy, each written only where it differs (no access keys: see above)."""
+    iam = ctx.client("iam")
+    ensure(ctx, f"user {user}", lambda: iam.get_user(UserName=user)["User"]["UserName"], user,
+           lambda _: iam.create_user(UserName=user), "created")
+    policy_name = f"{user}-policy"
+    ensure(ctx, f"policy {policy_name}",
+           lambda: iam.get_user_policy(UserName=user, PolicyName=policy_name)["PolicyDocument"],
+           inline_policy,
+           lambda _: iam.put_user_policy(UserName=user, PolicyName=policy_name,
+                                         PolicyDocument=json.dumps(inline_policy)),
+           "put")
+    ensure_tags(ctx, "users", f"user {user}", lambda: from_list(iam.list_user_tags(UserName=user)["Tags"]),
+                lambda tags: iam.tag_user(UserName=user, Tags=to_list(tags)))
+
+
 def teardown_roles(ctx: Context) -> None:
     """Delete the functions' roles and the retired crawler role, inline policies first."""
     for role in [f.role for f in ctx.topology.functions] + [ctx.names.glue_role]:
@@ -48,9 +65,10 @@ def remove_role(ctx: Context, role: str) -> None:
     absent(ctx, f"role {role}", partial(_delete_role, ctx, role))
 
 
-def teardown_operator(ctx: Context) -> None:
-    """Delete the operator user the CLI acts as under IAM enforcement, with its policies and keys."""
-    absent(ctx, f"user {ctx.names.operator}", partial(_delete_user, ctx, ctx.names.operator))
+def teardown_users(ctx: Context) -> None:
+    """Delete the steward and the operator user the CLI acts as under IAM enforcement, with policies and keys."""
+    for user in (ctx.names.steward, ctx.names.operator):
+        absent(ctx, f"user {user}", partial(_delete_user, ctx, user))
 
 
 def _delete_role(ctx: Context, role: str) -> None:

@@ -50,7 +50,7 @@ def topics_listed(ctx: Context) -> bool:
 
 
 def apply_topic(ctx: Context) -> None:
-    """Create the topic when missing (with the topology's tags), then make sure it carries them."""
+    """Create the topic when missing (with the topology's tags), then make sure it carries its policy and them."""
     sns = ctx.client("sns")
     name, arn = ctx.topology.alerts_topic, ctx.topology.alerts_topic_arn
 
@@ -59,6 +59,10 @@ def apply_topic(ctx: Context) -> None:
 
     ensure(ctx, f"sns topic {name}", read, arn,
            lambda _: sns.create_topic(Name=name, Tags=to_list(ctx.topology.resource_tags)), "created")
+    wanted = ctx.topology.alerts_topic_policy
+    ensure(ctx, f"policy of sns topic {name}",
+           lambda: json.loads(sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy") or "null"), wanted,
+           lambda _: sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(wanted)))
     ensure_tags(ctx, "sns topics", f"sns topic {name}",
                 lambda: from_list(sns.list_tags_for_resource(ResourceArn=arn).get("Tags", [])),
                 lambda tags: sns.tag_resource(ResourceArn=arn, Tags=to_list(tags)))

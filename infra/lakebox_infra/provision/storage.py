@@ -1,5 +1,5 @@
-"""The buckets: encryption, public access block, TLS-only policy, versioning, tags, and the raw bucket's
-notification; emptied and deleted on teardown."""
+"""The buckets: encryption, public access block, TLS-only policy, versioning, lifecycle rules, tags, and the raw
+bucket's notification; emptied and deleted on teardown."""
 
 from __future__ import annotations
 
@@ -53,9 +53,31 @@ def apply_bucket(ctx: Context, bucket: str) -> None:
         ensure(ctx, f"versioning of {bucket}", lambda: s3.get_bucket_versioning(Bucket=bucket).get("Status"),
                "Enabled",
                lambda _: s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}))
+    apply_lifecycle(ctx, bucket)
     ensure_tags(ctx, "buckets", f"bucket {bucket}",
                 lambda: from_list(s3.get_bucket_tagging(Bucket=bucket)["TagSet"]),
                 lambda tags: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": to_list(tags)}))
+
+
+def _rule_shape(rule: dict[str, Any]) -> dict[str, Any]:
+    """A lifecycle rule as compared: what lakebox declares, in one shape whatever a service adds or leaves out."""
+    found = rule.get("Filter") or {}
+    return {"ID": rule.get("ID"), "Status": rule.get("Status"), "Prefix": found.get("Prefix", rule.get("Prefix", "")),
+            **{action: rule[action] for action in ("Expiration", "NoncurrentVersionExpiration",
+                                                   "AbortIncompleteMultipartUpload") if action in rule}}
+
+
+def apply_lifecycle(ctx: Context, bucket: str) -> None:
+    """The bucket's lifecycle rules, written where they differ (a rule someone else added is replaced too: the
+    configuration is one document)."""
+    s3 = ctx.client("s3")
+    wanted = ctx.topology.lifecycle(bucket)
+    ensure(ctx, f"lifecycle rules of {bucket}",
+           lambda: sorted((_rule_shape(r) for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]),
+                          key=lambda r: str(r["ID"])),
+           sorted((_rule_shape(r) for r in wanted), key=lambda r: str(r["ID"])),
+           lambda _: s3.put_bucket_lifecycle_configuration(Bucket=bucket,
+                                                           LifecycleConfiguration={"Rules": wanted}))
 
 
 def apply_notification(ctx: Context) -> None:

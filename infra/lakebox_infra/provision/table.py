@@ -9,8 +9,9 @@ from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision.base import Context, absent, current
 from lakebox_infra.provision.tags import ensure_tags, from_list, to_list
 from lakebox_layer.adapters.contract_store import ContractStore
-from lakebox_layer.adapters.metadata import STATUS_INDEX
+from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
 from lakebox_layer.exceptions import ContractInvalid
+from lakebox_layer.privacy import LAKE_SETTINGS_KEY, lake_settings_item
 
 WAIT = {"Delay": 1, "MaxAttempts": 120}
 
@@ -62,6 +63,19 @@ def apply_contracts(ctx: Context) -> None:
         if dataset not in wanted:
             store.withdraw(dataset)
             ctx.report.changed("withdrew", f"contract {dataset} (its file is gone)")
+
+
+def apply_lake_settings(ctx: Context) -> None:
+    """Record the lake's environment where `lakebox query --reveal` reads it (the functions have it in theirs)."""
+    ddb = ctx.client("dynamodb")
+    name = ctx.names.metadata_table
+    wanted = lake_settings_item(ctx.topology.settings.environment)
+    item = ddb.get_item(TableName=name, Key=marshal(LAKE_SETTINGS_KEY), ConsistentRead=True).get("Item")
+    if item is not None and unmarshal(item) == wanted:
+        ctx.report.same(f"lake settings (environment {wanted['Environment']})")
+        return
+    ddb.put_item(TableName=name, Item=marshal(wanted))
+    ctx.report.changed("recorded", f"lake settings (environment {wanted['Environment']})")
 
 
 def teardown_table(ctx: Context) -> None:

@@ -61,7 +61,7 @@ def test_the_batcher_reads_the_stream_not_a_queue_and_runs_no_stage() -> None:
     assert (spec.name, spec.role, spec.memory, spec.timeout) == ("lakebox-batcher", "lakebox-batcher-role", 512, 60)
     assert spec.queue is None
     assert spec.stage is Stage.BATCHER
-    assert spec.duckdb is False
+    assert spec.native_layers == ()
     assert spec not in TOPOLOGY.stage_functions.values()
     assert list(TOPOLOGY.stage_functions) == QUEUED
     assert {stage: f.queue for stage, f in TOPOLOGY.stage_functions.items()} == {

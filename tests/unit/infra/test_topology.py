@@ -61,8 +61,9 @@ def test_there_is_one_function_per_stage_and_the_stream_batcher(topology: Topolo
     assert [f.component for f in topology.functions] == ["ingestion", "validation", "quality", "curation",
                                                          "batcher"]
     assert len({f.role for f in topology.functions}) == 5
-    # Only curation imports DuckDB, which comes in its own layer.
-    assert [f.stage for f in topology.functions if f.duckdb] == [Stage.CURATION]
+    # Only curation imports compiled code (DuckDB, cryptography), which comes in layers of its own.
+    assert {f.stage: f.native_layers for f in topology.functions if f.native_layers} == {
+        Stage.CURATION: ("duckdb", "cryptography")}
 
 
 def test_every_statement_allows_and_no_action_is_a_wildcard(topology: Topology) -> None:
@@ -157,7 +158,8 @@ def test_only_processed_files_are_curated(topology: Topology) -> None:
 
 
 def test_rules_chain_ingestion_to_validation_to_quality_to_queue(topology: Topology) -> None:
-    ingestion, validation, _curation, quality = topology.rules
+    ingestion, validation, _curation, quality, sensitive = topology.rules
+    assert sensitive == topology.notice_rules[0]  # the notices for people come after the chain
     assert ingestion.pattern == {"source": ["datalake.ingestion"], "detail-type": ["Data Received"]}
     assert ingestion.target_arn == "arn:aws:sqs:us-east-1:000000000000:lakebox-validation-queue"
     assert validation.pattern == {"source": ["datalake.validation"], "detail-type": ["Data Validated"]}
@@ -326,10 +328,48 @@ def test_the_operator_runs_queries_only_in_the_projects_workgroup_and_only_reads
         "arn:aws:glue:us-east-1:000000000000:catalog",
         f"arn:aws:glue:us-east-1:000000000000:database/{NAMES.glue_database}",
         f"arn:aws:glue:us-east-1:000000000000:table/{NAMES.glue_database}/*"}
-    assert f"arn:aws:s3:::{NAMES.processed_bucket}/*" in resources_for(policy, "s3:GetObject")  # curated/ and results
+    assert {f"arn:aws:s3:::{NAMES.processed_bucket}/curated/*",
+            f"arn:aws:s3:::{NAMES.processed_bucket}/athena-results/*"} <= resources_for(policy, "s3:GetObject")
     # Reading a query by its id on "*" is granted only over plain HTTP, which AWS never serves: an emulator that
     # cannot attribute a query id to its workgroup.
     for statement in statements(policy):
         if any(a.startswith("athena:") for a in as_list(statement["Action"])) and statement["Resource"] == ["*"]:
             assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
             assert "athena:StartQueryExecution" not in statement["Action"]
+
+
+def test_the_operator_lists_but_never_reads_the_files_that_hold_personal_data_as_it_came(topology: Topology) -> None:
+    """Raw, validated and quarantined files keep values as they came: the operator sees their names, sizes and
+    versions, and reads only error reports (masked), why records were set aside (no values) and the stream's
+    poison records; decrypting is the steward's alone."""
+    policy = topology.operator_policy
+    reads = resources_for(policy, "s3:GetObject")
+
+    assert not [r for r in reads if f":::{NAMES.raw_bucket}" in r]
+    assert not [r for r in reads if "/validated/" in r or r.endswith(f":::{NAMES.processed_bucket}/*")]
+    assert sorted(r.split(":::", 1)[1] for r in reads if NAMES.quarantine_bucket in r) == [
+        f"{NAMES.quarantine_bucket}/quarantine/*.error.json", f"{NAMES.quarantine_bucket}/quarantine/*.errors.jsonl",
+        f"{NAMES.quarantine_bucket}/quarantine/stream/*"]
+    assert {"s3:ListBucket", "s3:ListBucketVersions"} <= actions_of(policy)
+    assert not {a for a in actions_of(policy) if a.startswith("kms:")}
+
+
+def test_the_steward_may_do_what_the_operator_may_and_decrypt_personal_data(topology: Topology) -> None:
+    operator, steward = topology.operator_policy, topology.steward_policy
+
+    assert statements(steward)[:-1] == statements(operator)
+    assert statements(steward)[-1] == {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
+                                       "Resource": ["arn:aws:kms:us-east-1:000000000000:key/*"]}
+
+
+def test_only_the_steward_may_decrypt_with_the_personal_data_key(topology: Topology) -> None:
+    pii, tokens = topology.keys
+    account, steward = statements(pii.policy)
+
+    assert (pii.alias, pii.key_spec, pii.usage) == ("alias/lakebox-pii", "SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT")
+    assert (tokens.alias, tokens.key_spec, tokens.usage) == ("alias/lakebox-pii-tokens", "HMAC_256",
+                                                             "GENERATE_VERIFY_MAC")
+    assert account["Principal"] == {"AWS": "arn:aws:iam::000000000000:root"}
+    assert set(account["NotAction"]) == {"kms:Decrypt", "kms:ReEncryptFrom"} and "Action" not in account
+    assert steward["Principal"] == {"AWS": f"arn:aws:iam::000000000000:user/{NAMES.steward}"}
+    assert set(steward["Action"]) == {"kms:Decrypt", "kms:ReEncryptFrom"}

@@ -15,6 +15,7 @@ from lakebox_infra import PROJECT_ROOT, contract_files
 from lakebox_infra.provision import catalog
 from lakebox_layer.columns import LINEAGE, Column, contract_columns
 from lakebox_layer.contracts import Contract, parse_contract
+from lakebox_layer.privacy import plan_protection, protect_columns
 from tests.fakes.provision import NAMES, Stubs, missing
 
 DATABASE = NAMES.glue_database
@@ -56,7 +57,13 @@ def test_the_orders_table_has_the_contracts_columns_typed_then_lineage_partition
     columns = table["StorageDescriptor"]["Columns"]
     declared = contract_columns(ORDERS)
     assert declared is not None
-    assert columns == [c.to_glue() for c in (*declared, *LINEAGE)]
+    # Its personal data as curated: text with a comment saying how it is protected, and a token column.
+    assert columns == [c.to_glue() for c in (*protect_columns(declared, plan_protection(ORDERS, {})), *LINEAGE)]
+    assert columns[1:5] == [
+        {"Name": "customer_email", "Type": "string", "Comment": "lakebox:pii=encrypt;class=email"},
+        {"Name": "customer_email_token", "Type": "string", "Comment": "lakebox:pii-token-of=customer_email"},
+        {"Name": "phone", "Type": "string", "Comment": "lakebox:pii=encrypt;class=phone"},
+        {"Name": "phone_token", "Type": "string", "Comment": "lakebox:pii-token-of=phone"}]
     assert {"Name": "order_id", "Type": "bigint"} in columns
     assert {"Name": "ordered_at", "Type": "timestamp"} in columns
     assert table["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from lakebox_infra import duckdb_layer, packaging
+from lakebox_infra import native_layers, packaging
 from lakebox_infra.capabilities import Capabilities
 from lakebox_infra.exceptions import ProvisioningError
+from lakebox_infra.native_layers import installed_version as version
 from lakebox_infra.provision import functions
 from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec, Topology
 from lakebox_layer.registry import Stage
@@ -29,12 +30,14 @@ WANTED = functions.function_config(Stubs().context, SPEC, LAYER_ARN)
 MAPPING = TOPOLOGY.event_source_mapping(SPEC)
 INVOKE_CONFIG = TOPOLOGY.event_invoke_config(SPEC)
 UUID = "00000000-0000-4000-8000-000000000000"
-# DuckDB's layer, attached to the functions whose spec says they import it.
-DUCKDB_ARCHIVE = b"PK duckdb layer archive"
-DUCKDB_LAYER = f"{NAMES.project}-duckdb"
-DUCKDB_ARN = f"arn:aws:lambda:us-east-1:000000000000:layer:{DUCKDB_LAYER}:1"
-# The first function under another name: one that runs the stage that imports DuckDB.
-DUCKDB_SPEC = dataclasses.replace(SPEC, stage=Stage.CURATION)
+# The native layers (DuckDB's, cryptography's), attached to the functions whose stage declares them.
+NATIVE_ARCHIVES = {name: f"PK {name} layer archive".encode() for name in native_layers.LAYERS}
+NATIVE_LAYERS = {name: f"{NAMES.project}-{name}" for name in native_layers.LAYERS}
+NATIVE_ARNS = {name: f"arn:aws:lambda:us-east-1:000000000000:layer:{layer}:1" for name, layer in NATIVE_LAYERS.items()}
+DUCKDB_LAYER, CRYPTOGRAPHY_LAYER = NATIVE_LAYERS["duckdb"], NATIVE_LAYERS["cryptography"]
+DUCKDB_ARN, CRYPTOGRAPHY_ARN = NATIVE_ARNS["duckdb"], NATIVE_ARNS["cryptography"]
+# The first function under another name: one that runs the stage that imports DuckDB and cryptography.
+CURATION_SPEC = dataclasses.replace(SPEC, stage=Stage.CURATION)
 MINISTACK = Capabilities("MiniStack 1.5.33", layers_applied=True, tls=False, host_interpreter=True)
 LOCALSTACK = Capabilities("LocalStack 4.14.0 (community)", layers_applied=False, tls=False)
 
@@ -219,15 +222,15 @@ def test_teardown_deletes_mappings_then_the_function_then_the_layer() -> None:
 
 
 @pytest.fixture
-def duckdb_sources(monkeypatch: pytest.MonkeyPatch) -> list[duckdb_layer.Source]:
-    """A fixed DuckDB layer archive instead of a build; records the source each build asked for."""
-    asked: list[duckdb_layer.Source] = []
+def native_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, native_layers.Source]]:
+    """Fixed native layer archives instead of builds; records the layer and source each build asked for."""
+    asked: list[tuple[str, native_layers.Source]] = []
 
-    def build(source: duckdb_layer.Source) -> bytes:
-        asked.append(source)
-        return DUCKDB_ARCHIVE
+    def build(layer: native_layers.NativeLayer, source: native_layers.Source) -> bytes:
+        asked.append((layer.name, source))
+        return NATIVE_ARCHIVES[layer.name]
 
-    monkeypatch.setattr(duckdb_layer, "build_duckdb_layer", build)
+    monkeypatch.setattr(native_layers, "build_layer", build)
     return asked
 
 
@@ -236,137 +239,160 @@ def with_functions(monkeypatch: pytest.MonkeyPatch, *specs: FunctionSpec) -> Non
     monkeypatch.setattr(Topology, "functions", property(lambda self: list(specs)))
 
 
+def native_description(name: str, source: str) -> str:
+    """What a native layer's version says of itself ("lakebox cryptography 51.0.1, cffi 2.1.1 (wheel) sha256:...")."""
+    what = ", ".join(f"{dist} {version(dist)}" for dist in native_layers.LAYERS[name].distributions)
+    return f"lakebox {what} ({source}) sha256:{packaging.code_sha256(NATIVE_ARCHIVES[name])}"
+
+
+def expect_versions(lam: Stubber, name: str, *descriptions: str) -> None:
+    """The native layer's versions listed: one per description, numbered from 1."""
+    found = [{"Version": number, "Description": description, "LayerVersionArn": f"{NATIVE_ARNS[name][:-1]}{number}"}
+             for number, description in enumerate(descriptions, 1)]
+    lam.add_response("list_layer_versions", {"LayerVersions": found}, {"LayerName": NATIVE_LAYERS[name]})
+
+
+def expect_publish(lam: Stubber, name: str, source: str, number: int = 1) -> None:
+    published = {"LayerVersionArn": f"{NATIVE_ARNS[name][:-1]}{number}", "Version": number}
+    lam.add_response("publish_layer_version", published, {
+        "LayerName": NATIVE_LAYERS[name], "Description": native_description(name, source),
+        "Content": {"ZipFile": NATIVE_ARCHIVES[name]}, "CompatibleRuntimes": [RUNTIME, "python3.11"]})
+
+
 @pytest.mark.parametrize(("capabilities", "source"), [
-    (AWS, duckdb_layer.Source.WHEEL), (LOCALSTACK, duckdb_layer.Source.WHEEL),
-    (MINISTACK, duckdb_layer.Source.INSTALLED)], ids=["AWS", "LocalStack", "MiniStack"])
-def test_the_duckdb_layer_is_published_when_absent_and_left_when_its_digest_matches(
-        capabilities: Capabilities, source: duckdb_layer.Source, duckdb_sources: list[duckdb_layer.Source],
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    with_functions(monkeypatch, SPEC, DUCKDB_SPEC)
+    (AWS, native_layers.Source.WHEEL), (LOCALSTACK, native_layers.Source.WHEEL),
+    (MINISTACK, native_layers.Source.INSTALLED)], ids=["AWS", "LocalStack", "MiniStack"])
+def test_the_native_layers_are_published_when_absent_and_left_when_their_digests_match(
+        capabilities: Capabilities, source: native_layers.Source,
+        native_builds: list[tuple[str, native_layers.Source]], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two functions declare them: each layer is still built and published once per run.
+    with_functions(monkeypatch, SPEC, CURATION_SPEC, dataclasses.replace(CURATION_SPEC, name="lakebox-other"))
     stubs = Stubs(capabilities)
     lam = stubs("lambda")
-    description = (f"lakebox duckdb {duckdb_layer.installed_version()} ({source.value}) "
-                   f"sha256:{packaging.code_sha256(DUCKDB_ARCHIVE)}")
-    lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": DUCKDB_LAYER})
-    lam.add_response("publish_layer_version", {"LayerVersionArn": DUCKDB_ARN, "Version": 1}, {
-        "LayerName": DUCKDB_LAYER, "Description": description, "Content": {"ZipFile": DUCKDB_ARCHIVE},
-        "CompatibleRuntimes": [RUNTIME, "python3.11"]})
-    found = {"Version": 1, "Description": description, "LayerVersionArn": DUCKDB_ARN}
-    lam.add_response("list_layer_versions", {"LayerVersions": [found]}, {"LayerName": DUCKDB_LAYER})
+    for name in ("duckdb", "cryptography"):
+        expect_versions(lam, name)
+        expect_publish(lam, name, source.value)
+    for name in ("duckdb", "cryptography"):
+        expect_versions(lam, name, native_description(name, source.value))
 
-    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN
-    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN
+    assert functions.apply_native_layers(stubs.context) == NATIVE_ARNS
+    assert functions.apply_native_layers(stubs.context) == NATIVE_ARNS
 
     stubs.done()
-    assert duckdb_sources == [source, source]
-    assert stubs.changes == [("published", f"layer {DUCKDB_LAYER} version 1")]
-    assert stubs.unchanged == [f"layer {DUCKDB_LAYER}"]
+    assert native_builds == [("duckdb", source), ("cryptography", source)] * 2
+    assert stubs.changes == [("published", f"layer {layer} version 1") for layer in (DUCKDB_LAYER, CRYPTOGRAPHY_LAYER)]
+    assert stubs.unchanged == [f"layer {DUCKDB_LAYER}", f"layer {CRYPTOGRAPHY_LAYER}"]
 
 
-def test_a_duckdb_layer_whose_digest_differs_is_published_again(duckdb_sources: list[duckdb_layer.Source],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    with_functions(monkeypatch, DUCKDB_SPEC)
+def test_only_a_native_layer_whose_digest_differs_is_published_again(
+        native_builds: list[tuple[str, native_layers.Source]], monkeypatch: pytest.MonkeyPatch) -> None:
+    with_functions(monkeypatch, CURATION_SPEC)
     stubs = Stubs()
     lam = stubs("lambda")
-    older = {"Version": 1, "Description": "lakebox duckdb 1.1.0 (wheel) sha256:old", "LayerVersionArn": DUCKDB_ARN}
-    lam.add_response("list_layer_versions", {"LayerVersions": [older]}, {"LayerName": DUCKDB_LAYER})
-    lam.add_response("publish_layer_version", {"LayerVersionArn": DUCKDB_ARN[:-1] + "2", "Version": 2}, {
-        "LayerName": DUCKDB_LAYER, "Content": {"ZipFile": DUCKDB_ARCHIVE},
-        "Description": f"lakebox duckdb {duckdb_layer.installed_version()} (wheel) "
-                       f"sha256:{packaging.code_sha256(DUCKDB_ARCHIVE)}",
-        "CompatibleRuntimes": [RUNTIME, "python3.11"]})
+    expect_versions(lam, "duckdb", "lakebox duckdb 1.1.0 (wheel) sha256:old")
+    expect_publish(lam, "duckdb", "wheel", number=2)
+    expect_versions(lam, "cryptography", native_description("cryptography", "wheel"))
 
-    assert functions.apply_duckdb_layer(stubs.context) == DUCKDB_ARN[:-1] + "2"
+    assert functions.apply_native_layers(stubs.context) == {**NATIVE_ARNS, "duckdb": DUCKDB_ARN[:-1] + "2"}
 
     stubs.done()
     assert stubs.changes == [("published", f"layer {DUCKDB_LAYER} version 2")]
+    assert stubs.unchanged == [f"layer {CRYPTOGRAPHY_LAYER}"]
+    # DuckDB's layer describes itself as it did when it was the only native layer.
+    assert native_description("duckdb", "wheel").startswith(f"lakebox duckdb {version('duckdb')} (wheel) sha256:")
 
 
-def test_no_duckdb_layer_is_built_when_no_function_imports_duckdb(duckdb_sources: list[duckdb_layer.Source],
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_native_layer_is_built_when_no_function_declares_one(
+        native_builds: list[tuple[str, native_layers.Source]], monkeypatch: pytest.MonkeyPatch) -> None:
     with_functions(monkeypatch, SPEC)
     stubs = Stubs()
     stubs("lambda")
 
-    assert functions.apply_duckdb_layer(stubs.context) is None
+    assert functions.apply_native_layers(stubs.context) == {}
 
     stubs.done()
-    assert duckdb_sources == []
+    assert native_builds == []
     assert stubs.changes == [] and stubs.unchanged == []
 
 
-def test_the_duckdb_layer_is_attached_after_the_shared_one_only_where_the_spec_asks() -> None:
+def test_the_native_layers_are_attached_after_the_shared_one_only_where_the_spec_asks() -> None:
     context = Stubs().context
 
-    assert functions.function_config(context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)["Layers"] == [LAYER_ARN, DUCKDB_ARN]
-    assert functions.function_config(context, SPEC, LAYER_ARN, DUCKDB_ARN)["Layers"] == [LAYER_ARN]
-    with pytest.raises(ProvisioningError, match="DuckDB"):
-        functions.function_config(context, DUCKDB_SPEC, LAYER_ARN)
+    assert CURATION_SPEC.native_layers == ("duckdb", "cryptography") and SPEC.native_layers == ()
+    assert functions.function_config(context, CURATION_SPEC, LAYER_ARN, NATIVE_ARNS)["Layers"] == [
+        LAYER_ARN, DUCKDB_ARN, CRYPTOGRAPHY_ARN]
+    assert functions.function_config(context, SPEC, LAYER_ARN, NATIVE_ARNS)["Layers"] == [LAYER_ARN]
+    with pytest.raises(ProvisioningError, match="imports DuckDB, and no DuckDB layer was published"):
+        functions.function_config(context, CURATION_SPEC, LAYER_ARN)
+    with pytest.raises(ProvisioningError, match="imports cryptography, and no cryptography layer was published"):
+        functions.function_config(context, CURATION_SPEC, LAYER_ARN, {"duckdb": DUCKDB_ARN})
 
 
-def test_a_duckdb_function_is_created_with_both_layers() -> None:
+def test_a_curation_function_is_created_with_all_its_layers() -> None:
     stubs = Stubs()
     lam = stubs("lambda")
-    wanted = functions.function_config(stubs.context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)
+    wanted = functions.function_config(stubs.context, CURATION_SPEC, LAYER_ARN, NATIVE_ARNS)
     missing(lam, "get_function", "ResourceNotFoundException", {"FunctionName": SPEC.name})
     lam.add_response("create_function", {}, {**wanted, "Code": {"ZipFile": ARCHIVE}})
     expect_waiter(lam)
     expect_tags(lam, TAGS)
 
-    functions.apply_function(stubs.context, DUCKDB_SPEC, LAYER_ARN, DUCKDB_ARN)
+    functions.apply_function(stubs.context, CURATION_SPEC, LAYER_ARN, NATIVE_ARNS)
 
     stubs.done()
-    assert wanted["Layers"] == [LAYER_ARN, DUCKDB_ARN]
+    assert wanted["Layers"] == [LAYER_ARN, DUCKDB_ARN, CRYPTOGRAPHY_ARN]
     assert stubs.changes == [("created", f"function {SPEC.name}")]
 
 
 @pytest.mark.parametrize(("capabilities", "spec", "bundled"), [
-    (AWS, DUCKDB_SPEC, False), (MINISTACK, DUCKDB_SPEC, False), (LOCALSTACK, SPEC, False),
-    (LOCALSTACK, DUCKDB_SPEC, True)], ids=["AWS", "MiniStack", "LocalStack without duckdb", "LocalStack"])
-def test_duckdb_files_are_bundled_only_where_layers_are_not_applied(
+    (AWS, CURATION_SPEC, False), (MINISTACK, CURATION_SPEC, False), (LOCALSTACK, SPEC, False),
+    (LOCALSTACK, CURATION_SPEC, True)], ids=["AWS", "MiniStack", "LocalStack without native layers", "LocalStack"])
+def test_native_layer_files_are_bundled_only_where_layers_are_not_applied(
         capabilities: Capabilities, spec: FunctionSpec, bundled: bool,
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    engine = tmp_path / "_duckdb.abi3.so"
-    asked: list[duckdb_layer.Source] = []
+    engines = {"duckdb": tmp_path / "_duckdb.abi3.so", "cryptography": tmp_path / "_rust.abi3.so"}
+    asked: list[tuple[str, native_layers.Source]] = []
     built: list[list[tuple[str, Path]]] = []
 
-    def entries(source: duckdb_layer.Source) -> list[tuple[str, Path]]:
-        asked.append(source)
-        return [("python/_duckdb.abi3.so", engine)]
+    def entries(layer: native_layers.NativeLayer, source: native_layers.Source) -> list[tuple[str, Path]]:
+        asked.append((layer.name, source))
+        return [(f"python/{engines[layer.name].name}", engines[layer.name])]
 
     def build(stage: str, bundle_layer: bool = False, extra: list[tuple[str, Path]] | None = None) -> bytes:
         built.append(list(extra or []))
         return ARCHIVE
 
-    monkeypatch.setattr(duckdb_layer, "layer_entries", entries)
+    monkeypatch.setattr(native_layers, "layer_entries", entries)
     monkeypatch.setattr(packaging, "build_function", build)
     stubs = Stubs(capabilities)
     lam = stubs("lambda")
-    wanted = functions.function_config(stubs.context, spec, LAYER_ARN, DUCKDB_ARN)
+    wanted = functions.function_config(stubs.context, spec, LAYER_ARN, NATIVE_ARNS)
     found = {**configuration(), **{key: value for key, value in wanted.items() if key != "Layers"}}
     lam.add_response("get_function", {"Configuration": {**found, "Layers": [
         {"Arn": arn} for arn in wanted["Layers"]]}}, {"FunctionName": SPEC.name})
     expect_tags(lam, TAGS)
 
-    functions.apply_function(stubs.context, spec, LAYER_ARN, DUCKDB_ARN)
+    functions.apply_function(stubs.context, spec, LAYER_ARN, NATIVE_ARNS)
 
     stubs.done()
-    assert built == [[("_duckdb.abi3.so", engine)] if bundled else []]
-    assert asked == ([duckdb_layer.Source.WHEEL] if bundled else [])
+    assert built == [[(path.name, path) for path in engines.values()] if bundled else []]
+    assert asked == [(name, native_layers.Source.WHEEL) for name in engines if bundled]
 
 
-def test_teardown_deletes_every_version_of_the_duckdb_layer() -> None:
+def test_teardown_deletes_every_version_of_each_native_layer() -> None:
     stubs = Stubs()
     lam = stubs("lambda")
-    lam.add_response("list_layer_versions", {"LayerVersions": [{"Version": 1}, {"Version": 2}]},
-                     {"LayerName": DUCKDB_LAYER})
+    expect_versions(lam, "duckdb", "", "")
     lam.add_response("delete_layer_version", {}, {"LayerName": DUCKDB_LAYER, "VersionNumber": 1})
     lam.add_response("delete_layer_version", {}, {"LayerName": DUCKDB_LAYER, "VersionNumber": 2})
-    lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": DUCKDB_LAYER})
+    expect_versions(lam, "cryptography")
+    expect_versions(lam, "duckdb")
+    expect_versions(lam, "cryptography", "")
+    lam.add_response("delete_layer_version", {}, {"LayerName": CRYPTOGRAPHY_LAYER, "VersionNumber": 1})
 
-    functions.teardown_duckdb_layer(stubs.context)
-    functions.teardown_duckdb_layer(stubs.context)
+    functions.teardown_native_layers(stubs.context)
+    functions.teardown_native_layers(stubs.context)
 
     stubs.done()
-    assert stubs.changes == [("deleted", f"layer {DUCKDB_LAYER}")]
-    assert stubs.unchanged == [f"layer {DUCKDB_LAYER} (absent)"]
+    assert stubs.changes == [("deleted", f"layer {DUCKDB_LAYER}"), ("deleted", f"layer {CRYPTOGRAPHY_LAYER}")]
+    assert stubs.unchanged == [f"layer {CRYPTOGRAPHY_LAYER} (absent)", f"layer {DUCKDB_LAYER} (absent)"]

@@ -93,9 +93,11 @@ def test_a_different_trust_policy_or_tags_are_rewritten() -> None:
                              ("set", f"tags of role {ROLE}")]
 
 
-def test_teardown_deletes_the_operator_user_with_its_policies_and_keys() -> None:
+def test_teardown_deletes_the_steward_and_the_operator_with_their_policies_and_keys() -> None:
     stubs = Stubs()
     stub = stubs("iam")
+    steward = NAMES.steward
+    missing(stub, "get_user", "NoSuchEntity", {"UserName": steward})
     stub.add_response("get_user", {"User": {"Path": "/", "UserName": OPERATOR, "UserId": "AIDA000000000000USER",
                                             "Arn": f"arn:aws:iam::000000000000:user/{OPERATOR}",
                                             "CreateDate": datetime(2026, 1, 1, tzinfo=UTC)}},
@@ -106,14 +108,37 @@ def test_teardown_deletes_the_operator_user_with_its_policies_and_keys() -> None
                       {"UserName": OPERATOR})
     stub.add_response("delete_access_key", {}, {"UserName": OPERATOR, "AccessKeyId": "AKIA000000000000KEY0"})
     stub.add_response("delete_user", {}, {"UserName": OPERATOR})
+    missing(stub, "get_user", "NoSuchEntity", {"UserName": steward})
     missing(stub, "get_user", "NoSuchEntity", {"UserName": OPERATOR})
 
-    iam.teardown_operator(stubs.context)
-    iam.teardown_operator(stubs.context)
+    iam.teardown_users(stubs.context)
+    iam.teardown_users(stubs.context)
 
     stubs.done()
     assert stubs.changes == [("deleted", f"user {OPERATOR}")]
-    assert stubs.unchanged == [f"user {OPERATOR} (absent)"]
+    assert stubs.unchanged == [f"user {steward} (absent)", f"user {steward} (absent)", f"user {OPERATOR} (absent)"]
+
+
+def test_the_steward_is_created_with_its_policy_and_tags_once() -> None:
+    stubs = Stubs()
+    stub = stubs("iam")
+    steward = NAMES.steward
+    policy = TOPOLOGY.steward_policy
+    user = {"Path": "/", "UserName": steward, "UserId": "AIDA000000000000STEW",
+            "Arn": f"arn:aws:iam::000000000000:user/{steward}", "CreateDate": datetime(2026, 1, 1, tzinfo=UTC)}
+    missing(stub, "get_user", "NoSuchEntity", {"UserName": steward})
+    stub.add_response("create_user", {"User": user}, {"UserName": steward})
+    missing(stub, "get_user_policy", "NoSuchEntity", {"UserName": steward, "PolicyName": f"{steward}-policy"})
+    stub.add_response("put_user_policy", {}, {"UserName": steward, "PolicyName": f"{steward}-policy",
+                                              "PolicyDocument": json.dumps(policy)})
+    stub.add_response("list_user_tags", {"Tags": []}, {"UserName": steward})
+    stub.add_response("tag_user", {}, {"UserName": steward, "Tags": TAG_LIST})
+
+    iam.apply_user(stubs.context, steward, policy)
+
+    stubs.done()
+    assert stubs.changes == [("created", f"user {steward}"), ("put", f"policy {steward}-policy"),
+                             ("set", f"tags of user {steward}")]
 
 
 def test_teardown_deletes_each_role_after_its_inline_policies() -> None:

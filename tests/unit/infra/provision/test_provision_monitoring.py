@@ -33,11 +33,19 @@ def described(alarm: dict[str, Any], **overrides: Any) -> dict[str, Any]:
 
 def expect_topic(sns: Stubber, exists: bool, tags: list[dict[str, str]] = TAG_LIST) -> None:
     sns.add_response("list_topics", {"Topics": [{"TopicArn": TOPIC_ARN}] if exists else []}, {})
+    policy = json.dumps(TOPOLOGY.alerts_topic_policy)
     if exists:
         sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN}}, {"TopicArn": TOPIC_ARN})
+        sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN, "Policy": policy}},
+                         {"TopicArn": TOPIC_ARN})
     else:
         missing(sns, "get_topic_attributes", "NotFound", {"TopicArn": TOPIC_ARN})
         sns.add_response("create_topic", {"TopicArn": TOPIC_ARN}, {"Name": TOPIC, "Tags": TAG_LIST})
+        # A new topic has SNS's default policy, which does not let EventBridge publish.
+        sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN, "Policy": "{}"}},
+                         {"TopicArn": TOPIC_ARN})
+        sns.add_response("set_topic_attributes", {}, {"TopicArn": TOPIC_ARN, "AttributeName": "Policy",
+                                                      "AttributeValue": policy})
     sns.add_response("list_tags_for_resource", {"Tags": tags}, {"ResourceArn": TOPIC_ARN})
 
 
@@ -113,8 +121,8 @@ def test_missing_monitoring_is_created_with_its_tags() -> None:
     monitoring.apply_monitoring(stubs.context)
 
     stubs.done()
-    assert stubs.changes == [("created", f"sns topic {TOPIC}"), *[("created", f"alarm {n}") for n in ALARM_NAMES],
-                             ("created", f"dashboard {DASHBOARD}")]
+    assert stubs.changes == [("created", f"sns topic {TOPIC}"), ("set", f"policy of sns topic {TOPIC}"),
+                             *[("created", f"alarm {n}") for n in ALARM_NAMES], ("created", f"dashboard {DASHBOARD}")]
 
 
 def test_monitoring_as_declared_is_left_alone() -> None:
@@ -225,3 +233,18 @@ def test_an_endpoint_that_cannot_list_alarms_or_dashboards_skips_them_with_one_w
         f"AWS does not offer CloudWatch alarms (404): the alarms {', '.join(ALARM_NAMES)} are skipped",
         f"AWS does not offer CloudWatch dashboards (UnknownOperationException): the dashboard {DASHBOARD} is skipped",
     ]
+
+
+def test_the_topic_lets_the_alarms_and_the_notice_rules_publish_and_no_one_else_from_outside() -> None:
+    account, alarms, notices = TOPOLOGY.alerts_topic_policy["Statement"]
+
+    assert account["Principal"] == {"AWS": "arn:aws:iam::000000000000:root"}
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and alarms["Action"] == "sns:Publish"
+    assert alarms["Condition"] == {
+        "ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:us-east-1:000000000000:alarm:lakebox-*"}}
+    assert notices["Principal"] == {"Service": "events.amazonaws.com"} and notices["Action"] == "sns:Publish"
+    assert notices["Condition"] == {"ArnEquals": {"aws:SourceArn": [
+        "arn:aws:events:us-east-1:000000000000:rule/lakebox-bus/lakebox-sensitive-data-detected-rule"]}}
+    [rule] = TOPOLOGY.notice_rules
+    assert (rule.pattern, rule.target_arn) == (
+        {"source": ["datalake.validation"], "detail-type": ["Sensitive Data Detected"]}, TOPOLOGY.alerts_topic_arn)

@@ -4,6 +4,7 @@ warning. A listing names no resource, so a not-found answer to it (moto's mock a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -114,6 +115,9 @@ def test_sns_that_lists_topics_creates_the_topic_its_get_says_is_missing_with_40
     sns.add_response("list_topics", {"Topics": []}, {})
     not_yet_implemented(sns, "get_topic_attributes", {"TopicArn": TOPIC_ARN})
     sns.add_response("create_topic", {"TopicArn": TOPIC_ARN}, {"Name": TOPOLOGY.alerts_topic, "Tags": TAG_LIST})
+    policy = json.dumps(TOPOLOGY.alerts_topic_policy)
+    sns.add_response("get_topic_attributes", {"Attributes": {"TopicArn": TOPIC_ARN, "Policy": policy}},
+                     {"TopicArn": TOPIC_ARN})
     sns.add_response("list_tags_for_resource", {"Tags": TAG_LIST}, {"ResourceArn": TOPIC_ARN})
 
     assert monitoring.topics_listed(stubs.context)

@@ -30,6 +30,7 @@ def expect_settings_as_declared(s3: Stubber, name: str, *, tls: bool = True) -> 
         s3.add_response("get_bucket_policy", {"Policy": policy}, bucket(name))
     if name == RAW:
         s3.add_response("get_bucket_versioning", {"Status": "Enabled"}, bucket(name))
+    s3.add_response("get_bucket_lifecycle_configuration", {"Rules": TOPOLOGY.lifecycle(name)}, bucket(name))
     s3.add_response("get_bucket_tagging", {"TagSet": TAG_LIST}, bucket(name))
 
 
@@ -47,6 +48,9 @@ def test_a_missing_bucket_is_created_with_every_setting() -> None:
     s3.add_response("put_bucket_policy", {}, {"Bucket": RAW, "Policy": json.dumps(TOPOLOGY.tls_only_policy(RAW))})
     s3.add_response("get_bucket_versioning", {}, bucket(RAW))
     s3.add_response("put_bucket_versioning", {}, {"Bucket": RAW, "VersioningConfiguration": {"Status": "Enabled"}})
+    missing(s3, "get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration", bucket(RAW))
+    s3.add_response("put_bucket_lifecycle_configuration", {},
+                    {"Bucket": RAW, "LifecycleConfiguration": {"Rules": TOPOLOGY.lifecycle(RAW)}})
     missing(s3, "get_bucket_tagging", "NoSuchTagSet", bucket(RAW))
     s3.add_response("put_bucket_tagging", {}, {"Bucket": RAW, "Tagging": {"TagSet": TAG_LIST}})
 
@@ -55,7 +59,8 @@ def test_a_missing_bucket_is_created_with_every_setting() -> None:
     stubs.done()
     assert stubs.changes == [
         ("created", f"bucket {RAW}"), ("set", f"encryption of {RAW}"), ("set", f"public access block of {RAW}"),
-        ("set", f"TLS-only policy of {RAW}"), ("set", f"versioning of {RAW}"), ("set", f"tags of bucket {RAW}"),
+        ("set", f"TLS-only policy of {RAW}"), ("set", f"versioning of {RAW}"), ("set", f"lifecycle rules of {RAW}"),
+        ("set", f"tags of bucket {RAW}"),
     ]
 
 
@@ -69,7 +74,7 @@ def test_a_bucket_as_declared_is_left_alone() -> None:
 
     stubs.done()
     assert stubs.changes == []
-    assert len(stubs.unchanged) == 6
+    assert len(stubs.unchanged) == 7
 
 
 def test_settings_that_differ_are_written_and_foreign_tags_kept() -> None:
@@ -86,6 +91,12 @@ def test_settings_that_differ_are_written_and_foreign_tags_kept() -> None:
     s3.add_response("put_bucket_policy", {}, {"Bucket": RAW, "Policy": json.dumps(TOPOLOGY.tls_only_policy(RAW))})
     s3.add_response("get_bucket_versioning", {"Status": "Suspended"}, bucket(RAW))
     s3.add_response("put_bucket_versioning", {}, {"Bucket": RAW, "VersioningConfiguration": {"Status": "Enabled"}})
+    # Read back as S3 gives it (a rule's prefix may come as the rule's own), and a retention changed since.
+    found = [{**rule, "Filter": {}, "Prefix": ""} for rule in TOPOLOGY.lifecycle(RAW)]
+    found[1]["NoncurrentVersionExpiration"] = {"NoncurrentDays": 3}
+    s3.add_response("get_bucket_lifecycle_configuration", {"Rules": found}, bucket(RAW))
+    s3.add_response("put_bucket_lifecycle_configuration", {},
+                    {"Bucket": RAW, "LifecycleConfiguration": {"Rules": TOPOLOGY.lifecycle(RAW)}})
     s3.add_response("get_bucket_tagging", {"TagSet": [{"Key": "owner", "Value": "data"},
                                                       {"Key": "managed-by", "Value": "hand"}]}, bucket(RAW))
     s3.add_response("put_bucket_tagging", {}, {"Bucket": RAW, "Tagging": {"TagSet": [
@@ -94,7 +105,7 @@ def test_settings_that_differ_are_written_and_foreign_tags_kept() -> None:
     storage.apply_bucket(stubs.context, RAW)
 
     stubs.done()
-    assert [action for action, _ in stubs.changes] == ["set"] * 5
+    assert [action for action, _ in stubs.changes] == ["set"] * 6
     assert stubs.unchanged == [f"bucket {RAW}"]
 
 
@@ -156,3 +167,20 @@ def test_teardown_empties_each_bucket_and_counts_missing_ones_as_absent() -> Non
     stubs.done()
     assert stubs.changes == [("deleted", f"bucket {RAW}")]
     assert stubs.unchanged == [f"bucket {name} (absent)" for name in TOPOLOGY.buckets[1:]]
+
+
+def test_lifecycle_rules_expire_overwritten_raw_versions_quarantine_and_query_results() -> None:
+    """Raw files are never lost: only a version overwritten by a newer one expires; the current one stays."""
+    def actions(bucket_name: str) -> dict[str, Any]:
+        return {rule["ID"]: {k: v for k, v in rule.items() if k not in ("ID", "Status", "Filter")}
+                for rule in TOPOLOGY.lifecycle(bucket_name)}
+
+    settings = TOPOLOGY.settings
+    assert actions(RAW) == {
+        "abort-incomplete-uploads": {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+        "expire-overwritten-raw-versions": {"NoncurrentVersionExpiration": {"NoncurrentDays": 30}}}
+    assert actions(NAMES.quarantine_bucket)["expire-quarantined-files"] == {"Expiration": {"Days": 30}}
+    [results] = [r for r in TOPOLOGY.lifecycle(PROCESSED) if r["ID"] == "expire-query-results"]
+    assert (results["Filter"], results["Expiration"]) == ({"Prefix": "athena-results/"}, {"Days": 7})
+    assert (settings.raw_noncurrent_days, settings.quarantine_days) == (30, 30)
+    assert not [rule for rule in TOPOLOGY.lifecycle(RAW) if "Expiration" in rule]

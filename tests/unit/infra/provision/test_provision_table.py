@@ -1,5 +1,5 @@
 """The metadata table: created as declared (with its status index, without a stream), tagged, its old stream turned
-off; and the contracts published into it."""
+off; the contracts published into it, and the lake's environment recorded in it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from lakebox_infra import PROJECT_ROOT, contract_files
 from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision import table
+from lakebox_infra.topology import Topology
 from lakebox_layer.contracts import parse_contract
 from tests.fakes.provision import NAMES, TAG_LIST, TOPOLOGY, Stubs, missing
 
@@ -123,6 +124,36 @@ def test_a_contract_already_published_is_left_alone(monkeypatch: pytest.MonkeyPa
     stubs.done()
     assert stubs.changes == []
     assert stubs.unchanged == [f"contract orders {ORDERS.version}"]
+
+
+SETTINGS_KEY = {"ProcessId": {"S": "lake#settings"}, "Timestamp": {"S": "current"}}
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_the_lake_environment_is_recorded_when_it_differs(environment: str) -> None:
+    stubs = Stubs(topology=Topology(NAMES, settings_overrides={"environment": environment}))
+    ddb = stubs("dynamodb")
+    ddb.add_response("get_item", {"Item": {**SETTINGS_KEY, "Environment": {"S": "development"}}},
+                     {"TableName": TABLE, "Key": SETTINGS_KEY, "ConsistentRead": True})
+    ddb.add_response("put_item", {}, {"TableName": TABLE, "Item": {**SETTINGS_KEY,
+                                                                   "Environment": {"S": environment}}})
+
+    table.apply_lake_settings(stubs.context)
+
+    stubs.done()
+    assert stubs.changes == [("recorded", f"lake settings (environment {environment})")]
+
+
+def test_a_lake_environment_as_recorded_is_left_alone() -> None:
+    stubs = Stubs()
+    ddb = stubs("dynamodb")
+    ddb.add_response("get_item", {"Item": {**SETTINGS_KEY, "Environment": {"S": "development"}}},
+                     {"TableName": TABLE, "Key": SETTINGS_KEY, "ConsistentRead": True})
+
+    table.apply_lake_settings(stubs.context)
+
+    stubs.done()
+    assert stubs.unchanged == ["lake settings (environment development)"]
 
 
 def test_teardown_deletes_the_table_and_waits_until_it_is_gone() -> None:
