@@ -31,13 +31,16 @@ MAX_COLUMNS = 1000
 class Column:
     name: str
     type: str
+    # What the table says of the column beyond its type: that it holds protected personal data (see
+    # lakebox_layer.privacy).
+    comment: str | None = None
 
     def to_glue(self) -> dict[str, str]:
-        return {"Name": self.name, "Type": self.type}
+        return {"Name": self.name, "Type": self.type, **({"Comment": self.comment} if self.comment else {})}
 
     @classmethod
     def from_glue(cls, column: dict[str, Any]) -> Column:
-        return cls(str(column["Name"]), str(column.get("Type", "string")).lower())
+        return cls(str(column["Name"]), str(column.get("Type", "string")).lower(), column.get("Comment") or None)
 
 
 # Every curated row says where it came from.

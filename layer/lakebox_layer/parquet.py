@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +59,13 @@ ROW_GROUP_BYTES = "8MB"  # a curated file's row groups when written from pieces:
 DEFAULT_MEMORY_MB = 1024
 MEMORY_SHARE = 0.6  # of the function's memory; the rest is Python, boto3 and the upload's buffers
 OUTSIDE_LIMIT_MB = 160
+
+
+def _kv(metadata: Mapping[str, str] | None) -> str:
+    """A COPY option that writes `metadata` into the Parquet file's key-value metadata ("" for none)."""
+    if not metadata:
+        return ""
+    return ", KV_METADATA {" + ", ".join(f"{literal(key)}: {literal(value)}" for key, value in metadata.items()) + "}"
 
 
 def memory_limit() -> str:
@@ -233,13 +240,15 @@ class ParquetEngine:
         return f"SELECT *, {partition} AS {PARTITION_KEY} FROM ({inner})"
 
     def write(self, source: Source, columns: list[Column], lineage: Lineage, *, partition_by: str | None,
-              arrival_day: str, out_dir: Path, stem: str) -> list[CuratedPart]:
+              arrival_day: str, out_dir: Path, stem: str,
+              metadata: Mapping[str, str] | None = None) -> list[CuratedPart]:
         """Write the rows, cast to `columns`, as one Parquet file per day under `out_dir/dt=<day>/<stem>_0.parquet`
         (any earlier file of `stem` there is replaced); nothing is left in `out_dir` unless every row cast.
 
         A file read in one chunk is written in one statement. Otherwise each chunk becomes a scratch piece, its rows
         ordered by day in small row groups, and each day's file is then copied out of the pieces: the row groups'
-        statistics skip the other days, and only one Parquet file is open at a time."""
+        statistics skip the other days, and only one Parquet file is open at a time. `metadata` goes into each
+        file's key-value metadata (the protection of its personal data)."""
         if not re.fullmatch(r"[A-Za-z0-9_-]+", stem):
             raise ValueError(f"file stem {stem!r} must be letters, digits, '_' or '-'")
         for old in out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet"):
@@ -249,9 +258,9 @@ class ParquetEngine:
                 query = self._select(source, columns, lineage, partition_by, arrival_day)
                 self._execute(
                     f"COPY ({query}) TO {literal(str(out_dir))} (FORMAT parquet, PARTITION_BY ({PARTITION_KEY}), "
-                    f"FILENAME_PATTERN {literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true)")
+                    f"FILENAME_PATTERN {literal(stem + '_{i}')}, OVERWRITE_OR_IGNORE true{_kv(metadata)})")
             else:
-                self._write_pieces(source, columns, lineage, partition_by, arrival_day, out_dir, stem)
+                self._write_pieces(source, columns, lineage, partition_by, arrival_day, out_dir, stem, metadata)
         parts = []
         for path in sorted(out_dir.glob(f"{PARTITION_KEY}=*/{stem}_*.parquet")):
             [(rows,)] = self._rows(f"SELECT num_rows FROM parquet_file_metadata({literal(str(path))})")
@@ -259,7 +268,7 @@ class ParquetEngine:
         return parts
 
     def _write_pieces(self, source: Source, columns: list[Column], lineage: Lineage, partition_by: str | None,
-                      arrival_day: str, out_dir: Path, stem: str) -> None:
+                      arrival_day: str, out_dir: Path, stem: str, metadata: Mapping[str, str] | None) -> None:
         pieces = self.work_dir / "pieces"
         shutil.rmtree(pieces, ignore_errors=True)
         pieces.mkdir(parents=True)
@@ -269,11 +278,11 @@ class ParquetEngine:
                 self._execute(f"COPY ({query} ORDER BY {PARTITION_KEY}) TO "
                               f"{literal(str(pieces / f'{number:06d}.parquet'))} "
                               f"(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE {PIECE_ROWS})")
-            self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem)
+            self._split_days(sorted(pieces.glob("*.parquet")), out_dir, stem, metadata)
         finally:
             shutil.rmtree(pieces, ignore_errors=True)
 
-    def _split_days(self, pieces: list[Path], out_dir: Path, stem: str) -> None:
+    def _split_days(self, pieces: list[Path], out_dir: Path, stem: str, metadata: Mapping[str, str] | None) -> None:
         """Each day's rows of the pieces as that day's one file, streamed."""
         if not pieces:
             return
@@ -283,7 +292,12 @@ class ParquetEngine:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._execute(f"COPY (SELECT * EXCLUDE ({PARTITION_KEY}) FROM {scan} WHERE {PARTITION_KEY} = "
                           f"{literal(str(day))}) TO {literal(str(target))} (FORMAT parquet, "
-                          f"ROW_GROUP_SIZE_BYTES {literal(ROW_GROUP_BYTES)})")
+                          f"ROW_GROUP_SIZE_BYTES {literal(ROW_GROUP_BYTES)}{_kv(metadata)})")
+
+    def kv_metadata(self, path: Path) -> dict[str, str]:
+        """A Parquet file's key-value metadata."""
+        rows = self._rows(f"SELECT decode(key), decode(value) FROM parquet_kv_metadata({literal(str(path))})")
+        return {str(key): str(value) for key, value in rows}
 
     def parquet_schema(self, path: Path) -> list[Column]:
         """The columns of a Parquet file as Glue types."""

@@ -4,6 +4,10 @@ gains any new columns and the file's day partitions, the stage is recorded and "
 Keys are deterministic (`curated/<dataset>/dt=<day>/<process_id>_0.parquet`): a redelivery or a retry overwrites
 the same objects, and the stage record is written once, so every processed file has exactly one curation outcome.
 A file whose values cannot take the table's types gets a failed outcome with the reason; its validated copy stays.
+
+Personal data never reaches the curated zone in the clear: the columns :mod:`lakebox_layer.privacy` plans to
+protect are rewritten first (:mod:`lakebox_layer.protected_files`), and the wrapped data keys go with the Parquet
+(its key-value metadata), into the curation record and into the metadata table under their references.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from lakebox_layer.adapters.catalog import Catalog
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.adapters.events import EventPublisher
+from lakebox_layer.adapters.keys import PersonalDataKeys
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.columns import Column, contract_columns, data_columns, widen
@@ -29,6 +34,15 @@ from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import dataset_name_problem, table_name
 from lakebox_layer.exceptions import ContractInvalid, CurationRejected
 from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine
+from lakebox_layer.privacy import (
+    ColumnPlan,
+    data_key_item,
+    keys_metadata,
+    plan_protection,
+    protect_columns,
+    protected_in,
+)
+from lakebox_layer.protected_files import ColumnProtector, protect_file
 from lakebox_layer.records import DataValidated, FileFormat, FileStatus
 from lakebox_layer.registry import DATA_CURATED, Stage
 from lakebox_layer.routing import Destination, curated_key, curated_location
@@ -54,6 +68,9 @@ class Curated:
     partitions: list[str] = field(default_factory=list)
     objects: list[str] = field(default_factory=list)
     reason: str | None = None
+    # Each protected column and how (its table comment), and the reference of each data key it used.
+    protected: dict[str, str] = field(default_factory=dict)
+    data_keys: dict[str, str] = field(default_factory=dict)
 
     def to_detail(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,9 +81,11 @@ class Curation:
 
     def __init__(self, settings: Settings, *, objects: ports.FileTransfer, metadata: ports.MetadataStore,
                  events: ports.EventPublisher, contracts: ports.ContractStore, catalog: ports.Catalog,
-                 engine: Callable[[Path], ParquetEngine], logger: Logger) -> None:
+                 keys: ports.PersonalDataKeys, engine: Callable[[Path], ParquetEngine], logger: Logger) -> None:
         self.settings = settings
         self.objects = objects
+        self.metadata = metadata
+        self.keys = keys
         self.events = events
         self.contracts = BatchContracts(contracts)
         self.catalog = catalog
@@ -87,6 +106,7 @@ class Curation:
             events=EventPublisher(clients.events, settings.event_bus),
             contracts=ContractStore(clients.dynamodb, settings.metadata_table),
             catalog=Catalog(clients.glue, settings.glue_database),
+            keys=PersonalDataKeys(clients.kms, settings.pii_key_alias, settings.pii_token_key_alias),
             engine=ParquetEngine,
             logger=logger,
         )
@@ -125,6 +145,7 @@ class Curation:
             Pipeline=self.settings.project, RawKey=validated.key, Dataset=validated.dataset,
             CurationStatus=outcome.status, Table=outcome.table, CuratedRows=outcome.rows,
             Partitions=outcome.partitions, CuratedObjects=outcome.objects, Reason=outcome.reason,
+            Protected=outcome.protected or None, DataKeys=outcome.data_keys or None,
         )
 
         def finish() -> Curated:
@@ -175,27 +196,36 @@ class Curation:
         work = Path(tempfile.mkdtemp(prefix="lakebox-curation-"))
         engine = self._connected()
         try:
-            local = work / "processed"
+            local, compression = work / "processed", validated.compression
             self.objects.download_to(processed.bucket, processed.key, local)
-            source = engine.source(local, file_format, validated.compression)
+            existing = self.catalog.table(table)
+            plans = plan_protection(contract, validated.pii, protected_in(existing.columns) if existing else None)
+            protector = ColumnProtector(validated.dataset, self.keys, self.settings.production)
+            if plans:
+                file_format = protect_file(local, file_format, compression, work / "protected", plans, protector)
+                local, compression = work / "protected", None
+            source = engine.source(local, file_format, compression)
             declared = contract_columns(contract)
-            found = declared if declared is not None else engine.infer(source)
+            found = protect_columns(declared if declared is not None else engine.infer(source), plans)
             lineage = Lineage(validated.process_id, validated.key, validated.version_id,
                               validated.contract_version or contract.version, validated.arrived_at)
 
             def write(columns: list[Column]) -> list[CuratedPart]:
                 return engine.write(source, columns, lineage, partition_by=contract.partition_by,
                                     arrival_day=validated.arrived_at[:10], out_dir=work / "curated",
-                                    stem=validated.process_id)
+                                    stem=validated.process_id, metadata=keys_metadata(protector.data_keys, plans)
+                                    if plans else None)
 
             # Written locally first, with the columns the table would have: a file whose values do not take the
             # table's types fails here and leaves the table as it was.
-            existing = self.catalog.table(table)
             planned = widen(data_columns(existing.columns) if existing else [], found)
             parts = write(planned)
             columns = self.catalog.ensure_columns(table, found, location, contract.description, known=existing)
             if columns != planned:
                 parts = write(columns)  # another file widened the table meanwhile: match what it holds now
+            # Each data key's wrapped copy under its reference, before the file's objects that need it.
+            self.metadata.put_items([data_key_item(key, validated.process_id)
+                                     for key in protector.data_keys.values()])
             keys = []
             for part in parts:
                 key = curated_key(validated.dataset, part.dt, validated.process_id)
@@ -215,4 +245,10 @@ class Curation:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         return Curated(validated.process_id, validated.key, validated.dataset, CURATED, table,
-                       rows=sum(part.rows for part in parts), partitions=days, objects=keys)
+                       rows=sum(part.rows for part in parts), partitions=days, objects=keys,
+                       protected=_comments(plans),
+                       data_keys={column: key.ref for column, key in protector.data_keys.items()})
+
+
+def _comments(plans: dict[str, ColumnPlan]) -> dict[str, str]:
+    return {column: plan.comment for column, plan in plans.items()}
