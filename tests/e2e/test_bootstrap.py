@@ -60,7 +60,8 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     document = json.loads(document) if isinstance(document, str) else document
     assert not any("s3:PutObject" in s["Action"] for s in document["Statement"])
     curation = lam.get_function(FunctionName=names.function("curation"))["Configuration"]
-    assert [layer["Arn"].split(":")[6] for layer in curation["Layers"]] == [names.layer, f"{names.project}-duckdb"]
+    assert [layer["Arn"].split(":")[6] for layer in curation["Layers"]] == [
+        names.layer, f"{names.project}-duckdb", f"{names.project}-cryptography"]
     glue = lake.client("glue")
     orders = glue.get_table(DatabaseName=names.glue_database, Name="orders")["Table"]
     assert orders["StorageDescriptor"]["Location"] == f"s3://{names.processed_bucket}/curated/orders/"

@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lakebox.emulator.identities import IDENTITIES
 from lakebox.exceptions import EmulatorError
 from lakebox.polling import wait_until
 
@@ -31,7 +32,8 @@ STOP_DEADLINE_S = 15.0
 _STATE_FILE = "emulator.json"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
-_OPERATOR_FILE = "operator.json"
+# An identity's credentials under enforced IAM, one file each ("operator.json", "steward.json").
+_CREDENTIALS_FILE = "{identity}.json"
 _EXEC_GRACE_S = 1.0
 _PROC = Path("/proc")
 # Variables that must not leak from the caller into the emulator (and from there into its Lambda workers, whose
@@ -196,7 +198,8 @@ class EmbeddedEmulator:
 
     def _forget(self) -> None:
         self.state_file.unlink(missing_ok=True)
-        (self.state_dir / _OPERATOR_FILE).unlink(missing_ok=True)
+        for identity in IDENTITIES:
+            (self.state_dir / _CREDENTIALS_FILE.format(identity=identity)).unlink(missing_ok=True)
 
     def start(self, port: int | None = DEFAULT_PORT, region: str = "us-east-1",
               extra_env: dict[str, str] | None = None, persist_dir: Path | None = None,
@@ -274,19 +277,21 @@ class EmbeddedEmulator:
             (persist_dir / _PORT_FILE).write_text(str(port))
         return state, True
 
-    def record_operator(self, credentials: dict[str, str]) -> None:
-        """Keep the CLI's non-root credentials for an emulator that enforces IAM (readable by this user only)."""
-        path = self.state_dir / _OPERATOR_FILE
+    def record_credentials(self, identity: str, credentials: dict[str, str]) -> None:
+        """Keep an identity's non-root credentials for an emulator that enforces IAM (readable by this user only)."""
+        path = self.state_dir / _CREDENTIALS_FILE.format(identity=identity)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
         path.write_text(json.dumps(credentials))
 
-    def operator(self) -> dict[str, str] | None:
+    def credentials(self, identity: str) -> dict[str, str] | None:
+        """The identity's recorded credentials, or None."""
         try:
-            credentials: dict[str, str] = json.loads((self.state_dir / _OPERATOR_FILE).read_text())
+            found: dict[str, str] = json.loads((self.state_dir / _CREDENTIALS_FILE.format(identity=identity))
+                                               .read_text())
         except (OSError, ValueError):
             return None
-        return credentials
+        return found
 
     def stop(self) -> Stopped | None:
         """Stop the recorded emulator (and its workers); None when nothing was recorded.

@@ -10,8 +10,10 @@ from typing import Any
 
 from lakebox.exceptions import DatasetNameRefused
 from lakebox.ingest.outcomes import WAIT_DEADLINE_S, ProgressCallback, wait_for_outcomes
+from lakebox.lake.listing import current_version
 from lakebox.lake.target import Target
 from lakebox_layer.datasets import dataset_name_problem
+from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.records import DEFAULT_DATASET, INPUT_PREFIX, RawObject
 
 
@@ -53,8 +55,12 @@ def upload(target: Target, files: list[tuple[Path, str]], dataset: str) -> list[
     for path, relative in files:
         key = raw_key(relative, dataset)
         s3.upload_file(str(path), bucket, key)
-        head = s3.head_object(Bucket=bucket, Key=key)
-        raw = RawObject(bucket, key, head["ETag"].strip('"'), head["ContentLength"], head.get("VersionId"))
+        stored = current_version(s3, bucket, key)  # listed: the operator may not head a raw file
+        if stored is None:
+            raise LakeboxError(f"s3://{bucket}/{key} is not listed right after its upload")
+        version = stored.get("VersionId")
+        raw = RawObject(bucket, key, stored["ETag"].strip('"'), int(stored["Size"]),
+                        None if version in (None, "null") else version)
         uploads.append(Upload(path, raw))
     return uploads
 

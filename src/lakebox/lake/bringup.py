@@ -1,5 +1,5 @@
 """`lakebox up`'s work: make sure an emulator answers, start the embedded one if needed, provision, and under
-enforced IAM issue the operator's keys. Also what `up` prints about the result."""
+enforced IAM issue the operator's and the steward's keys. Also what `up` prints about the result."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.emulator.embedded import DEFAULT_PORT, EmbeddedEmulator, healthy, saved_port
-from lakebox.emulator.operator import issue_operator_credentials
+from lakebox.emulator.identities import IDENTITIES, issue_credentials
 from lakebox.exceptions import EmulatorError
 from lakebox.lake.target import Target, default_project, default_region, state_dir
-from lakebox_infra import duckdb_layer, project_root
+from lakebox_infra import native_layers, project_root
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames, Settings
@@ -43,14 +43,14 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
 
     With AWS_ENDPOINT_URL set, that emulator must answer; otherwise the embedded one recorded in the state
     directory is reused or started (`port` as `emulator_port` reads it). With `strict_iam` the embedded emulator
-    enforces IAM, and the operator user's fresh keys are recorded for the other commands to act as.
+    enforces IAM, and the operator's and the steward's fresh keys are recorded for the other commands to act as.
     """
     # Refuse before starting anything: no checkout to provision from, or a setting that cannot be used.
     project_root()
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     region = default_region()
     ResourceNames.check(default_project(), region)
-    overrides = Settings.stream_overrides()
+    overrides = Settings.bootstrap_overrides()
     embedded = endpoint is None
     if endpoint is not None:
         if not healthy(endpoint):
@@ -72,9 +72,11 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     provisioner = Provisioner(topology, target.session, endpoint)
     say(f"  {provisioner.apply().summary()}")
     if strict_iam and embedded:
-        credentials = issue_operator_credentials(provisioner.client("iam"), provisioner.topology)
-        EmbeddedEmulator(state_dir()).record_operator(credentials)
-        say(f"  IAM is enforced: lakebox acts as the user {target.names.operator}")
+        emulator = EmbeddedEmulator(state_dir())
+        for identity in IDENTITIES:
+            emulator.record_credentials(identity, issue_credentials(provisioner.client("iam"), topology, identity))
+        say(f"  IAM is enforced: lakebox acts as the user {target.names.operator} "
+            f"({target.names.steward} with LAKEBOX_IDENTITY=steward)")
     return target
 
 
@@ -93,7 +95,7 @@ def describe(target: Target) -> dict[str, Any]:
         "event_bus": names.event_bus,
         "ingest_stream": names.ingest_stream,
         "functions": [function.name for function in topology.functions],
-        "layers": [names.layer, duckdb_layer.layer_name(names)],
+        "layers": [names.layer, *(layer.layer_name(names) for layer in native_layers.LAYERS.values())],
         "layer": names.layer,
         "glue_database": names.glue_database,
         "athena_workgroup": names.athena_workgroup,

@@ -1,5 +1,5 @@
-"""Reading the metadata table for people: every stage record of a file, and the indexed stage records of all, whole
-or a page of raw keys at a time."""
+"""Reading the metadata table for people: every stage record of a file, the indexed stage records of all, whole or a
+page of raw keys at a time, and what `lakebox query --reveal` needs (the lake's environment, wrapped data keys)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
+from lakebox_layer.privacy import DATA_KEY_PREFIX, DATA_KEY_SORT, LAKE_SETTINGS_KEY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,6 +51,19 @@ class MetadataReader:
             ConsistentRead=True,
         )
         return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+
+    def lake_environment(self) -> str | None:
+        """The environment bootstrap recorded for the lake (`production`, `development`, ...); None if it has not."""
+        item = self._item(LAKE_SETTINGS_KEY)
+        return None if item is None else str(item.get("Environment"))
+
+    def data_key(self, ref: str) -> dict[str, Any] | None:
+        """The item of the data key a ciphertext names: its wrapped copy (base64) and encryption context."""
+        return self._item({"ProcessId": f"{DATA_KEY_PREFIX}{ref}", "Timestamp": DATA_KEY_SORT})
+
+    def _item(self, key: dict[str, str]) -> dict[str, Any] | None:
+        item = self._db.get_item(TableName=self.table, Key=marshal(key), ConsistentRead=True).get("Item")
+        return None if item is None else unmarshal(item)
 
     def file_records(self, pipeline: str) -> list[dict[str, Any]]:
         """The stage records of every raw file in the status index: ingestion and validation, which carry its status,

@@ -12,6 +12,7 @@ import boto3
 from botocore.config import Config
 
 from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.emulator.identities import chosen_identity
 from lakebox.lake.metadata import MetadataReader
 from lakebox.lake.metrics import QualityReadout
 from lakebox_infra import PROJECT_ROOT
@@ -59,11 +60,12 @@ class Target:
             recorded = emulator.state()
             if recorded is not None:
                 endpoint, region = recorded.endpoint, recorded.region
-                operator = emulator.operator() if recorded.strict_iam else None
-                if operator is not None and "AWS_ACCESS_KEY_ID" not in os.environ:
-                    # IAM is enforced: act as the operator user bootstrap made, not as the emulator's root.
-                    session = boto3.Session(region_name=region, aws_access_key_id=operator["aws_access_key_id"],
-                                            aws_secret_access_key=operator["aws_secret_access_key"])
+                identity = chosen_identity()
+                credentials = emulator.credentials(identity) if recorded.strict_iam else None
+                if credentials is not None and "AWS_ACCESS_KEY_ID" not in os.environ:
+                    # IAM is enforced: act as the operator (or the steward) `up` issued keys to, not as root.
+                    session = boto3.Session(region_name=region, aws_access_key_id=credentials["aws_access_key_id"],
+                                            aws_secret_access_key=credentials["aws_secret_access_key"])
                     return cls(endpoint, region, project or default_project(), session)
         return cls.at(endpoint, region, project)
 

@@ -75,6 +75,9 @@ def validated_event(record: dict[str, Any]) -> DataValidated:
         compression=record.get("OutputCompression"),
         version_id=record.get("RawVersionId"),
         contract_version=record.get("ContractVersion"),
+        # What curation protects beyond the contract: a redriven file is protected as the first delivery was.
+        pii=dict(record.get("PiiColumns") or {}),
+        undeclared_pii=list(record.get("UndeclaredPii") or []),
     )
 
 

@@ -1,5 +1,6 @@
 """The AWS reads behind `lakebox trace`: the raw key's versions (S3), its stage records (DynamoDB: the status index
-by raw key, the table by process id), whether each output exists (S3) and its log lines (CloudWatch Logs)."""
+by raw key, the table by process id), whether each output exists (an S3 listing) and its log lines (CloudWatch
+Logs)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from lakebox.lake.listing import current_version, key_versions
 from lakebox.lake.metadata import MetadataReader
 from lakebox.trace.logs import LogLine, LogReader
-from lakebox_layer.adapters.errors import missing
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
 from lakebox_layer.routing import Destination
 
@@ -42,15 +43,7 @@ class LakeSources:
                    pipeline=target.project, database=names.glue_database)
 
     def versions(self, key: str) -> list[dict[str, Any]]:
-        """S3 lists a key's versions first among the keys it prefixes, so the listing stops at the first other key."""
-        found: list[dict[str, Any]] = []
-        pages = self._s3.get_paginator("list_object_versions").paginate(Bucket=self.raw_bucket, Prefix=key)
-        for page in pages:
-            for version in page.get("Versions", []):
-                if version["Key"] != key:
-                    return found
-                found.append(dict(version))
-        return found
+        return key_versions(self._s3, self.raw_bucket, key)[0]
 
     def key_records(self, key: str) -> list[dict[str, Any]]:
         """The status index holds every stage record under (pipeline, raw key), whatever the version."""
@@ -65,12 +58,14 @@ class LakeSources:
         return self._metadata.stage_records(process_id)
 
     def head(self, uri: str) -> tuple[bool | None, int | None]:
+        """Whether the object exists and its size, from a listing (the operator may not head raw or validated files,
+        which hold personal data)."""
         where = Destination.of(uri)
         try:
-            response = self._s3.head_object(Bucket=where.bucket, Key=where.key)
-        except ClientError as error:
-            return (False, None) if missing(error) else (None, None)
-        return True, int(response.get("ContentLength", 0))
+            current = current_version(self._s3, where.bucket, where.key)
+        except ClientError:
+            return None, None
+        return (False, None) if current is None else (True, int(current.get("Size", 0)))
 
     def log_lines(self, process_id: str, start: datetime) -> list[LogLine]:
         return self._logs.for_process(process_id, start)

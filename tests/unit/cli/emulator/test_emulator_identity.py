@@ -54,7 +54,7 @@ def _record(state_dir: Path, pid: int, started: str | None) -> EmbeddedEmulator:
                           started=started)
     (state_dir / "emulator.json").write_text(json.dumps(asdict(state)))
     emulator = EmbeddedEmulator(state_dir)
-    emulator.record_operator({"aws_access_key_id": "AKIA", "aws_secret_access_key": "secret"})
+    emulator.record_credentials("operator", {"aws_access_key_id": "AKIA", "aws_secret_access_key": "secret"})
     return emulator
 
 
@@ -72,7 +72,7 @@ def test_down_leaves_a_live_process_that_is_not_the_emulator_alone(
     assert "not MiniStack" in result.reason and "sleep" in result.reason
     assert sleeper.poll() is None, "the unrelated process was signalled"
     assert not (tmp_path / "emulator.json").exists(), "the stale record is forgotten"
-    assert emulator.operator() is None
+    assert emulator.credentials("operator") is None
     assert emulator.stop() is None
 
 
@@ -109,7 +109,7 @@ def test_the_recorded_emulator_is_stopped_with_its_process_group(
 
     assert result is not None and result.stopped and result.state.pid == fake_ministack.pid
     wait_until(lambda: _gone(fake_ministack.pid), deadline_s=10, what="the stopped process to be gone")
-    assert emulator.operator() is None
+    assert emulator.credentials("operator") is None
 
 
 def test_a_record_of_an_exited_process_is_forgotten(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from lakebox.emulator.operator import issue_operator_credentials
+from lakebox.emulator.identities import issue_credentials
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames
 
@@ -55,7 +55,7 @@ def test_a_missing_user_is_created_with_its_policy_and_a_key(iam: tuple[Any, Stu
     stubber.add_response("create_user", _user(), {"UserName": USER})
     _policy_and_keys(stubber, old_keys=[])
 
-    credentials = issue_operator_credentials(client, TOPOLOGY)
+    credentials = issue_credentials(client, TOPOLOGY)
 
     assert credentials == {"aws_access_key_id": "AKIANEWKEY000001", "aws_secret_access_key": "new-secret"}
 
@@ -65,7 +65,7 @@ def test_an_existing_user_gets_its_policy_again_and_only_a_new_key(iam: tuple[An
     stubber.add_response("get_user", _user(), {"UserName": USER})
     _policy_and_keys(stubber, old_keys=["AKIAOLDKEY000001", "AKIAOLDKEY000002"])
 
-    credentials = issue_operator_credentials(client, TOPOLOGY)
+    credentials = issue_credentials(client, TOPOLOGY)
 
     assert credentials["aws_access_key_id"] == "AKIANEWKEY000001"
 
@@ -76,7 +76,7 @@ def test_any_other_error_reading_the_user_is_raised(iam: tuple[Any, Stubber]) ->
                              expected_params={"UserName": USER})
 
     with pytest.raises(ClientError, match="AccessDenied"):
-        issue_operator_credentials(client, TOPOLOGY)
+        issue_credentials(client, TOPOLOGY)
 
 
 def test_the_policy_lets_the_operator_upload_but_not_change_the_topology() -> None:

@@ -162,12 +162,19 @@ def test_lake_sources_read_only_the_key_s_versions_and_check_outputs() -> None:
     with Stubber(s3) as stub:
         stub.add_response("list_object_versions", {"Versions": [
             version(key, "e1", "v1"), version(f"{key}.bak", "e2", "v2")]}, {"Bucket": RAW, "Prefix": key})
-        stub.add_response("head_object", {"ContentLength": 7}, {"Bucket": "b", "Key": "k"})
-        stub.add_client_error("head_object", "404", http_status_code=404)
-        stub.add_client_error("head_object", "AccessDenied", http_status_code=403)
+        # Outputs are listed, not headed: the operator may not head a validated file (it holds personal data).
+        stub.add_response("list_object_versions", {"Versions": [
+            version("k", "e1", "v2", size=7), version("k", "e0", "v1", latest=False), version("k2", "e3", "v3")]},
+            {"Bucket": "b", "Prefix": "k"})
+        stub.add_response("list_object_versions", {
+            "Versions": [version("gone", "e1", "v1", latest=False)],
+            "DeleteMarkers": [{"Key": "gone", "VersionId": "d1", "IsLatest": True}]}, {"Bucket": "b", "Prefix": "gone"})
+        stub.add_response("list_object_versions", {}, {"Bucket": "b", "Prefix": "never"})
+        stub.add_client_error("list_object_versions", "AccessDenied", http_status_code=403)
         assert [v["VersionId"] for v in sources.versions(key)] == ["v1"]
         assert sources.head("s3://b/k") == (True, 7)
         assert sources.head("s3://b/gone") == (False, None)
+        assert sources.head("s3://b/never") == (False, None)
         assert sources.head("s3://b/secret") == (None, None)
     with Stubber(dynamodb) as stub:
         stub.add_response("query", {"Items": [{"ProcessId": {"S": "p"}, "RawKey": {"S": key}}]}, {
