@@ -9,7 +9,9 @@ them, and the steward user who alone may reveal it. No AWS calls here.
   curation never needs Decrypt (see :mod:`lakebox_layer.adapters.keys`).
 
 IAM policies name these keys as `arn:<partition>:kms:<region>:<account>:key/*`: a key's ARN exists only once the key
-does, and each key's own policy is what restricts its use.
+does, and each key's own policy is what restricts its use. They also name the two aliases' ARNs: the functions and
+the CLI call KMS with the alias, and MiniStack checks the call against the alias's ARN, where AWS checks it against
+the key's (on AWS an alias ARN only governs the alias's own management, which no statement here allows).
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ class KeySpec:
 
 
 def key_arns(arns: Arns) -> list[str]:
-    """What IAM policies name for the keys: every key of the account in the region (see the module's docstring)."""
-    return [arns.arn("kms", "key/*")]
+    """What IAM policies name for the keys: every key of the account in the region, and the two aliases (see the
+    module's docstring)."""
+    names = arns.names
+    return [arns.arn("kms", "key/*"), arns.arn("kms", names.pii_key_alias), arns.arn("kms", names.pii_token_key_alias)]
 
 
 def steward_arn(arns: Arns) -> str:

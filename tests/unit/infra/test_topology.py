@@ -359,7 +359,9 @@ def test_the_steward_may_do_what_the_operator_may_and_decrypt_personal_data(topo
 
     assert statements(steward)[:-1] == statements(operator)
     assert statements(steward)[-1] == {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:ReEncryptFrom"],
-                                       "Resource": ["arn:aws:kms:us-east-1:000000000000:key/*"]}
+                                       "Resource": ["arn:aws:kms:us-east-1:000000000000:key/*",
+                                                    "arn:aws:kms:us-east-1:000000000000:alias/lakebox-pii",
+                                                    "arn:aws:kms:us-east-1:000000000000:alias/lakebox-pii-tokens"]}
 
 
 def test_only_the_steward_may_decrypt_with_the_personal_data_key(topology: Topology) -> None:
