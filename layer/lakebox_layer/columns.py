@@ -82,10 +82,14 @@ def table_columns(data: list[Column]) -> list[Column]:
 
 
 def widen(existing: list[Column], found: list[Column]) -> list[Column]:
-    """The table's data columns after a file with `found` columns: existing ones kept as they are (never dropped,
-    never retyped; the file's values are cast to them), new ones added at the end in the file's order."""
+    """The table's data columns after a file with `found` columns: existing ones kept (never dropped, never retyped;
+    the file's values are cast to them), new ones added at the end in the file's order. An existing column without
+    a comment takes the file's: a column first curated in the clear is marked protected once a file protects it,
+    and a comment is never taken away."""
+    comments = {c.name: c.comment for c in found if c.comment}
+    kept = [c if c.comment or c.name not in comments else Column(c.name, c.type, comments[c.name]) for c in existing]
     known = {c.name for c in existing}
-    return [*existing, *(c for c in found if c.name not in known and c.name not in LINEAGE_NAMES)]
+    return [*kept, *(c for c in found if c.name not in known and c.name not in LINEAGE_NAMES)]
 
 
 def data_columns(columns: list[Column]) -> list[Column]:

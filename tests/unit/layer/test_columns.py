@@ -125,6 +125,18 @@ def test_widen_never_drops_a_column_the_file_lacks() -> None:
     assert widen(existing, []) == existing
 
 
+def test_widen_marks_a_column_protected_once_a_file_protects_it_and_never_unmarks_it() -> None:
+    existing = [Column("email", "string"), Column("id", "bigint", "kept")]
+    protected = [Column("email", "string", "lakebox:pii=encrypt;class=email"),
+                 Column("email_token", "string", "lakebox:pii-token-of=email"), Column("id", "bigint", "other")]
+
+    widened = widen(existing, protected)
+
+    assert widened == [Column("email", "string", "lakebox:pii=encrypt;class=email"), Column("id", "bigint", "kept"),
+                       Column("email_token", "string", "lakebox:pii-token-of=email")]
+    assert widen(widened, [Column("email", "string"), Column("id", "bigint")]) == widened
+
+
 def test_widen_of_nothing_is_the_file_columns_without_lineage() -> None:
     found = [Column("b", "string"), Column("_source_key", "string"), Column("a", "bigint")]
     assert widen([], found) == [Column("b", "string"), Column("a", "bigint")]
