@@ -4,6 +4,7 @@ quality metrics are read back from CloudWatch and shown."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,9 +65,22 @@ def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state
     assert rows == [["EUR", "2026-01-02", "1", "19.99"], ["EUR", "2026-01-05", "1", "7.25"],
                     ["EUR", "2026-01-06", "1", "88.0"], ["GBP", "2026-01-03", "1", "120.5"],
                     ["USD", "2026-01-02", "1", "5.0"], ["USD", "2026-01-07", "1", "15.0"]]
+    # Then the members' personal data as curated: the declared email and the undeclared phone, IBAN and card all
+    # masked (the demo's lake is not production), with the email's token; the same person masks and tokens alike.
+    members = [[cell.strip() for cell in line.split("│")[1:-1]] for line in out.splitlines() if line.count("│") == 8]
+    assert [row[:2] for row in members] == [["1", "gold"], ["2", "silver"], ["3", "silver"], ["4", "gold"],
+                                           ["5", "bronze"]], out
+    originals = (SAMPLE_DATA / "members" / "members-2026-01.csv").read_text().splitlines()[1:]
+    for line, row in zip(originals, members, strict=True):
+        email, phone, iban, card = line.split(",")[1:5]
+        assert row[2] != email and row[2].count("@") == 1 and row[2].endswith(email[email.rindex("."):])
+        assert re.fullmatch(r"[0-9a-f]{12}", row[3]), row
+        assert (row[4], row[5], row[6]) != (phone, iban, card) and row[6][-4:] == card[-4:]
+        assert all(value not in out for value in (email, phone, iban, card))
+    assert members[0][2:6] == members[4][2:6], "equal values give equal masks and tokens"
     # Then it streams sensor readings: every one lands, the invalid ones quarantined, the malformed set aside.
     streamed = out.index("1000 readings streamed into ")
-    assert out.index("6 rows") < streamed
+    assert out.index("5 rows") < streamed
     assert "900 valid, 100 quarantined with their errors, 4 malformed record(s) set aside" in out[streamed:]
     assert "poison: 4 record(s) set aside in the quarantine bucket" in out[streamed:]
     files = [line for line in out[streamed:].splitlines() if line.startswith("processed ")]

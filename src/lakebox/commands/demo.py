@@ -1,5 +1,5 @@
-"""`lakebox demo`: bring the pipeline up, ingest sample_data/, show the outcomes, the quality metrics and the curated
-orders, then stream sensor readings and show where they ended."""
+"""`lakebox demo`: bring the pipeline up, ingest sample_data/, show the outcomes, the quality metrics, the curated
+orders and the members' protected personal data, then stream sensor readings and show where they ended."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import typer
 from lakebox.commands import common
 from lakebox.commands.common import PortOption
 from lakebox.demo.samples import (
+    MEMBERS_QUERY,
     OUTCOMES_DEADLINE_S,
     STREAM_READINGS,
     demo_metrics,
@@ -46,6 +47,9 @@ def demo(
     common.say("querying the curated orders through Athena")
     out.print(f"$ lakebox query \"{demo_query(result)}\"")
     out.print(query_table(query_curated(target, result)))
+    common.say("querying the members' personal data as curated: protected, whether the contract declares it or not")
+    out.print(f"$ lakebox query \"{demo_query(result, MEMBERS_QUERY)}\"")
+    out.print(query_table(query_curated(target, result, MEMBERS_QUERY)))
     common.say(f"streaming {STREAM_READINGS} sensor readings to {target.names.ingest_stream} "
                "(lakebox send --sample sensors)")
     streamed = stream_demo(target, deadline_s=timeout)

@@ -1,6 +1,7 @@
 """`lakebox demo`'s work: ingest sample_data/, wait for every file's outcome, read the quality metrics back,
-compare each outcome with sample_data/expected.json, wait for the processed files' curation and query the result;
-then stream sensor readings through the ingest stream and check where each one ended."""
+compare each outcome with sample_data/expected.json, wait for the processed files' curation and query the result (the
+orders, then the members' protected personal data); then stream sensor readings through the ingest stream and check
+where each one ended."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ CURATION_DEADLINE_S = 120.0
 DEMO_QUERY = ("SELECT currency, CAST(ordered_at AS DATE) AS day, COUNT(*) AS orders, SUM(amount) AS amount "
               "FROM orders WHERE _ingested_at >= TIMESTAMP '{since}' "
               "GROUP BY currency, CAST(ordered_at AS DATE) ORDER BY currency, day")
+# The members' personal data as the curated zone holds it: the email the contract declares and the phone, IBAN and card
+# it does not (which validation found) are all protected: masks outside production (ciphertext in it), and tokens.
+MEMBERS_QUERY = ("SELECT member_id, tier, email, substr(email_token, 1, 12) AS email_token, phone, iban, card "
+                 "FROM members WHERE _ingested_at >= TIMESTAMP '{since}' ORDER BY member_id")
 # The streamed part: readings of the sensors dataset, one in ten breaking its contract, a malformed line after every
 # 250th (as `lakebox send --sample sensors --count 1000 --invalid-every 10 --poison-every 250`).
 STREAM_READINGS, STREAM_INVALID_EVERY, STREAM_POISON_EVERY = 1_000, 10, 250
@@ -98,15 +103,15 @@ def wait_for_curation(target: Target, result: DemoResult, deadline_s: float = CU
                on_timeout=lambda: f"; not curated yet: {', '.join(sorted(waiting.values()))}")
 
 
-def demo_query(result: DemoResult) -> str:
-    """The demo's closing query, limited to rows this run ingested."""
-    return DEMO_QUERY.format(since=result.started_at.strftime("%Y-%m-%d %H:%M:%S"))
+def demo_query(result: DemoResult, sql: str = DEMO_QUERY) -> str:
+    """One of the demo's queries (the orders by default), limited to rows this run ingested."""
+    return sql.format(since=result.started_at.strftime("%Y-%m-%d %H:%M:%S"))
 
 
-def query_curated(target: Target, result: DemoResult) -> QueryResult:
-    """Wait for the run's curation, then run the demo's query through Athena."""
+def query_curated(target: Target, result: DemoResult, sql: str = DEMO_QUERY) -> QueryResult:
+    """Wait for the run's curation, then run one of the demo's queries through Athena."""
     wait_for_curation(target, result)
-    return run_query(target, demo_query(result))
+    return run_query(target, demo_query(result, sql))
 
 
 def next_steps(result: DemoResult) -> list[str]:
