@@ -19,8 +19,11 @@ def pid(n: int) -> str:
 
 def file_records(n: int, key: str, *, dataset: str = "orders", status: str = "processed", score: float = 100.0,
                  total: int = 10, valid: int = 10, rules: dict[str, int] | None = None,
-                 quarantined: bool = False, arrived: str | None = None) -> list[dict[str, Any]]:
-    """The ingestion, validation and quality records of one raw file version, as the stages write them."""
+                 quarantined: bool = False, arrived: str | None = None, pii: dict[str, str] | None = None,
+                 undeclared: list[str] | None = None,
+                 protected: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The ingestion, validation and quality records of one raw file version, as the stages write them; with the
+    personal data validation found (`pii`, `undeclared`), and a curation record when curation `protected` some."""
     process_id, arrived = pid(n), arrived or f"2026-01-01T00:00:{n:02d}+00:00"
     common = {"ProcessId": process_id, "RawKey": key, "Dataset": dataset, "Pipeline": "lakebox"}
     quarantine = f"{QUARANTINE}/{dataset}/{n}.csv" if quarantined or status == "quarantined" else None
@@ -31,9 +34,12 @@ def file_records(n: int, key: str, *, dataset: str = "orders", status: str = "pr
          "RecordedAt": arrived, "QualityScore": score, "RecordsTotal": total, "RecordsValid": valid,
          "Errors": [f"record 1: email: invalid email ({n})"] if rules else [], "RuleCounts": rules or {},
          "Destination": quarantine if status == "quarantined" else f"s3://processed/{dataset}/{n}.csv",
-         "QuarantineDestination": quarantine, "ContractVersion": "1.1.0", "Mode": "record"},
+         "QuarantineDestination": quarantine, "ContractVersion": "1.1.0", "Mode": "record",
+         **({"PiiColumns": pii} if pii else {}), **({"UndeclaredPii": undeclared} if undeclared else {})},
         {**common, "Timestamp": f"{arrived}#3-quality", "Stage": "quality", "RecordedAt": arrived,
          "QualityScore": score, "ValidationPassed": status == "processed"},
+        *([{**common, "Timestamp": f"{arrived}#4-curation", "Stage": "curation", "RecordedAt": arrived,
+            "CurationStatus": "curated", "Table": dataset, "Protected": protected}] if protected else []),
     ]
 
 
@@ -97,11 +103,14 @@ class FakeReads:
 
 
 def lake() -> FakeReads:
-    """Two datasets: orders (three files, one quarantined, one key overwritten) and default (one file)."""
+    """Two datasets: orders (three files, one quarantined, one key overwritten, the latest with personal data found
+    and protected) and default (one file)."""
     records = (file_records(1, "input/orders/a.csv", score=40, total=10, valid=4, rules={"format": 6})
                + file_records(2, "input/orders/b.csv", status="quarantined", score=20, total=5, valid=1,
                               rules={"format": 3, "required": 1})
                + file_records(3, "input/orders/a.csv", score=90, total=10, valid=9, rules={"format": 1},
-                              quarantined=True)
+                              quarantined=True, pii={"customer_email": "email", "phone": "phone"},
+                              undeclared=["phone"], protected={"customer_email": "lakebox:pii=encrypt;class=email",
+                                                               "phone": "lakebox:pii=encrypt;class=phone"})
                + file_records(4, "input/c.json", dataset="default", score=100, total=1, valid=1))
     return FakeReads(records, {"orders": ORDERS}, dict([report(2), report(3)]))

@@ -106,12 +106,26 @@ def _contract(dataset: DatasetDoc) -> str:
                              f.minimum is not None and f"min {f.minimum:g}",
                              f.maximum is not None and f"max {f.maximum:g}", f.unique and "unique") if r]
         rows.append(f"<tr><td><code>{_e(f.name)}</code></td><td>{'yes' if f.required else ''}</td>"
-                    f"<td>{_e('; '.join(map(str, rules)))}</td><td>{'masked' if f.pii else ''}</td></tr>")
+                    f"<td>{_e('; '.join(map(str, rules)))}</td><td>{_e(f.protect or '')}</td></tr>")
     document = json.dumps(contract.document, indent=2, ensure_ascii=False)
     return (f"<p>{_e(contract.description)}</p><dl class=\"facts\">"
             + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl>"
             + (_table(["field", "required", "rules", "PII"], rows, "fields") if rows else "")
             + f"<details><summary>contract document</summary><pre>{_e(document)}</pre></details>")
+
+
+def _personal_data(dataset: DatasetDoc) -> str:
+    """Which columns hold personal data and how the curated zone keeps them; names and classes, never values."""
+    rows = [f'<tr data-column="{_e(c.column)}"><td><code>{_e(c.column)}</code></td><td>{_e(c.pii_class or "")}</td>'
+            f"<td>{'yes' if c.declared else 'no'}</td><td>{_e(c.curated_as or 'in the clear')}</td>"
+            f'<td class="num">{c.files}</td></tr>' for c in dataset.personal_data]
+    if not rows:
+        return "<p>No personal data declared or found.</p>"
+    return ('<p class="note">Columns the contract declares personal data, validation found it in, or curation '
+            "protects: <code>encrypt</code> keeps ciphertext (masks outside production) and a token column, "
+            "<code>token</code> only the token, <code>mask</code> a mask, <code>drop</code> nothing. The raw and "
+            "quarantine zones keep files as they came.</p>"
+            + _table(["column", "class", "declared", "curated as", "found in files"], rows, "personal-data"))
 
 
 def _file_link(file: FileDoc, root: str) -> str:
@@ -158,6 +172,7 @@ def dataset_page(site: Site, dataset: DatasetDoc) -> str:
             + f"<h2>Latest quarantines</h2><p class=\"note\">The latest {len(dataset.quarantines)} files with "
               "quarantined records, newest first, with the first errors of their error report (PII masked as "
               "in the report).</p>" + "".join(_quarantine(q) for q in dataset.quarantines)
+            + "<h2>Personal data</h2>" + _personal_data(dataset)
             + "<h2>Contract</h2>" + _contract(dataset)
             + f"<h2>Files</h2><p class=\"note\">The latest {len(paged)} files, newest first, each with its own "
               f"page (at most {site.max_file_pages} per dataset)"

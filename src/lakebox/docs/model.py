@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from lakebox.trace.story import TraceSources
 from lakebox_layer.contracts import Contract
+from lakebox_layer.privacy import PII_COMMENT
 from lakebox_layer.routing import ERROR_REPORT_SUFFIX
 
 MAX_FILE_PAGES = 200
@@ -40,6 +41,11 @@ class FileDoc:
     quarantine: str | None = None
     contract_version: str | None = None
     page: bool = False
+    # Personal data: the columns validation found it in (column -> class) and those of them the contract does not
+    # declare; how curation protected each column (its table comment). Names and classes, never values.
+    pii: dict[str, str] = field(default_factory=dict)
+    undeclared_pii: list[str] = field(default_factory=list)
+    protected: dict[str, str] = field(default_factory=dict)
 
     @property
     def report_uri(self) -> str | None:
@@ -62,6 +68,17 @@ class Quarantine:
     def to_json(self) -> dict[str, Any]:
         return {"key": self.file.key, "process_id": self.file.process_id, "report": self.report_uri,
                 "found": self.found, "samples": self.samples, "errors": self.errors}
+
+
+@dataclass(frozen=True)
+class PersonalColumn:
+    """A column of a dataset that holds personal data, as the docs show it (no values)."""
+
+    column: str
+    pii_class: str | None
+    declared: bool
+    curated_as: str | None  # the protection curation last gave it (encrypt, token, mask, drop), None when none
+    files: int  # files in which validation found personal data in it
 
 
 @dataclass(frozen=True)
@@ -128,6 +145,22 @@ class DatasetDoc:
         return sorted(((rule, n, files) for rule, (n, files) in failures.items()), key=lambda r: (-r[1], r[0]))
 
     @property
+    def personal_data(self) -> list[PersonalColumn]:
+        """Each column the contract declares personal data, validation found it in or curation protects, by name."""
+        declared = set(self.contract.pii_fields) if self.contract else set()
+        found: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        curated: dict[str, str] = {}
+        for file in self.files:  # in arrival order: the latest class and protection win
+            for column, kind in file.pii.items():
+                found[column] = kind
+                counts[column] = counts.get(column, 0) + 1
+            curated.update(file.protected)
+        names = sorted(declared | set(found) | set(curated))
+        return [PersonalColumn(name, found.get(name) or _class_of(curated.get(name)), name in declared,
+                               _mode_of(curated.get(name)), counts.get(name, 0)) for name in names]
+
+    @property
     def paged(self) -> list[FileDoc]:
         return [f for f in self.files if f.page]
 
@@ -136,7 +169,20 @@ class DatasetDoc:
                 "files": len(self.files), "records_total": self.records_total, "records_valid": self.records_valid,
                 "valid_share": self.valid_share, "latest_score": self.latest_score, "trend": self.trend,
                 "status_counts": self.status_counts, "rule_failures": [list(r) for r in self.rule_failures],
-                "quarantines": [q.to_json() for q in self.quarantines]}
+                "quarantines": [q.to_json() for q in self.quarantines],
+                "personal_data": [asdict(column) for column in self.personal_data]}
+
+
+def _mode_of(comment: str | None) -> str | None:
+    """The protection a curated column's comment names (`lakebox:pii=encrypt;class=email` -> encrypt)."""
+    if not comment or not comment.startswith(PII_COMMENT):
+        return None
+    return comment[len(PII_COMMENT):].split(";", 1)[0]
+
+
+def _class_of(comment: str | None) -> str | None:
+    _, _, kind = (comment or "").partition(";class=")
+    return kind or None
 
 
 @dataclass(frozen=True)

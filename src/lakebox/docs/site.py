@@ -35,6 +35,7 @@ def latest_files(records: Iterable[dict[str, Any]]) -> list[FileDoc]:
         row = rows[process_id]
         by_stage = {stage_of(record): record for record in group}
         validation = by_stage.get(Stage.VALIDATION.value, {})
+        curation = by_stage.get(Stage.CURATION.value, {})
         dataset = next((str(r["Dataset"]) for r in group if r.get("Dataset")), DEFAULT_DATASET)
         quarantine = validation.get("QuarantineDestination") or (
             row.destination if row.status is FileStatus.QUARANTINED else None)
@@ -48,6 +49,9 @@ def latest_files(records: Iterable[dict[str, Any]]) -> list[FileDoc]:
             rule_counts={str(k): int(v) for k, v in dict(validation.get("RuleCounts") or {}).items()},
             quarantine=str(quarantine) if quarantine else None,
             contract_version=validation.get("ContractVersion"),
+            pii={str(k): str(v) for k, v in dict(validation.get("PiiColumns") or {}).items()},
+            undeclared_pii=[str(c) for c in validation.get("UndeclaredPii") or []],
+            protected={str(k): str(v) for k, v in dict(curation.get("Protected") or {}).items()},
         )
         files.append(file)
     return sorted(files, key=lambda f: (f.arrived_at, f.key))

@@ -41,7 +41,10 @@ def test_a_dataset_page_tells_contract_chart_rules_quarantines_and_files() -> No
     page = Page(text)
     assert page.title == "orders"
     assert page.text("files")[:1] == ["2"] and page.text("records") == ["15"] and page.text("valid") == ["66.7%"]
-    assert page.rows == {"rules": 2, "files": 2} and "customer_email" in page.text("fields")
+    assert page.rows == {"rules": 2, "personal-data": 2, "files": 2} and "customer_email" in page.text("fields")
+    # Personal data: each column, its class, whether the contract declares it, how it is curated; no values.
+    assert page.text("personal-data")[5:] == ["customer_email", "email", "yes", "encrypt", "1",
+                                               "phone", "phone", "no", "encrypt", "1"]
     assert text.count('class="point"') == 2 and 'class="threshold"' in text
     # The quarantines show the report's masked values, and link to each file's page.
     assert page.text("value") == ["***", "***"] and f"../files/{pid(3)}.html" in page.links

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lakebox.docs.model import DatasetDoc, FileDoc, page_name
 from lakebox.docs.site import build_site, gather_site, latest_files
+from lakebox_layer.contracts import parse_contract
 from tests.fakes.docs import ORDERS, QUARANTINE, FakeReads, file_records, lake, pid, report
 
 
@@ -84,3 +85,20 @@ def test_the_site_is_written_with_every_link_resolving(tmp_path: Path) -> None:
         for href in re.findall(r'(?:href|src)="([^"]*)"', page.read_text(encoding="utf-8")):
             assert not re.match(r"^[a-z]+:", href), (page, href)
             assert (page.parent / href).resolve().is_file(), (page, href)
+
+
+def test_personal_data_joins_what_the_contract_declares_validation_found_and_curation_protected() -> None:
+    records = (file_records(1, "input/crm/a.csv", dataset="crm", pii={"contact": "email", "ip": "ip_address"},
+                            undeclared=["contact", "ip"], protected={"contact": "lakebox:pii=encrypt;class=email"})
+               + file_records(2, "input/crm/b.csv", dataset="crm", pii={"contact": "email"}, undeclared=["contact"],
+                              protected={"contact": "lakebox:pii=encrypt;class=email",
+                                         "legacy": "lakebox:pii=mask;class=phone"}))
+    crm = parse_contract({"dataset": "crm", "version": "1", "fields": {"email": {"pii": {"protect": "token"}}},
+                          "policy": {"undeclared_pii": "protect"}})
+    [dataset] = gather_site(FakeReads(records, {"crm": crm}), "here")[0].datasets
+
+    assert [(c.column, c.pii_class, c.declared, c.curated_as, c.files) for c in dataset.personal_data] == [
+        ("contact", "email", False, "encrypt", 2), ("email", None, True, None, 0),
+        ("ip", "ip_address", False, None, 1), ("legacy", "phone", False, "mask", 0)]
+    assert dataset.to_json()["personal_data"][0] == {"column": "contact", "pii_class": "email", "declared": False,
+                                                     "curated_as": "encrypt", "files": 2}
