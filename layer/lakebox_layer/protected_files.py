@@ -102,11 +102,11 @@ def _protect_records(records: Iterator[dict[str, Any]], plans: Mapping[str, Colu
                 continue
             curated = protector.protect(plan, [_text(record.get(plan.column)) for record in batch])
             for index, record in enumerate(batch):
-                present = plan.column in record
-                record.pop(plan.column, None)
+                if plan.column not in record:
+                    continue  # a record without the field gets none of its curated fields either
+                del record[plan.column]
                 for name, values in curated.items():
-                    if present or name != plan.column:
-                        record[name] = values[index]
+                    record[name] = values[index]
         out.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in batch)
 
 
@@ -122,26 +122,28 @@ def _json_records(stream: io.TextIOBase, file_format: FileFormat) -> Iterator[di
 
 def _protect_csv(source: io.TextIOBase, names: list[str], delimiter: str, plans: Mapping[str, ColumnPlan],
                  protector: ColumnProtector, out: io.TextIOBase) -> None:
+    """Column by column, a batch at a time: each batch's rows are turned into columns (a ragged row is padded or
+    cut to the header first), the protected ones replaced by their curated columns, and written back as rows."""
     reader = csv.reader(source, delimiter=delimiter)
     next(reader, None)  # the header, as csv_dialect read it
-    protected = [index for index, name in enumerate(names) if name in plans]
+    width = len(names)
     header: list[str] = []
     for name in names:
         header.extend(plans[name].curated if name in plans else (name,))
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
     writer.writerow(header)
+    planned = [plans.get(name) for name in names]
     for batch in _batches(iter(reader)):
-        curated = {index: protector.protect(plans[names[index]], [row[index] or None if index < len(row) else None
-                                                                  for row in batch])
-                   for index in protected}
-        for number, row in enumerate(batch):
-            written: list[str | None] = []
-            for index, name in enumerate(names):
-                if index in curated:
-                    written.extend(curated[index][column][number] for column in plans[name].curated)
-                else:
-                    written.append(row[index] if index < len(row) else "")
-            writer.writerow(["" if value is None else value for value in written])
+        if any(len(row) != width for row in batch):
+            batch = [(row + [""] * width)[:width] for row in batch]
+        columns: list[Any] = []
+        for values, plan in zip(zip(*batch, strict=True), planned, strict=True):
+            if plan is None:
+                columns.append(values)
+                continue
+            curated = protector.protect(plan, [value or None for value in values])
+            columns.extend(curated[name] for name in plan.curated)  # the writer writes None as an empty cell
+        writer.writerows(zip(*columns, strict=True))
 
 
 class _Readable(io.RawIOBase):
