@@ -31,7 +31,7 @@ from tests.fakes.functions import FUNCTION_ENV
 
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
-# The shared layer's personal data detectors (phonenumberslite, python-stdnum: lakebox_layer.classification).
+# The shared layer's personal data detectors (phonenumberslite, python-stdnum: lakebox_layer.detectors).
 PII_DETECTORS = ("phonenumbers", "stdnum")
 
 # Runs in the isolated interpreter: argv[1] is a JSON list of directories to put before the standard library, argv[2]
