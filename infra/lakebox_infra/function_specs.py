@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lakebox_infra.arns import Arns
+from lakebox_infra.lake_formation import tagging_statements
 from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
 from lakebox_layer.adapters.metrics import NAMESPACE
@@ -82,6 +83,9 @@ def _validation(arns: Arns) -> Statements:
         allow(["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"], [arns.table_arn]),
         # The validated copy is tagged with the personal data found in it.
         allow(["s3:PutObjectTagging"], [arns.bucket_arn(names.processed_bucket, f"{PROCESSED_PREFIX}/*")]),
+        # Free text asked about names and addresses (a contract's policy.pii_free_text); DetectPiiEntities has no
+        # resource-level permissions: AWS requires "*".
+        allow(["comprehend:DetectPiiEntities"], ["*"]),
     ]
 
 
@@ -110,6 +114,8 @@ def _curation(arns: Arns) -> Statements:
         # A data key per file and protected column, and each dataset's token key; never Decrypt (see
         # lakebox_infra.personal_data: the keys' policies say who may use them).
         allow(["kms:GenerateDataKey", "kms:GenerateMac"], key_arns(arns)),
+        # The protected columns' sensitivity=pii tag, where LAKEBOX_LAKE_FORMATION=1 (see lakebox_infra.lake_formation).
+        *tagging_statements(arns),
     ]
 
 

@@ -102,3 +102,31 @@ class KeyAccessDenied(LakeboxError):
 
 class KeyServiceError(LakeboxError):
     """KMS failed a personal-data key operation for a reason other than access (missing key, wrong context, ...)."""
+
+
+class FreeTextUnavailable(LakeboxError):
+    """Comprehend's DetectPiiEntities cannot be asked about free text: the endpoint does not offer it (an emulator)
+    or cannot be reached, or the caller may not call it (:class:`FreeTextAccessDenied`); free text is then judged by
+    patterns only. `reason` says which, naming no value."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class FreeTextAccessDenied(FreeTextUnavailable):
+    """The caller may not call comprehend:DetectPiiEntities: free text goes unasked, as where Comprehend is absent."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"comprehend:DetectPiiEntities refused: this identity is not allowed it ({code})")
+        self.code = code
+
+
+class FreeTextError(LakeboxError):
+    """Comprehend failed DetectPiiEntities for another reason (throttled past the retries, an internal error): the
+    file fails and is retried with its event."""
+
+
+class LakeFormationError(LakeboxError):
+    """Lake Formation refused to tag a table's columns for a reason other than not being offered (access, a missing
+    tag or column, ...); the message names the table, the columns and the code."""

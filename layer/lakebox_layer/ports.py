@@ -14,6 +14,7 @@ from lakebox_layer.adapters.stream_ledger import LedgerState, PendingPlan
 from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import PublishError
+from lakebox_layer.free_text import Entity
 from lakebox_layer.outputs import Writer
 from lakebox_layer.records import QualityTotals, RawObject
 from lakebox_layer.streams import BinaryStream
@@ -105,3 +106,16 @@ class PersonalDataKeys(Protocol):
     def data_key(self, dataset: str, column: str) -> DataKey: ...
     def token_key(self, dataset: str) -> bytes: ...
     def unwrap(self, wrapped: bytes, context: dict[str, str]) -> bytes: ...
+
+
+class LakeFormationTags(Protocol):
+    """The LF-tag that marks a curated table's columns as personal data (Lake Formation): the columns tagged now."""
+
+    def tag_pii(self, table: str, columns: list[str]) -> list[str]: ...
+
+
+class FreeTextDetector(Protocol):
+    """The entities of personal data in a text (Comprehend's DetectPiiEntities); FreeTextUnavailable where Comprehend
+    cannot be asked."""
+
+    def detect(self, text: str) -> list[Entity]: ...

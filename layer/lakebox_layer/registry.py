@@ -95,6 +95,9 @@ class StageSpec:
     timeout_s: int
     # The AWS services the function calls (boto3's names); a stage whose dependency is down waits for it.
     depends_on: frozenset[str]
+    # Services it also calls where they are offered and asked for, and goes on without otherwise (Comprehend, Lake
+    # Formation): never waited for.
+    optional: frozenset[str] = frozenset()
     # Only files validation gave this status reach the stage (its rule filters on it, reconcile waits for no other).
     only: FileStatus | None = None
     # Whether the stage emits its event when it fails a file (ingestion does not: the raw object is gone).
@@ -156,7 +159,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         Stage.VALIDATION, "Data Received to processed or quarantine",
         consumes=DATA_RECEIVED, emits=DATA_VALIDATED, notices=(SENSITIVE_DATA_DETECTED,),
         batch_size=10, concurrency=4, memory_mb=512, timeout_s=300,
-        depends_on=frozenset({"s3", "dynamodb", "events"}),
+        depends_on=frozenset({"s3", "dynamodb", "events"}), optional=frozenset({"comprehend"}),
         awaiting="awaiting validation",
         trace=TraceRow("Status", {
             "ContractVersion": "contract_version", "Mode": "mode", "QualityScore": "quality_score",
@@ -178,7 +181,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         Stage.CURATION, "processed files to Parquet and the Glue catalog",
         consumes=DATA_VALIDATED, only=FileStatus.PROCESSED, emits=DATA_CURATED,
         batch_size=10, concurrency=4, memory_mb=1024, timeout_s=300,
-        depends_on=frozenset({"s3", "dynamodb", "glue", "kms", "events"}),
+        depends_on=frozenset({"s3", "dynamodb", "glue", "kms", "events"}), optional=frozenset({"lakeformation"}),
         awaiting="awaiting curation",
         trace=TraceRow("CurationStatus", {"CurationStatus": "status", "Table": "table", "CuratedRows": "rows",
                                           "Partitions": "partitions", "Reason": "reason"}),

@@ -10,18 +10,21 @@ quarantine beside it). Below the threshold the whole file is quarantined in eith
 
 The first records' top-level values are also classified (:mod:`lakebox_layer.classification`): a column of personal
 data has its values masked in the report like a field the contract marks `pii`, and one the contract does not mark
-follows the contract's `policy.undeclared_pii` (:func:`apply_undeclared_pii`).
+follows the contract's `policy.undeclared_pii` (:func:`apply_undeclared_pii`). For a contract with
+`policy.pii_free_text`, the free-text columns the patterns left unclassified are asked about too
+(:mod:`lakebox_layer.free_text`), and what is found there is personal data like the rest.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from lakebox_layer.classification import ColumnSampler
+from lakebox_layer.classification import SAMPLE_RECORDS, ColumnSampler
 from lakebox_layer.contracts import Contract, Mode, UndeclaredPii
+from lakebox_layer.free_text import FreeTextSample, FreeTextSampler
 from lakebox_layer.parsing import ParsedRecord
 from lakebox_layer.records import MAX_ERRORS_KEPT, FileFormat, ValidationOutcome
 from lakebox_layer.rules import RecordJudge, Violation
@@ -33,6 +36,8 @@ MASK = "***"
 _SHOWN_VALUE_CHARS = 80
 
 RecordRoute = Callable[[ParsedRecord, list[Violation]], None]
+# Asks about a file's free-text sample: column -> class of the columns of personal data in it.
+FreeTextAsk = Callable[[FreeTextSample], Mapping[str, str]]
 
 
 def shown_value(value: Any, pii: bool) -> Any:
@@ -46,9 +51,10 @@ def shown_value(value: Any, pii: bool) -> Any:
 
 
 class Tally:
-    """Accumulates verdicts in memory that does not grow with the file (only the first errors are kept)."""
+    """Accumulates verdicts in memory that does not grow with the file (only the first errors are kept). Free text is
+    sampled only for a contract that asks (`policy.pii_free_text`) and given `free_text` to ask with."""
 
-    def __init__(self, contract: Contract) -> None:
+    def __init__(self, contract: Contract, free_text: FreeTextAsk | None = None) -> None:
         self.contract = contract
         self.pii = contract.pii_fields
         self.records_total = 0
@@ -60,6 +66,8 @@ class Tally:
         self.errors: list[str] = []
         self.error_count = 0
         self.sampler = ColumnSampler()
+        self.free_text = free_text if contract.pii_free_text else None
+        self.free_text_sampler = FreeTextSampler(self.pii, SAMPLE_RECORDS) if self.free_text is not None else None
 
     def add(self, record: ParsedRecord, found: list[Violation]) -> None:
         self.records_total += 1
@@ -67,6 +75,8 @@ class Tally:
         if fields is not None:
             if not self.sampler.full:
                 self.sampler.add(fields)
+                if self.free_text_sampler is not None:
+                    self.free_text_sampler.add(fields)
             self.readable += 1
             if fields:
                 blank = sum(1 for v in fields.values() if v is None or (v.__class__ is str and (not v or v.isspace())))
@@ -103,7 +113,7 @@ class Tally:
             passed = self.records_valid > 0 and score >= threshold
         else:
             passed = total > 0 and self.records_valid == total and score >= threshold
-        pii = {column: found.value for column, found in self.sampler.classify(self.contract.pii_threshold).items()}
+        pii = self._personal_data()
         errors, error_count = list(self.errors), self.error_count
         if total and score < threshold:
             errors.append(f"quality score {score:.2f} is below the threshold {threshold:g}")
@@ -128,6 +138,14 @@ class Tally:
             pii_columns=pii,
             undeclared_pii=[column for column in pii if column not in self.pii],
         )
+
+    def _personal_data(self) -> dict[str, str]:
+        """Column -> class: what the patterns found, then what free text holds in the columns they left."""
+        pii = {column: found.value for column, found in self.sampler.classify(self.contract.pii_threshold).items()}
+        if self.free_text is not None and self.free_text_sampler is not None:
+            found = self.free_text(self.free_text_sampler.sample(exclude=pii))
+            pii.update((column, kind) for column, kind in found.items() if column not in pii)
+        return pii
 
 
 class SeenValues(set[int]):
@@ -192,12 +210,13 @@ def parse_violation(record: ParsedRecord) -> Violation:
 
 
 def validate_records(records: Iterable[ParsedRecord], contract: Contract, file_format: FileFormat,
-                     route: RecordRoute | None = None) -> ValidationOutcome:
-    """Judge a file from its records, consuming them once; `route` sees each record with its violations."""
+                     route: RecordRoute | None = None, free_text: FreeTextAsk | None = None) -> ValidationOutcome:
+    """Judge a file from its records, consuming them once; `route` sees each record with its violations, and
+    `free_text` is asked about the free-text columns when the contract wants it (`policy.pii_free_text`)."""
     judge = RecordJudge(contract, file_format)
     seen = {name: SeenValues() for name in judge.unique}
     judge.unique = dict[str, set[int]](seen)  # `unique` rules remember values in bounded memory
-    tally = Tally(contract)
+    tally = Tally(contract, free_text)
     try:
         for record in records:
             found = judge.judge(record.fields) if record.fields is not None else [parse_violation(record)]

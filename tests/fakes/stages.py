@@ -31,6 +31,7 @@ from lakebox_layer.settings import ResourceNames, Settings
 from lakebox_layer.stages.ingestion import Ingestion
 from lakebox_layer.stages.quality import Quality
 from lakebox_layer.stages.validation import Validation
+from tests.fakes.free_text import FakeFreeTextDetector
 
 SETTINGS = Settings.from_names(ResourceNames("lakebox", "000000000000", "us-east-1"))
 RAW = SETTINGS.raw_bucket
@@ -272,13 +273,14 @@ class Harness:
     events: FakeEventPublisher = field(default_factory=FakeEventPublisher)
     metrics: FakeMetrics = field(default_factory=FakeMetrics)
     contracts: FakeContractStore = field(default_factory=FakeContractStore)
+    free_text: FakeFreeTextDetector = field(default_factory=FakeFreeTextDetector)
     logger: Logger = field(default_factory=lambda: Logger(service="lakebox-unit-test"))
 
     def __post_init__(self) -> None:
         self.ingestion = Ingestion(SETTINGS, objects=self.objects, metadata=self.metadata, events=self.events,
                                    logger=self.logger)
         self.validation = Validation(SETTINGS, objects=self.objects, metadata=self.metadata, events=self.events,
-                                     contracts=self.contracts, logger=self.logger)
+                                     contracts=self.contracts, free_text=self.free_text, logger=self.logger)
         self.quality = Quality(SETTINGS, metadata=self.metadata, events=self.events, metrics=self.metrics,
                                logger=self.logger)
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
 
+    from lakebox_layer.adapters.comprehend import ComprehendClient
+
 _CONFIG = Config(
     retries={"max_attempts": 5, "mode": "standard"},
     connect_timeout=5,
@@ -64,3 +66,12 @@ class AwsClients:
     @cached_property
     def kms(self) -> KMSClient:
         return self.client("kms")  # type: ignore[no-any-return]
+
+    @cached_property
+    def lakeformation(self) -> Any:
+        # The project's boto3 type stubs do not cover Lake Formation.
+        return self.client("lakeformation")
+
+    @cached_property
+    def comprehend(self) -> ComprehendClient:
+        return self.client("comprehend")  # type: ignore[no-any-return]

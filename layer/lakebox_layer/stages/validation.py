@@ -1,6 +1,6 @@
-"""Validation: judge a file against its dataset's contract (its columns of personal data found on the way), deliver
-it (or its records) and announce the outcome with "Data Validated", and undeclared personal data with a "Sensitive
-Data Detected" notice."""
+"""Validation: judge a file against its dataset's contract (its columns of personal data found on the way, free text
+asked of Comprehend where the contract wants it), deliver it (or its records) and announce the outcome with "Data
+Validated", and undeclared personal data with a "Sensitive Data Detected" notice."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from aws_lambda_powertools import Logger
 
 from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.comprehend import FreeTextDetector
 from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.contracts import Contract, Mode, structural_contract
 from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObjectMissing
+from lakebox_layer.free_text import FreeTextPass
 from lakebox_layer.outputs import RecordSplit
 from lakebox_layer.parsing import RecordReader
 from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus, ValidationOutcome
@@ -30,11 +32,13 @@ class Validation:
     """The validation stage: "Data Received" in, the file routed, "Data Validated" out."""
 
     def __init__(self, settings: Settings, *, objects: ports.ObjectStore, metadata: ports.MetadataStore,
-                 events: ports.EventPublisher, contracts: ports.ContractStore, logger: Logger) -> None:
+                 events: ports.EventPublisher, contracts: ports.ContractStore, free_text: ports.FreeTextDetector,
+                 logger: Logger) -> None:
         self.objects = objects
         self.events = events
         self.contracts = BatchContracts(contracts)
         self.logger = logger
+        self.free_text = FreeTextPass(free_text.detect, self._free_text_unavailable)
         self.delivery = Delivery(settings, objects)
         self.recorder = StageRecorder(metadata, settings.project, logger)
 
@@ -48,8 +52,14 @@ class Validation:
             metadata=MetadataStore(clients.dynamodb, settings.metadata_table),
             events=EventPublisher(clients.events, settings.event_bus),
             contracts=ContractStore(clients.dynamodb, settings.metadata_table),
+            free_text=FreeTextDetector(clients.comprehend),
             logger=logger,
         )
+
+    def _free_text_unavailable(self, reason: str) -> None:
+        """Said once per function instance: the files after this one are not asked about either."""
+        self.logger.warning("free-text detection unavailable: until this instance ends, the files of contracts with "
+                            "policy.pii_free_text are judged by patterns only", extra={"reason": reason})
 
     def _judge(self, received: DataReceived, contract: Contract) -> tuple[ValidationOutcome, RecordSplit | None]:
         """Read and judge the file as a stream; in record mode also write its good and bad records as they come."""
@@ -60,7 +70,8 @@ class Validation:
         reader = RecordReader(body, received.format, received.compression)
         split = self.delivery.record_split(received, reader) if contract.mode is Mode.RECORD else None
         try:
-            outcome = validate_records(reader, contract, received.format, split.route if split else None)
+            outcome = validate_records(reader, contract, received.format, split.route if split else None,
+                                       self.free_text.columns)
         except ContentRejected as rejection:
             if split is not None:
                 split.abort()
@@ -140,6 +151,7 @@ class Validation:
             Compression=received.compression, ContractVersion=contract.version, Mode=contract.mode.value,
             RawVersionId=raw.version_id, OutputFormat=output_format.value, OutputCompression=output_compression,
             PiiColumns=outcome.pii_columns or None, UndeclaredPii=outcome.undeclared_pii or None,
+            FreeTextSkipped=self.free_text.unavailable if contract.pii_free_text else None,
         )
         log = {"key": raw.key, "status": status.value, "quality_score": outcome.quality_score,
                "records_total": outcome.records_total, "records_valid": outcome.records_valid,
