@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakebox_infra.arns import Arns
+from lakebox_infra.lake_formation import data_access_statements
 from lakebox_infra.personal_data import reveal_statement
 from lakebox_infra.specs import allow, policy
 from lakebox_layer.records import INPUT_PREFIX
@@ -56,6 +57,8 @@ def _operator_statements(arns: Arns) -> list[dict[str, Any]]:
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [arns.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(arns),
+        # Where Lake Formation governs the catalog (LAKEBOX_LAKE_FORMATION=1): the credentials it vends per query.
+        *data_access_statements(arns),
     ]
 
 

@@ -34,6 +34,7 @@ ENV_NAMES = {
     "stream_window_s": "STREAM_WINDOW_S",
     "stream_hold_s": "STREAM_HOLD_S",
     "environment": "LAKEBOX_ENVIRONMENT",
+    "lake_formation": "LAKEBOX_LAKE_FORMATION",
 }
 # The stream batcher's bounds, each with its default: how many records and bytes one raw object holds at most, and
 # how long the stream's records wait to be batched (the mapping's batching window).
@@ -53,9 +54,13 @@ WHOLE_NUMBER_LIMITS = {**STREAM_LIMITS, **RETENTION_LIMITS}
 # lakebox_layer.protection).
 PRODUCTION = "production"
 DEFAULT_ENVIRONMENT = "development"
+# Lake Formation's tags and grants (see lakebox_infra.lake_formation) change an account's permission model: only
+# `LAKEBOX_LAKE_FORMATION=1` turns them on ("0" or empty leaves them off).
+SWITCH_ON, SWITCH_OFF = "1", "0"
 # What bootstrap (`lakebox up`, infra/bootstrap.py) reads from the caller's environment, by setting.
 BOOTSTRAP_SETTING_ENV = {**STREAM_SETTING_ENV, "environment": "LAKEBOX_ENVIRONMENT",
-                         **{name: f"LAKEBOX_{name.upper()}" for name in RETENTION_DEFAULTS}}
+                         **{name: f"LAKEBOX_{name.upper()}" for name in RETENTION_DEFAULTS},
+                         "lake_formation": "LAKEBOX_LAKE_FORMATION"}
 _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 
 
@@ -210,6 +215,8 @@ class Settings:
     environment: str = DEFAULT_ENVIRONMENT
     raw_noncurrent_days: int = RETENTION_DEFAULTS["raw_noncurrent_days"]
     quarantine_days: int = RETENTION_DEFAULTS["quarantine_days"]
+    # Lake Formation tags protected columns `sensitivity=pii` and grants by tag, on AWS only (see SWITCH_ON).
+    lake_formation: bool = False
 
     def __post_init__(self) -> None:
         for name, (low, high) in WHOLE_NUMBER_LIMITS.items():
@@ -219,6 +226,8 @@ class Settings:
         if not _ENVIRONMENT.match(self.environment):
             raise SettingsInvalid(f"environment {self.environment!r} must be a lowercase word such as "
                                   f"{PRODUCTION!r} or 'development' (LAKEBOX_ENVIRONMENT)")
+        if not isinstance(self.lake_formation, bool):
+            raise SettingsInvalid(f"lake_formation must be True or False, not {self.lake_formation!r}")
 
     @property
     def production(self) -> bool:
@@ -270,6 +279,10 @@ class Settings:
                 if raw is not None:
                     values[field.name] = raw.strip()
                 continue
+            if field.name == "lake_formation":
+                if raw is not None:
+                    values[field.name] = _switch(ENV_NAMES[field.name], raw)
+                continue
             if raw is None:
                 missing.append(ENV_NAMES[field.name])
                 continue
@@ -281,13 +294,17 @@ class Settings:
     @staticmethod
     def bootstrap_overrides(env: Mapping[str, str] | None = None) -> dict[str, int | str]:
         """The settings bootstrap was asked for, where set: the stream bounds (`LAKEBOX_STREAM_MAX_RECORDS`,
-        `LAKEBOX_STREAM_MAX_BYTES`, `LAKEBOX_STREAM_WINDOW_S`), the lake's environment (`LAKEBOX_ENVIRONMENT`) and
-        how long S3 keeps what expires (`LAKEBOX_RAW_NONCURRENT_DAYS`, `LAKEBOX_QUARANTINE_DAYS`), each checked
-        (SettingsInvalid naming the variable and what it takes)."""
+        `LAKEBOX_STREAM_MAX_BYTES`, `LAKEBOX_STREAM_WINDOW_S`), the lake's environment (`LAKEBOX_ENVIRONMENT`),
+        how long S3 keeps what expires (`LAKEBOX_RAW_NONCURRENT_DAYS`, `LAKEBOX_QUARANTINE_DAYS`) and whether Lake
+        Formation is on (`LAKEBOX_LAKE_FORMATION`), each checked (SettingsInvalid naming the variable and what it
+        takes)."""
         env = os.environ if env is None else env
         overrides: dict[str, int | str] = {}
         for name, variable in BOOTSTRAP_SETTING_ENV.items():
             if variable not in env:
+                continue
+            if name == "lake_formation":
+                overrides[name] = _switch(variable, env[variable])
                 continue
             if name == "environment":
                 value = env[variable].strip()
@@ -308,8 +325,20 @@ class Settings:
         """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
         # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject; retention is
         # bootstrap's alone.
-        skipped = {"region", "endpoint_url", *RETENTION_DEFAULTS}
-        return {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
+        skipped = {"region", "endpoint_url", "lake_formation", *RETENTION_DEFAULTS}
+        environment = {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
+        # Set only when on: a function without the variable has Lake Formation off.
+        if self.lake_formation:
+            environment[ENV_NAMES["lake_formation"]] = SWITCH_ON
+        return environment
+
+
+def _switch(variable: str, raw: str) -> bool:
+    """An on/off setting: "1" is on, "0" or empty off; anything else is refused rather than guessed at."""
+    value = raw.strip()
+    if value not in (SWITCH_ON, SWITCH_OFF, ""):
+        raise SettingsInvalid(f"{variable} must be {SWITCH_ON} (on) or {SWITCH_OFF} (off), not {raw!r}")
+    return value == SWITCH_ON
 
 
 def _whole_number(variable: str, raw: str) -> int:

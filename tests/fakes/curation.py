@@ -89,6 +89,19 @@ class FakeCatalog:
         self.partitions.setdefault(name, set()).update(days)
 
 
+@dataclass
+class FakeLakeFormationTags:
+    """Each call to tag a table's columns `sensitivity=pii`, in the shared call log and in `calls`, as asked."""
+
+    log: list[str]
+    calls: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def tag_pii(self, table: str, columns: list[str]) -> list[str]:
+        self.log.append(f"tag {table} {','.join(columns)}")
+        self.calls.append((table, list(columns)))
+        return list(columns)
+
+
 class LoggedEvents(FakeEventPublisher):
     def __init__(self, log: list[str]) -> None:
         super().__init__()
@@ -110,9 +123,10 @@ class LoggedMetadata(FakeMetadataStore):
 
 
 class World:
-    """The curation stage on fakes that share one call log; the engine's work directories are kept to check."""
+    """The curation stage on fakes that share one call log; the engine's work directories are kept to check. With
+    `lake_formation` the stage tags protected columns (the lake's setting on); without, it has no such port."""
 
-    def __init__(self, settings: Settings = SETTINGS) -> None:
+    def __init__(self, settings: Settings = SETTINGS, *, lake_formation: bool = False) -> None:
         self.log: list[str] = []
         self.objects = FakeTransfer(self.log)
         self.catalog = FakeCatalog(self.log)
@@ -120,10 +134,12 @@ class World:
         self.metadata = LoggedMetadata(self.log)
         self.contracts = FakeContractStore()
         self.keys = FakePersonalDataKeys()
+        self.lake_formation = FakeLakeFormationTags(self.log)
         self.work_dirs: list[Path] = []
         self.stage = Curation(settings, objects=self.objects, metadata=self.metadata, events=self.events,
                               contracts=self.contracts, catalog=self.catalog, keys=self.keys, engine=self.engine,
-                              logger=Logger(service="lakebox-unit-test"))
+                              logger=Logger(service="lakebox-unit-test"),
+                              lake_formation=self.lake_formation if lake_formation else None)
 
     def engine(self, work: Path) -> ParquetEngine:
         self.work_dirs.append(work)

@@ -1,9 +1,9 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
-One module per kind of resource (storage, table, iam, keys, functions, queues, streams, events, catalog, analytics,
-monitoring), each with its apply and teardown steps. Every step reads first and writes only what differs
-(:func:`base.ensure`), so a second run reports no changes. The same calls run against AWS and against an
-emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
+One module per kind of resource (storage, table, iam, keys, functions, queues, streams, events, catalog,
+lake_formation, analytics, monitoring), each with its apply and teardown steps. Every step reads first and writes
+only what differs (:func:`base.ensure`), so a second run reports no changes. The same calls run against AWS and
+against an emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from lakebox_infra.capabilities import Capabilities, detect
 from lakebox_infra.provision import (
     analytics,
     catalog,
+    comprehend,
     events,
     functions,
     iam,
     keys,
+    lake_formation,
     monitoring,
     queues,
     storage,
@@ -112,7 +114,9 @@ class Provisioner:
             events.apply_rule(ctx, rule)
         storage.apply_notification(ctx)
         catalog.apply_catalog(ctx)
+        lake_formation.apply_lake_formation(ctx)
         analytics.apply_workgroup(ctx)
+        comprehend.apply_free_text_check(ctx)
         return ctx.report
 
     def teardown(self) -> Report:
@@ -128,6 +132,7 @@ class Provisioner:
         queues.teardown_queues(ctx)
         streams.teardown_stream(ctx)
         analytics.teardown_workgroup(ctx)
+        lake_formation.teardown_lake_formation(ctx)
         catalog.teardown_catalog(ctx)
         table.teardown_table(ctx)
         storage.teardown_buckets(ctx)

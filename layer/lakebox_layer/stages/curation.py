@@ -7,7 +7,9 @@ A file whose values cannot take the table's types gets a failed outcome with the
 
 Personal data never reaches the curated zone in the clear: the columns :mod:`lakebox_layer.privacy` plans to
 protect are rewritten first (:mod:`lakebox_layer.protected_files`), and the wrapped data keys go with the Parquet
-(its key-value metadata), into the curation record and into the metadata table under their references.
+(its key-value metadata), into the curation record and into the metadata table under their references. Where the
+lake's Lake Formation setting is on, the table's protected columns are tagged `sensitivity=pii` before the file's
+objects land (:mod:`lakebox_layer.adapters.lake_formation`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.contract_store import BatchContracts, ContractStore
 from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.keys import PersonalDataKeys
+from lakebox_layer.adapters.lake_formation import LakeFormationTags
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.columns import Column, contract_columns, data_columns, widen
@@ -81,7 +84,8 @@ class Curation:
 
     def __init__(self, settings: Settings, *, objects: ports.FileTransfer, metadata: ports.MetadataStore,
                  events: ports.EventPublisher, contracts: ports.ContractStore, catalog: ports.Catalog,
-                 keys: ports.PersonalDataKeys, engine: Callable[[Path], ParquetEngine], logger: Logger) -> None:
+                 keys: ports.PersonalDataKeys, engine: Callable[[Path], ParquetEngine], logger: Logger,
+                 lake_formation: ports.LakeFormationTags | None = None) -> None:
         self.settings = settings
         self.objects = objects
         self.metadata = metadata
@@ -89,6 +93,7 @@ class Curation:
         self.events = events
         self.contracts = BatchContracts(contracts)
         self.catalog = catalog
+        self.lake_formation = lake_formation  # None: the lake's Lake Formation setting is off
         self.engine = engine
         self._engine: ParquetEngine | None = None
         self._partitions: set[tuple[str, str]] = set()  # (table, day) registered during this batch
@@ -99,6 +104,8 @@ class Curation:
     def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Curation:
         """The stage on the AWS clients the settings name; a function builds one per cold start."""
         clients = clients or AwsClients(settings)
+        lake_formation = (LakeFormationTags(clients.lakeformation, settings.glue_database, logger)
+                          if settings.lake_formation else None)
         return cls(
             settings,
             objects=ObjectStore(clients.s3),
@@ -109,6 +116,7 @@ class Curation:
             keys=PersonalDataKeys(clients.kms, settings.pii_key_alias, settings.pii_token_key_alias),
             engine=ParquetEngine,
             logger=logger,
+            lake_formation=lake_formation,
         )
 
     def curate(self, validated: DataValidated) -> Curated | None:
@@ -223,6 +231,10 @@ class Curation:
             columns = self.catalog.ensure_columns(table, found, location, contract.description, known=existing)
             if columns != planned:
                 parts = write(columns)  # another file widened the table meanwhile: match what it holds now
+            pii = _pii_columns(plans, columns)
+            if self.lake_formation is not None and pii:
+                # Before the file's objects land, so no protected value is ever there to query untagged.
+                self.lake_formation.tag_pii(table, pii)
             # Each data key's wrapped copy under its reference, before the file's objects that need it.
             self.metadata.put_items([data_key_item(key, validated.process_id)
                                      for key in protector.data_keys.values()])
@@ -252,3 +264,10 @@ class Curation:
 
 def _comments(plans: dict[str, ColumnPlan]) -> dict[str, str]:
     return {column: plan.comment for column, plan in plans.items()}
+
+
+def _pii_columns(plans: dict[str, ColumnPlan], columns: list[Column]) -> list[str]:
+    """The table's columns that hold protected personal data: each protected column a mode keeps under its own name
+    (encrypt, mask), not its token column, nor one the table does not have (`token`, `drop`, or not in the file)."""
+    present = {column.name for column in columns}
+    return [plan.column for plan in plans.values() if plan.column in plan.curated and plan.column in present]

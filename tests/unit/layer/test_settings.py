@@ -231,3 +231,36 @@ def test_the_personal_data_keys_and_the_steward_are_named_after_the_project() ->
     assert (names.pii_key_alias, names.pii_token_key_alias, names.steward) == (
         "alias/lake-one-pii", "alias/lake-one-pii-tokens", "lake-one-steward")
     assert (settings.pii_key_alias, settings.pii_token_key_alias) == (names.pii_key_alias, names.pii_token_key_alias)
+
+
+# -- Lake Formation (opt-in) ----------------------------------------------------------------------------------------
+
+
+def test_lake_formation_is_off_unless_bootstrap_is_told_1() -> None:
+    assert not Settings.from_env(FUNCTION_ENV).lake_formation
+    assert Settings.bootstrap_overrides({}) == {}
+    assert Settings.bootstrap_overrides({"LAKEBOX_LAKE_FORMATION": "1"}) == {"lake_formation": True}
+    for off in ("0", "", " 0 "):
+        assert Settings.bootstrap_overrides({"LAKEBOX_LAKE_FORMATION": off}) == {"lake_formation": False}
+
+
+@pytest.mark.parametrize("value", ["true", "yes", "2", "on"])
+def test_a_lake_formation_switch_other_than_1_or_0_is_refused_naming_its_variable(value: str) -> None:
+    says = f"LAKEBOX_LAKE_FORMATION must be 1 \\(on\\) or 0 \\(off\\), not '{value}'"
+    with pytest.raises(SettingsInvalid, match=says):
+        Settings.bootstrap_overrides({"LAKEBOX_LAKE_FORMATION": value})
+    with pytest.raises(SettingsInvalid, match=says):
+        Settings.from_env({**FUNCTION_ENV, "LAKEBOX_LAKE_FORMATION": value})
+
+
+def test_the_functions_learn_lake_formation_is_on_and_only_when_it_is() -> None:
+    names = ResourceNames("lakebox", ACCOUNT, "us-east-1")
+    on = Settings.from_names(names, **Settings.bootstrap_overrides({"LAKEBOX_LAKE_FORMATION": "1"}))
+    off = Settings.from_names(names)
+
+    assert on.function_environment()["LAKEBOX_LAKE_FORMATION"] == "1"
+    assert "LAKEBOX_LAKE_FORMATION" not in off.function_environment()
+    for settings in (on, off):
+        rebuilt = Settings.from_env({**settings.function_environment(), "AWS_REGION": "us-east-1"})
+        assert rebuilt == settings and rebuilt.lake_formation is settings.lake_formation
+    assert ENV_NAMES["lake_formation"] == "LAKEBOX_LAKE_FORMATION"
