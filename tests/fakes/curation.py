@@ -66,6 +66,8 @@ class FakeCatalog:
     descriptions: dict[str, str] = field(default_factory=dict)
     partitions: dict[str, set[str]] = field(default_factory=dict)
     fail_next: Exception | None = None
+    # What another file does to a table between this file's read of it and its own update (a race), once.
+    meanwhile: dict[str, list[Column]] = field(default_factory=dict)
 
     def table(self, name: str) -> TableState | None:
         if self.fail_next is not None:
@@ -79,6 +81,8 @@ class FakeCatalog:
                        known: TableState | None = None) -> list[Column]:
         assert location == f"s3://{PROCESSED}/curated/{name}/"
         self.log.append(f"ensure {name}")
+        if name in self.meanwhile:
+            self.tables[name] = widen(self.tables.get(name, []), self.meanwhile.pop(name))
         self.descriptions.setdefault(name, description)
         self.tables[name] = widen(self.tables.get(name, []), found)
         return list(self.tables[name])

@@ -50,12 +50,15 @@ from lakebox_layer.records import DataValidated, FileFormat, FileStatus
 from lakebox_layer.registry import DATA_CURATED, Stage
 from lakebox_layer.routing import Destination, curated_key, curated_location
 from lakebox_layer.settings import Settings
+from lakebox_layer.sources import Source
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, stage_record
 
 CURATED = "curated"
 CURATION_FAILED = "failed"
 PARQUET_CONTENT_TYPE = "application/vnd.apache.parquet"
+# Times a file is protected again when another file marks more of its table's columns protected meanwhile.
+REPLANS = 3
 
 
 @dataclass(frozen=True)
@@ -204,33 +207,41 @@ class Curation:
         work = Path(tempfile.mkdtemp(prefix="lakebox-curation-"))
         engine = self._connected()
         try:
-            local, compression = work / "processed", validated.compression
-            self.objects.download_to(processed.bucket, processed.key, local)
+            downloaded = work / "processed"
+            self.objects.download_to(processed.bucket, processed.key, downloaded)
             existing = self.catalog.table(table)
             plans = plan_protection(contract, validated.pii, protected_in(existing.columns) if existing else None)
             protector = ColumnProtector(validated.dataset, self.keys, self.settings.production)
-            if plans:
-                file_format = protect_file(local, file_format, compression, work / "protected", plans, protector)
-                local, compression = work / "protected", None
-            source = engine.source(local, file_format, compression)
-            declared = contract_columns(contract)
-            found = protect_columns(declared if declared is not None else engine.infer(source), plans)
             lineage = Lineage(validated.process_id, validated.key, validated.version_id,
                               validated.contract_version or contract.version, validated.arrived_at)
 
-            def write(columns: list[Column]) -> list[CuratedPart]:
+            def write(source: Source, plans: dict[str, ColumnPlan], columns: list[Column]) -> list[CuratedPart]:
                 return engine.write(source, columns, lineage, partition_by=contract.partition_by,
                                     arrival_day=validated.arrived_at[:10], out_dir=work / "curated",
-                                    stem=validated.process_id, metadata=keys_metadata(protector.data_keys, plans)
-                                    if plans else None)
+                                    stem=validated.process_id,
+                                    metadata=keys_metadata(protector.data_keys, plans) if plans else None)
 
-            # Written locally first, with the columns the table would have: a file whose values do not take the
-            # table's types fails here and leaves the table as it was.
-            planned = widen(data_columns(existing.columns) if existing else [], found)
-            parts = write(planned)
-            columns = self.catalog.ensure_columns(table, found, location, contract.description, known=existing)
+            for _ in range(REPLANS):
+                source = engine.source(*self._protected(downloaded, file_format, validated.compression, work,
+                                                        plans, protector))
+                declared = contract_columns(contract)
+                found = protect_columns(declared if declared is not None else engine.infer(source), plans)
+                # Written locally first, with the columns the table would have: a file whose values do not take the
+                # table's types fails here and leaves the table as it was.
+                planned = widen(data_columns(existing.columns) if existing else [], found)
+                parts = write(source, plans, planned)
+                columns = self.catalog.ensure_columns(table, found, location, contract.description, known=existing)
+                # Another file may have marked a column protected meanwhile, one this file's plan left in the clear:
+                # then the file is protected again with it, before anything of it leaves this function.
+                more = {column: plan for column, plan in protected_in(columns).items() if column not in plans}
+                if not more:
+                    break
+                plans = {**plans, **more}
+                existing = self.catalog.table(table)
+            else:
+                raise CurationRejected(f"table {table} kept gaining protected columns: gave up after {REPLANS} tries")
             if columns != planned:
-                parts = write(columns)  # another file widened the table meanwhile: match what it holds now
+                parts = write(source, plans, columns)  # another file widened the table meanwhile: match it now
             pii = _pii_columns(plans, columns)
             if self.lake_formation is not None and pii:
                 # Before the file's objects land, so no protected value is ever there to query untagged.
@@ -260,6 +271,16 @@ class Curation:
                        rows=sum(part.rows for part in parts), partitions=days, objects=keys,
                        protected=_comments(plans),
                        data_keys={column: key.ref for column, key in protector.data_keys.items()})
+
+
+    @staticmethod
+    def _protected(local: Path, file_format: FileFormat, compression: str | None, work: Path,
+                   plans: dict[str, ColumnPlan], protector: ColumnProtector) -> tuple[Path, FileFormat, str | None]:
+        """The file as curation reads it: the download itself, or a copy with the planned columns protected."""
+        if not plans:
+            return local, file_format, compression
+        target = work / "protected"
+        return target, protect_file(local, file_format, compression, target, plans, protector), None
 
 
 def _comments(plans: dict[str, ColumnPlan]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from lakebox_layer.columns import Column
 from lakebox_layer.contracts import parse_contract
 from lakebox_layer.exceptions import KeyAccessDenied
 from lakebox_layer.parquet import ParquetEngine
@@ -273,3 +274,21 @@ def test_a_json_document_is_protected_record_by_record(production: World, tmp_pa
 
     assert outcome is not None and outcome.status == CURATED, outcome
     assert reveal(production, production.curated(), "contact", tmp_path) == ["ann@example.org", "42"]
+
+
+def test_a_column_another_file_protects_meanwhile_is_protected_before_anything_leaves(
+        production: World, tmp_path: Path) -> None:
+    """This file's sample found nothing in `contact` and the table did not protect it when read; another file
+    marked it protected before this one's update: the file is protected again, with it, before any upload."""
+    production.catalog.meanwhile["contacts"] = [
+        Column("id", "bigint"), Column("contact", "string", "lakebox:pii=encrypt;class=email"),
+        Column("contact_token", "string", f"{TOKEN_COMMENT}contact")]
+    outcome = production.stage.curate(production.processed(
+        "contacts", "c.jsonl", CONTACTS_JSONL, file_format=FileFormat.JSON_LINES))
+
+    assert outcome is not None and outcome.status == CURATED, outcome
+    assert outcome.protected == {"contact": "lakebox:pii=encrypt;class=email"}
+    assert b"ann@example.org" not in all_curated_bytes(production)
+    assert reveal(production, production.curated(), "contact", tmp_path) == ["ann@example.org", "bob@example.org",
+                                                                            None]
+    assert [line for line in production.log if line.startswith("ensure")] == ["ensure contacts"] * 2
