@@ -18,7 +18,7 @@ from lakebox_layer.adapters.catalog import table_input
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import table_name
-from lakebox_layer.privacy import plan_protection, protect_columns
+from lakebox_layer.privacy import plan_protection, protect_columns, protected_in
 from lakebox_layer.routing import curated_location
 
 
@@ -36,18 +36,23 @@ def glue_available(ctx: Context) -> set[str] | None:
 
 def contract_table(ctx: Context, contract: Contract, existing: list[Column] | None = None) -> dict[str, Any] | None:
     """The TableInput of a dataset with a contract: the contract's columns and types (its personal data as curated:
-    text and tokens), then any column the table gained from data before (never dropped); None for a contract that
-    declares no columns."""
+    text and tokens), and every column the table gained from data (never dropped); None for a contract that declares
+    no columns. The columns a table has never move (new ones go at the end, as curation adds them), and protection is
+    never taken away: a column the `existing` table protects stays protected, with the class a file found in it."""
     declared = contract_columns(contract)
     if declared is None:
         return None
+    have = data_columns(existing or [])
+    table = protected_in(have)
+    classes = {column: plan.pii_class for column, plan in table.items() if plan.pii_class}
     # Its personal data as curation stores it: text, and token columns, each with its comment.
-    declared = protect_columns(declared, plan_protection(contract, {}))
-    names = {c.name for c in declared}
-    kept = [c for c in data_columns(existing or []) if c.name not in names]
+    declared = protect_columns(declared, plan_protection(
+        contract, {column: classes[column] for column in contract.protection if column in classes}, table))
+    wanted = {c.name: c for c in declared}
+    old = {c.name for c in have}
+    columns = [wanted.get(c.name, c) for c in have] + [c for c in declared if c.name not in old]
     location = curated_location(ctx.topology.settings, contract.dataset)
-    return table_input(table_name(contract.dataset), table_columns([*declared, *kept]), location,
-                       contract.description)
+    return table_input(table_name(contract.dataset), table_columns(columns), location, contract.description)
 
 
 def _comparable(table: dict[str, Any]) -> dict[str, Any]:

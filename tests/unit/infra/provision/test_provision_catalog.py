@@ -105,7 +105,7 @@ def test_a_table_as_declared_is_left_alone() -> None:
     assert f"glue table {DATABASE}.orders" in stubs.unchanged
 
 
-def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_learned_from_data(
+def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_learned_from_data_in_place(
         monkeypatch: pytest.MonkeyPatch) -> None:
     document = {**ORDERS.document, "fields": {**ORDERS.document["fields"], "coupon": {"type": "string"}}}
     changed = parse_contract(document)
@@ -126,7 +126,35 @@ def test_a_changed_contract_updates_the_table_with_its_version_keeping_columns_l
     stubs.done()
     assert stubs.changes == [("updated", f"glue table {DATABASE}.orders")]
     names = [c["Name"] for c in after["StorageDescriptor"]["Columns"]]
-    assert names.index("coupon") < names.index("gift_wrap") < names.index("_process_id")
+    # Columns never move: the contract's new one goes after those the table has.
+    assert names.index("gift_wrap") < names.index("coupon") < names.index("_process_id")
+
+
+def test_protection_that_files_added_is_kept_and_a_second_apply_changes_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Curation marked a declared column the contract leaves in the clear protected (a file held personal data
+    there), and found the class of a column the contract protects without naming one: bootstrap keeps both."""
+    document = {**ORDERS.document, "fields": {**ORDERS.document["fields"], "contact": {},
+                                              "backup_email": {"pii": True}}}
+    contract = parse_contract(document)
+    columns = [Column.from_glue(c) for c in wanted(contract)["StorageDescriptor"]["Columns"]]
+    assert {c.name: c.comment for c in columns}["backup_email"] == "lakebox:pii=encrypt"
+    marked = [Column(c.name, c.type, "lakebox:pii=encrypt;class=email") if c.name in ("contact", "backup_email")
+              else c for c in columns]
+    marked.insert(len(marked) - len(LINEAGE), Column("contact_token", "string", "lakebox:pii-token-of=contact"))
+    after = wanted(contract, marked)
+    assert after["StorageDescriptor"]["Columns"] == [c.to_glue() for c in marked]
+
+    stubs = Stubs()
+    glue = stubs("glue")
+    expect_databases(glue, exists=True)
+    glue.add_response("get_table", found(after), {"DatabaseName": DATABASE, "Name": "orders"})
+    expect_crawler_retired(stubs)
+    monkeypatch.setattr(contract_files, "contracts", lambda: [contract])
+    catalog.apply_catalog(stubs.context)
+
+    stubs.done()
+    assert stubs.changes == []
 
 
 def test_a_contract_without_columns_gets_no_table_from_bootstrap() -> None:
