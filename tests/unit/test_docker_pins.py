@@ -8,6 +8,7 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from lakebox_infra.native_layers import LAYERS
+from lakebox_infra.packaging import VENDORED_DISTRIBUTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,17 +29,18 @@ def test_every_hook_dependency_is_pinned_within_the_declared_range() -> None:
     declared = {Requirement(text).name: Requirement(text).specifier
                 for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     pins = _pins()
-    assert set(pins) == {"boto3", "aws-lambda-powertools", "fastjsonschema", "duckdb", "cryptography", "cffi"}
     for name, version in pins.items():
-        if name not in declared:  # a dependency of a dependency (cffi, of cryptography)
+        if name not in declared:  # a dependency of a dependency (cffi, of cryptography; jmespath, of boto3)
             continue
         assert declared[name].contains(version), f"{name}=={version} is outside pyproject's {declared[name]}"
 
 
-def test_the_hook_interpreter_has_every_native_layer() -> None:
-    """Inside the emulator's container the functions run on the hook's interpreter, whose installed distributions
-    make the native layers: each one must be pinned, else provisioning fails there."""
+def test_the_hook_interpreter_has_everything_the_layers_are_made_of() -> None:
+    """Inside the emulator's container the hook's interpreter provisions, and its installed distributions make the
+    shared layer and the native layers (the functions run on it): each one must be pinned, else provisioning fails
+    there."""
     pins = _pins()
+    assert {"boto3", *VENDORED_DISTRIBUTIONS} <= set(pins), set(VENDORED_DISTRIBUTIONS) - set(pins)
     for layer in LAYERS.values():
         missing = [name for name in layer.distributions if name not in pins]
         assert not missing, f"the {layer.name} layer needs {missing} in docker/hook-requirements.txt"
