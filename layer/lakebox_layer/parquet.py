@@ -29,7 +29,7 @@ import duckdb
 
 from lakebox_layer.columns import GLUE_TYPES, LINEAGE, PARTITION_KEY, Column, check_names
 from lakebox_layer.exceptions import ContentRejected, CurationRejected
-from lakebox_layer.parsing import csv_dialect
+from lakebox_layer.parsing import MAX_JSON_OBJECT_BYTES, csv_dialect
 from lakebox_layer.records import FileFormat
 from lakebox_layer.sources import Reader, Source, ident, literal
 from lakebox_layer.streams import decompressed, record_end, record_pieces
@@ -79,6 +79,16 @@ def memory_limit() -> str:
     return f"{max(64, min(int(function_mb * MEMORY_SHARE), function_mb - OUTSIDE_LIMIT_MB))}MB"
 
 
+def object_limit(memory: str) -> int:
+    """The largest JSON object DuckDB may read under its memory limit ("614MB"): validation's bound (64 MiB) where
+    a quarter of the limit holds it (at the curation function's declared 1024 MB and down to some 450 MB), else
+    the largest power of two that fits, and never below DuckDB's own 16 MiB. DuckDB sets aside twice the bound for
+    its buffers whatever the file's size, so a larger bound would fail every file."""
+    quarter = int(memory.removesuffix("MB")) * 1024 * 1024 // 4
+    fits = 1 << max(quarter, 1).bit_length() - 1
+    return max(16 * 1024 * 1024, min(MAX_JSON_OBJECT_BYTES, fits))
+
+
 @dataclass(frozen=True)
 class Lineage:
     """Where every row of one curated file came from."""
@@ -99,6 +109,16 @@ class CuratedPart:
     rows: int
 
 
+@contextmanager
+def _content_refused() -> Iterator[None]:
+    """DuckDB refusing the file's content (JSON it cannot parse, an object over its size) fails the file's curation
+    with the reason: reading it again would fail the same way."""
+    try:
+        yield
+    except duckdb.InvalidInputException as error:
+        raise CurationRejected(f"the processed file cannot be read: {str(error).splitlines()[0]}") from error
+
+
 class ParquetEngine:
     """One DuckDB connection, set up for a function: home and spill directory in `work_dir`, a memory limit, no
     extension downloads; files read `chunk_bytes` at a time."""
@@ -107,6 +127,7 @@ class ParquetEngine:
                  chunk_bytes: int = CHUNK_BYTES) -> None:
         self.work_dir = work_dir
         self.memory = memory or memory_limit()
+        self.object_bytes = object_limit(self.memory)
         self.chunk_bytes = chunk_bytes
         (work_dir / "duckdb-spill").mkdir(parents=True, exist_ok=True)
         self.db = duckdb.connect(config={
@@ -132,18 +153,20 @@ class ParquetEngine:
             # clash, and a very wide file is refused before DuckDB allocates per column.
             names, delimiter = csv_dialect(path, compression)
             check_names(names)
-            return Source(path, file_format, compression, names, delimiter)
+            return Source(path, file_format, compression, names, delimiter, self.object_bytes)
         first_seen: dict[str, tuple[int, int, int]] = {}
-        for number, chunk in enumerate(self._chunks(Source(path, file_format, compression, []), Source.objects)):
-            rows = self._rows(
-                f"SELECT key, min(row), arg_min(position, row) FROM (SELECT unnest(keys) AS key, "
-                f"unnest(range(len(keys))) AS position, row FROM (SELECT json_keys(json) AS keys, "
-                f"row_number() OVER () AS row FROM {chunk})) GROUP BY key")
-            for key, row, position in rows:
-                first_seen.setdefault(str(key), (number, int(row), int(position)))
+        with _content_refused():
+            scan = Source(path, file_format, compression, [], object_bytes=self.object_bytes)
+            for number, chunk in enumerate(self._chunks(scan, Source.objects)):
+                rows = self._rows(
+                    f"SELECT key, min(row), arg_min(position, row) FROM (SELECT unnest(keys) AS key, "
+                    f"unnest(range(len(keys))) AS position, row FROM (SELECT json_keys(json) AS keys, "
+                    f"row_number() OVER () AS row FROM {chunk})) GROUP BY key")
+                for key, row, position in rows:
+                    first_seen.setdefault(str(key), (number, int(row), int(position)))
         names = sorted(first_seen, key=first_seen.__getitem__)
         check_names(names)
-        return Source(path, file_format, compression, names)
+        return Source(path, file_format, compression, names, object_bytes=self.object_bytes)
 
     def _one_chunk(self, source: Source) -> bool:
         return not source.chunked or (source.compression is None and source.path.stat().st_size <= self.chunk_bytes)
@@ -188,8 +211,9 @@ class ParquetEngine:
         width = 1 + len(_INFERENCE)
         counts = [0] * len(source.names)
         fits = [[True] * len(_INFERENCE) for _ in source.names]
-        for chunk in self._chunks(source):
-            [row] = self._rows(f"SELECT {', '.join(checks)} FROM {chunk}")
+        with _content_refused():
+            rows = [self._rows(f"SELECT {', '.join(checks)} FROM {chunk}")[0] for chunk in self._chunks(source)]
+        for row in rows:
             for index in range(len(source.names)):
                 count, *chunk_fits = row[index * width:(index + 1) * width]
                 counts[index] += int(count or 0)

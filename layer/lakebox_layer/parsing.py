@@ -25,8 +25,17 @@ from lakebox_layer.strict_json import StrictJson
 CHUNK_BYTES = 1024 * 1024
 MAX_LINE_CHARS = 16 * 1024 * 1024
 MAX_RECORD_CHARS = 16 * 1024 * 1024
-# A lone JSON object is one record, parsed whole; large data belongs in JSON Lines or a JSON array.
-MAX_JSON_DOCUMENT_CHARS = 64 * 1024 * 1024
+# A lone JSON object is one record, parsed whole, within the same limit as any record; large data belongs in JSON
+# Lines or a JSON array.
+MAX_JSON_DOCUMENT_CHARS = MAX_RECORD_CHARS
+# The most bytes a line or a JSON object (a document, an element or a line) that validation accepts can take: UTF-8
+# spends at most four a character. Curation reads lines and objects this large (see lakebox_layer.sources), so what
+# validation lets through, curation can read.
+MAX_LINE_BYTES = 4 * MAX_LINE_CHARS
+MAX_JSON_OBJECT_BYTES = 4 * MAX_RECORD_CHARS
+# A CSV field may be as long as a line. The csv module's limit is its process's (128 Ki characters by default);
+# every CSV reader of the layer (validation's, curation's protection) reads after this module is imported.
+csv.field_size_limit(MAX_LINE_CHARS)
 # csv.Sniffer's cost grows faster than its sample when the sample holds quotes; 8 KiB is ample for a delimiter.
 CSV_SNIFF_CHARS = 8 * 1024
 CSV_DELIMITERS = ",;\t|"
@@ -74,6 +83,8 @@ def iter_text_lines(stream: BinaryStream, chunk_bytes: int = CHUNK_BYTES) -> Ite
         pending += text
         *lines, pending = pending.split("\n")
         for line in lines:
+            if len(line) > MAX_LINE_CHARS:  # completed by this chunk, past the limit all the same
+                raise ContentRejected(f"line too long: more than {MAX_LINE_CHARS} characters without a newline")
             yield line + "\n"
         if len(pending) > MAX_LINE_CHARS:
             raise ContentRejected(f"line too long: more than {MAX_LINE_CHARS} characters without a newline")
@@ -326,6 +337,8 @@ def _json_array_records(text: _JsonText) -> Iterator[ParsedRecord]:
                     and text.more():
                 continue
             break
+        if end - text.pos > MAX_RECORD_CHARS:  # read whole in the last chunk, past the limit all the same
+            raise ContentRejected(f"array element {number + 1} is larger than {MAX_RECORD_CHARS} characters")
         text.pos = end
         number += 1
         if (problem := strict.problem()) is not None:

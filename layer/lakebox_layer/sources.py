@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakebox_layer.parsing import MAX_JSON_OBJECT_BYTES, MAX_LINE_BYTES
 from lakebox_layer.records import FileFormat
 
 
@@ -37,6 +38,8 @@ class Source:
     compression: str | None
     names: list[str]
     delimiter: str = ","
+    # The largest JSON object DuckDB reads (it sets aside twice this for its buffers, whatever the file's size).
+    object_bytes: int = MAX_JSON_OBJECT_BYTES
 
     @property
     def is_json(self) -> bool:
@@ -53,21 +56,24 @@ class Source:
         return self.read(self.path, self.compression)
 
     def objects(self, path: Path, compression: str | None = None) -> str:
-        """A JSON file's records that are objects, one `json` column."""
+        """A JSON file's records that are objects, one `json` column; an object may be up to `object_bytes` (DuckDB's
+        default refuses one over 16 MiB)."""
         shape = "newline_delimited" if self.file_format is FileFormat.JSON_LINES else "auto"
         compressed = "gzip" if compression == "gzip" else "none"
         return (f"(SELECT json FROM read_json_objects({literal(str(path))}, format = {literal(shape)}, "
-                f"compression = {literal(compressed)}) WHERE json_type(json) = 'OBJECT')")
+                f"compression = {literal(compressed)}, maximum_object_size = {self.object_bytes}) "
+                f"WHERE json_type(json) = 'OBJECT')")
 
     def read(self, path: Path, compression: str | None = None) -> str:
         """A file of this source's shape (the file itself or one chunk of it) as SQL, one VARCHAR per name."""
         compressed = "gzip" if compression == "gzip" else "none"
         if not self.is_json:
-            # The dialect pinned (nothing sniffed per chunk), the header line skipped, every column text.
+            # The dialect pinned (nothing sniffed per chunk), the header line skipped, every column text, and a line
+            # as long as validation accepts (DuckDB's default refuses one over 2 MB).
             columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in self.names)
             return (f"read_csv({literal(str(path))}, header = true, auto_detect = false, "
                     f"delim = {literal(self.delimiter)}, quote = '\"', escape = '\"', columns = {{{columns}}}, "
-                    f"compression = {literal(compressed)})")
+                    f"compression = {literal(compressed)}, max_line_size = {MAX_LINE_BYTES})")
         objects = self.objects(path, compression)
         if not self.names:
             return objects

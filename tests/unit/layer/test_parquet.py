@@ -17,7 +17,8 @@ import pytest
 from lakebox_infra.contract_files import contracts
 from lakebox_layer.columns import MAX_COLUMNS, Column, contract_columns, table_columns
 from lakebox_layer.exceptions import CurationRejected
-from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine, memory_limit
+from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine, memory_limit, object_limit
+from lakebox_layer.parsing import MAX_JSON_OBJECT_BYTES, MAX_LINE_CHARS
 from lakebox_layer.records import FileFormat
 
 ORDERS = next(c for c in contracts() if c.dataset == "orders")
@@ -187,6 +188,47 @@ def test_a_json_array_document_fields_in_first_seen_order(engine: ParquetEngine,
                           out_dir=tmp_path / "out", stem="p")
     assert rows(part.path, select="b, a, c", order="a NULLS LAST") == [(1, "x", None), (None, "y", 2.5),
                                                                        (3, None, None)]
+
+
+def test_a_csv_line_as_long_as_validation_accepts_is_read(engine: ParquetEngine, tmp_path: Path) -> None:
+    """3 MiB is over DuckDB's default line size (2 MB) and within validation's 16 Mi characters."""
+    assert MAX_LINE_CHARS > 3 * 1024 * 1024
+    path = put(tmp_path, "wide.csv", "id,payload\n1," + "x" * (3 * 1024 * 1024) + "\n2,y\n")
+    source = engine.source(path, FileFormat.CSV, None)
+    [part] = engine.write(source, engine.infer(source), LINEAGE, partition_by=None, arrival_day=ARRIVAL,
+                          out_dir=tmp_path / "out", stem="p")
+    assert rows(part.path, select="id, length(payload)") == [(1, 3 * 1024 * 1024), (2, 1)]
+
+
+@pytest.mark.parametrize(("function_mb", "expected"), [(1024, MAX_JSON_OBJECT_BYTES), (512, MAX_JSON_OBJECT_BYTES),
+                                                         (256, 16 * 1024 * 1024), (128, 16 * 1024 * 1024)])
+def test_the_object_bound_is_validations_where_the_memory_holds_it(monkeypatch: pytest.MonkeyPatch,
+                                                                  function_mb: int, expected: int) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", str(function_mb))
+    limit = memory_limit()
+    assert object_limit(limit) == expected
+    assert expected * 2 <= int(limit.removesuffix("MB")) * 1024 * 1024 or expected == 16 * 1024 * 1024
+
+
+@pytest.mark.parametrize("file_format", [FileFormat.JSON, FileFormat.JSON_LINES])
+def test_an_object_as_large_as_validation_accepts_is_read(engine: ParquetEngine, tmp_path: Path,
+                                                          file_format: FileFormat) -> None:
+    """A 20 MiB string is over DuckDB's default object size (16 MiB) and well within validation's limits."""
+    record = {"id": 1, "payload": "é" * (10 * 1024 * 1024)}  # 20 MiB in UTF-8
+    path = put(tmp_path, "big.json", json.dumps(record, ensure_ascii=False) + "\n")
+    source = engine.source(path, file_format, None)
+    assert source.names == ["id", "payload"]
+    [part] = engine.write(source, engine.infer(source), LINEAGE, partition_by=None, arrival_day=ARRIVAL,
+                          out_dir=tmp_path / "out", stem="p")
+    assert rows(part.path, select="id, length(payload)") == [(1, 10 * 1024 * 1024)]
+
+
+@pytest.mark.parametrize("file_format", [FileFormat.JSON, FileFormat.JSON_LINES])
+def test_json_duckdb_cannot_read_fails_the_files_curation_with_the_reason(engine: ParquetEngine, tmp_path: Path,
+                                                                           file_format: FileFormat) -> None:
+    path = put(tmp_path, "broken.json", '{"id": 1, "a": \n')
+    with pytest.raises(CurationRejected, match=r"the processed file cannot be read: .*JSON"):
+        engine.source(path, file_format, None)
 
 
 def test_a_gzip_csv(engine: ParquetEngine, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from lakebox_layer import parsing
 from lakebox_layer.formats import UTF8_BOM
 from lakebox_layer.parsing import (
     ParsedRecord,
@@ -24,6 +25,14 @@ def test_csv_header_and_rows() -> None:
         ParsedRecord(1, {"id": "1", "name": "Ann", "email": "ann@example.com"}, None, ["1", "Ann", "ann@example.com"]),
         ParsedRecord(2, {"id": "2", "name": "Bob", "email": ""}, None, ["2", "Bob", ""]),
     ]
+
+
+def test_a_csv_field_may_be_as_long_as_a_line() -> None:
+    """The csv module alone refuses a field past 128 Ki characters; validation's limit is the line's."""
+    field = "x" * (parsing.MAX_LINE_CHARS // 64)
+    assert len(field) > 131_072
+    assert fields_of(f"id,payload\n1,{field}\n".encode(), CSV) == [{"id": "1", "payload": field}]
+    assert csv.field_size_limit() == parsing.MAX_LINE_CHARS
 
 
 def test_csv_header_and_delimiter_are_known_once_iteration_begins() -> None:

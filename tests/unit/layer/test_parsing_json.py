@@ -128,6 +128,16 @@ def test_a_huge_array_element_is_refused_and_smaller_ones_read(monkeypatch: pyte
     assert reason == "array element 2 is larger than 64 characters"
 
 
+@pytest.mark.parametrize("chunk_bytes", [8, 64, 600, 4096])
+def test_an_array_element_past_the_limit_is_refused_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch,
+                                                                       chunk_bytes: int) -> None:
+    """Also when its last characters arrive with the chunk that completes it (then it decodes at once)."""
+    monkeypatch.setattr(parsing, "MAX_RECORD_CHARS", 512)
+    just_over = json.dumps({"n": "x" * 520}).encode()
+    reason = rejection(b'[{"id": 1}, ' + just_over + b"]", JSON, chunk_bytes=chunk_bytes)
+    assert reason == "array element 2 is larger than 512 characters"
+
+
 def test_a_json_document_over_the_size_limit_is_rejected_but_an_array_is_streamed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -194,3 +194,15 @@ def test_json_array_records_survive_any_chunking(step: int, ensure_ascii: bool) 
     assert [r.number for r in records] == list(range(1, len(ROWS) + 1))
     assert [r.fields for r in records if r.number != 8] == [e for n, e in enumerate(elements) if n != 7]
     assert records[7].error == "expected a JSON object"
+
+
+@pytest.mark.parametrize("chunk_bytes", [4, 50, 70, 4096])
+def test_a_line_past_the_limit_is_refused_whatever_the_chunks(monkeypatch: pytest.MonkeyPatch,
+                                                              chunk_bytes: int) -> None:
+    """Also when the chunk that brings its last characters brings its newline too."""
+    monkeypatch.setattr(parsing, "MAX_LINE_CHARS", 64)
+    text = b"short\n" + b"x" * 65 + b"\nafter\n"
+    with pytest.raises(ContentRejected, match="line too long"):
+        list(iter_text_lines(io.BytesIO(text), chunk_bytes=chunk_bytes))
+    assert list(iter_text_lines(io.BytesIO(b"short\n" + b"x" * 64 + b"\n"), chunk_bytes=chunk_bytes))[1] == (
+        "x" * 64 + "\n")
