@@ -14,6 +14,7 @@ from lakebox_infra.arns import Arns
 from lakebox_infra.lake_formation import tagging_statements
 from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
+from lakebox_layer.adapters.health import counters_key
 from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
 from lakebox_layer.records import INPUT_PREFIX
@@ -49,6 +50,14 @@ def _consume_and_emit(arns: Arns, spec: StageSpec) -> Statements:
         statements.append(allow(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                                  "kinesis:GetShardIterator", "kinesis:ListShards"], [arns.stream_arn]))
     return statements
+
+
+def _count_health(arns: Arns, spec: StageSpec) -> Statements:
+    """Adding each invocation's outcomes to the stage's own health counters (a stage that reads a queue)."""
+    if not spec.reads_queue:
+        return []
+    return [allow(["dynamodb:UpdateItem"], [arns.table_arn],
+                  Condition={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [counters_key(spec.name)]}})]
 
 
 def _read_raw(arns: Arns) -> Statements:
@@ -150,7 +159,8 @@ def function(arns: Arns, spec: StageSpec) -> FunctionSpec:
     return FunctionSpec(
         stage=spec.stage, name=names.function(spec.name), role=names.function_role(spec.name),
         queue=names.stage_queue(spec.name) if spec.reads_queue else None,
-        policy=policy(*function_basics(arns, spec.stage), *_consume_and_emit(arns, spec), *ACCESS[spec.stage](arns)))
+        policy=policy(*function_basics(arns, spec.stage), *_consume_and_emit(arns, spec), *_count_health(arns, spec),
+                      *ACCESS[spec.stage](arns)))
 
 
 def functions(arns: Arns) -> list[FunctionSpec]:

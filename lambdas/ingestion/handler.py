@@ -10,12 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lakebox_layer.log import stage_logger
 from lakebox_layer.notifications import ObjectCreated, created_files, objects_created
 from lakebox_layer.queues import message_json
+from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import sqs_batch_response
+from lakebox_layer.stages.batch import HealthCounter, sqs_batch_response
 from lakebox_layer.stages.ingestion import Ingestion
 
 logger = stage_logger("ingestion")
-ingestion = Ingestion.from_settings(Settings.from_env(), logger)
+settings = Settings.from_env()
+ingestion = Ingestion.from_settings(settings, logger)
+health = HealthCounter.from_settings(settings, Stage.INGESTION)
 
 
 def notification(body: str) -> list[ObjectCreated]:
@@ -25,4 +28,4 @@ def notification(body: str) -> list[ObjectCreated]:
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Only the messages that failed come back to the queue; the others are done."""
-    return sqs_batch_response(event, notification, ingestion.ingest_batch, logger, created_files)
+    return sqs_batch_response(event, notification, ingestion.ingest_batch, logger, created_files, health)

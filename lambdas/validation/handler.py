@@ -10,12 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from lakebox_layer.log import stage_logger
 from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataReceived
+from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import one_file, sqs_batch_response
+from lakebox_layer.stages.batch import HealthCounter, one_file, sqs_batch_response
 from lakebox_layer.stages.validation import Validation
 
 logger = stage_logger("validation")
-validation = Validation.from_settings(Settings.from_env(), logger)
+settings = Settings.from_env()
+validation = Validation.from_settings(settings, logger)
+health = HealthCounter.from_settings(settings, Stage.VALIDATION)
 
 
 def received(body: str) -> DataReceived:
@@ -24,4 +27,4 @@ def received(body: str) -> DataReceived:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return sqs_batch_response(event, received, validation.validate_all, logger, one_file)
+    return sqs_batch_response(event, received, validation.validate_all, logger, one_file, health)

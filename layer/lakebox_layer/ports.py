@@ -3,6 +3,7 @@ implementation, the unit tests' in-memory fakes another, and mypy holds both to 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -11,6 +12,7 @@ from lakebox_layer.adapters.keys import DataKey
 from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectPeek
 from lakebox_layer.adapters.stream_ledger import LedgerState, PendingPlan
+from lakebox_layer.circuits import FailureKey
 from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import PublishError
@@ -119,3 +121,10 @@ class FreeTextDetector(Protocol):
     cannot be asked."""
 
     def detect(self, text: str) -> list[Entity]: ...
+
+
+class HealthCounts(Protocol):
+    """A stage's health counters (DynamoDB): one invocation's outcomes added to its minute."""
+
+    def count(self, stage: str, at: float, successes: int, failures: Mapping[FailureKey, int],
+              failed_files: Mapping[FailureKey, Iterable[str]]) -> None: ...

@@ -1,4 +1,5 @@
-"""One SQS batch through a stage with as few round trips as the guarantees allow.
+"""One SQS batch through a stage with as few round trips as the guarantees allow, and its outcomes counted for the
+stage's health.
 
 Each file's side effects come first, one file after another; then the events of every file of the batch go to the
 bus together (PutEvents takes ten entries a call, and answers for each entry); then each file whose event was
@@ -8,6 +9,7 @@ refused, fails alone: its record is not written and its message returns to the q
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
@@ -16,7 +18,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 from lakebox_layer import ports
-from lakebox_layer.registry import Event
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.health import HealthStore
+from lakebox_layer.circuits import FailureKey
+from lakebox_layer.failures import classify
+from lakebox_layer.registry import Event, Stage
+from lakebox_layer.settings import Settings
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -117,26 +124,65 @@ def single(outcome: Outcome[Result]) -> Result | None:
     return outcome
 
 
+@dataclass(frozen=True)
+class HealthCounter:
+    """Where a stage's function adds each invocation's outcomes: its files' successes and failed attempts by
+    failure class and dependency (:mod:`lakebox_layer.failures`), for the healer."""
+
+    counts: ports.HealthCounts
+    stage: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings, stage: Stage, clients: AwsClients | None = None) -> HealthCounter:
+        """The counter a stage's function adds to, in the metadata table the settings name."""
+        clients = clients or AwsClients(settings)
+        return cls(HealthStore(clients.dynamodb, settings.metadata_table), stage.value)
+
+    def add(self, outcomes: Sequence[tuple[Files, BaseException | None]], logger: Logger) -> None:
+        """Count one invocation's outcomes (each with the files it names) in one write. A failed write is logged and
+        costs the batch nothing: health is an observation, never a reason to retry files."""
+        failures: dict[FailureKey, int] = {}
+        failed_files: dict[FailureKey, set[str]] = {}
+        for named, error in outcomes:
+            if error is None:
+                continue
+            failure = classify(error)
+            key = (failure.kind.value, failure.dependency)
+            failures[key] = failures.get(key, 0) + 1
+            failed_files.setdefault(key, set()).update(process_id for _, process_id in named)
+        successes = sum(error is None for _, error in outcomes)
+        try:
+            self.counts.count(self.stage, time.time(), successes, failures, failed_files)
+        except Exception as error:  # the batch's outcome stands whatever happens here
+            logger.warning("health counters not written", exc_info=error)
+
+
 def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
                        run: Callable[[list[Item]], Sequence[BaseException | object | None]],
-                       logger: Logger, files: Callable[[Item], Files]) -> PartialItemFailureResponse:
+                       logger: Logger, files: Callable[[Item], Files],
+                       health: HealthCounter | None = None) -> PartialItemFailureResponse:
     """A stage queue's batch: each message parsed, all of them run as one batch, and exactly the messages that
     failed (unreadable, or failed by the stage) reported, each logged with its error and the files it names (`files`),
-    so only they come back."""
+    so only they come back; the outcomes counted in `health`."""
     records: list[dict[str, Any]] = event.get("Records", [])
     failed: set[str] = set()
     parsed: list[tuple[str, Item]] = []
+    counted: list[tuple[Files, BaseException | None]] = []
     for record in records:
         try:
             parsed.append((record["messageId"], parse(record["body"])))
         except Exception as error:
             _log_failure(logger, record.get("messageId"), error, [])
             failed.add(record.get("messageId", ""))
+            counted.append(([], error))
     outcomes = run([item for _, item in parsed]) if parsed else []
     for (message_id, item), outcome in zip(parsed, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             _log_failure(logger, message_id, outcome, files(item))
             failed.add(message_id)
+        counted.append((files(item), outcome if isinstance(outcome, BaseException) else None))
+    if health is not None and counted:
+        health.add(counted, logger)
     return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["messageId"] in failed]}
 
 

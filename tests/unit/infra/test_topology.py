@@ -11,7 +11,7 @@ import pytest
 
 from lakebox_infra import PROJECT_ROOT
 from lakebox_infra.topology import FunctionSpec, Topology, canonical
-from lakebox_layer.registry import Stage
+from lakebox_layer.registry import STAGES, Stage
 from lakebox_layer.settings import ResourceNames
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
@@ -149,7 +149,18 @@ def test_curation_reads_validated_writes_curated_and_changes_only_its_catalog(to
             "arn:aws:glue:us-east-1:000000000000:database/lakebox_catalog",
             "arn:aws:glue:us-east-1:000000000000:table/lakebox_catalog/*"}
     dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
-    assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"}
+    # UpdateItem only to count its own health (the next test).
+    assert dynamodb == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+@pytest.mark.parametrize("stage", [spec.stage for spec in STAGES.values() if spec.reads_queue])
+def test_a_stage_updates_only_its_own_health_counters_but_may_not_touch_records(topology: Topology,
+                                                                                stage: Stage) -> None:
+    policy = function(topology, stage).policy
+    [counting] = [statement for statement in policy["Statement"]
+                  if statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:LeadingKeys")]
+    assert counting["Action"] == ["dynamodb:UpdateItem"]
+    assert counting["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == [f"health#{stage.value}"]
 
 
 def test_only_processed_files_are_curated(topology: Topology) -> None:

@@ -26,6 +26,7 @@ from lakebox_layer.exceptions import CurationRejected, IngestionFailed, PublishE
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals
 from lakebox_layer.registry import Stage
+from lakebox_layer.stages.batch import HealthCounter
 from lakebox_layer.stages.batcher import StreamBatcher
 from lakebox_layer.stages.curation import Curated, Curation
 from lakebox_layer.stages.ingestion import Ingestion
@@ -50,6 +51,24 @@ def import_handler(stage: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class RecordedCounts:
+    """The health counters a handler writes, kept instead of written."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, dict[Any, int], dict[Any, set[str]]]] = []
+
+    def count(self, stage: str, at: float, successes: int, failures: Any, failed_files: Any) -> None:
+        self.calls.append((stage, successes, dict(failures), {k: set(v) for k, v in failed_files.items()}))
+
+
+def recorded_health(handler: ModuleType, stage: str, monkeypatch: pytest.MonkeyPatch) -> RecordedCounts:
+    """The handler's health counter, built at import for its stage, made to keep what it would write."""
+    assert isinstance(handler.health, HealthCounter) and handler.health.stage == stage
+    counts = RecordedCounts()
+    monkeypatch.setattr(handler, "health", HealthCounter(counts, stage))
+    return counts
 
 
 def sqs_batch(queue: str, bodies: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -170,6 +189,7 @@ def check_ingestion(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     assert isinstance(handler.ingestion, Ingestion)  # built at import, once per cold start
     stub = StubIngestion(fail_on="input/sales/a b.json")
     monkeypatch.setattr(handler, "ingestion", stub)
+    counts = recorded_health(handler, "ingestion", monkeypatch)
     event = sqs_batch("lakebox-ingestion", {
         "m-one": load_event("s3_object_created.json"),
         "m-two": load_event("s3_put_two_objects.json"),
@@ -179,6 +199,10 @@ def check_ingestion(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     response = handler.handler(event, lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-two"}]}
+    # Counted for the stage's health: the failure (with no AWS error in it: code) names the message's two files.
+    [(stage, successes, failures, files)] = counts.calls
+    assert (stage, successes, failures) == ("ingestion", 2, {("code", None): 1})
+    assert len(files[("code", None)]) == 2
     assert stub.seen == [["input/example.json"], ["input/my file+1.csv", "input/sales/a b.json"], []]
     [line] = failure_lines(captured)
     assert (line["message_id"], line["key"]) == ("m-two", "input/my file+1.csv, input/sales/a b.json")
@@ -192,6 +216,7 @@ def check_validation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     gzip = load_event("eventbridge_data_received_gzip.json")
     stub = StubValidation(fail_on=gzip["detail"]["process_id"])
     monkeypatch.setattr(handler, "validation", stub)
+    counts = recorded_health(handler, "validation", monkeypatch)
     event = sqs_batch("lakebox-validation", {
         "m-first": received,
         "m-gzip": gzip,
@@ -201,6 +226,8 @@ def check_validation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     response = handler.handler(event, lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-gzip"}]}
+    assert counts.calls == [("validation", 2, {("transient", None): 1},
+                             {("transient", None): {gzip["detail"]["process_id"]}})]
     assert [(r.process_id, r.key, r.compression) for r in stub.seen] == [
         ("0f3b1c2d4e5f60718293a4b5c6d7e8f9", "input/sales/2026/orders.jsonl", None),
         ("5e1d2c3b4a59687766554433221100ff", "input/orders/2026/orders.csv.gz", "gzip"),
@@ -217,6 +244,7 @@ def check_quality(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     validated = load_event("eventbridge_data_validated.json")
     stub = StubQuality(fail_on="2" * 32)
     monkeypatch.setattr(handler, "quality", stub)
+    counts = recorded_health(handler, "quality", monkeypatch)
     event = sqs_batch("lakebox-quality", {
         "m-first": validated,
         "m-failing": with_detail(validated, process_id="2" * 32, status="processed", quality_score=100.0),
@@ -226,6 +254,7 @@ def check_quality(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     response = handler.handler(event, lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-failing"}]}
+    assert counts.calls == [("quality", 2, {("code", "events"): 1}, {("code", "events"): {"2" * 32}})]
     assert [(v.process_id, v.status.value, v.quality_score) for v in stub.seen] == [
         ("0f3b1c2d4e5f60718293a4b5c6d7e8f9", "quarantined", 75.0),
         ("2" * 32, "processed", 100.0),
@@ -242,6 +271,7 @@ def check_curation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     validated = with_detail(load_event("eventbridge_data_validated.json"), status="processed")
     stub = StubCuration(fail_on="4" * 32)
     monkeypatch.setattr(handler, "curation", stub)
+    counts = recorded_health(handler, "curation", monkeypatch)
     event = sqs_batch("lakebox-curation", {
         "m-first": validated,
         "m-failing": with_detail(validated, process_id="4" * 32, key="input/sales/2026/bad amounts.jsonl"),
@@ -250,6 +280,7 @@ def check_curation(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     response = handler.handler(event, lambda_context())
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-failing"}]}
+    assert counts.calls == [("curation", 1, {("file", None): 1}, {("file", None): {"4" * 32}})]
     assert [v.process_id for v in stub.seen] == ["0f3b1c2d4e5f60718293a4b5c6d7e8f9", "4" * 32]
     [line] = failure_lines(captured)
     assert (line["key"], line["correlation_id"]) == ("input/sales/2026/bad amounts.jsonl", "4" * 32)
@@ -297,7 +328,24 @@ def test_a_batch_without_failures_reports_none(monkeypatch: pytest.MonkeyPatch, 
     handler = import_handler("quality", monkeypatch)
     stub = StubQuality(fail_on="no such process")
     monkeypatch.setattr(handler, "quality", stub)
+    counts = recorded_health(handler, "quality", monkeypatch)
     event = sqs_batch("lakebox-quality", {"m-only": load_event("eventbridge_data_validated.json")})
 
     assert handler.handler(event, lambda_context()) == {"batchItemFailures": []}
     assert len(stub.seen) == 1
+    assert counts.calls == [("quality", 1, {}, {})]
+
+
+def test_health_counters_that_cannot_be_written_cost_the_batch_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                       load_event: LoadEvent) -> None:
+    handler = import_handler("quality", monkeypatch)
+    monkeypatch.setattr(handler, "quality", StubQuality(fail_on="no such process"))
+
+    class Down:
+        def count(self, *args: Any) -> None:
+            raise ConnectionResetError("the metadata table is unreachable")
+
+    monkeypatch.setattr(handler, "health", HealthCounter(Down(), "quality"))
+    event = sqs_batch("lakebox-quality", {"m-only": load_event("eventbridge_data_validated.json")})
+
+    assert handler.handler(event, lambda_context()) == {"batchItemFailures": []}
