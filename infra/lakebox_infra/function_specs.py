@@ -14,11 +14,11 @@ from lakebox_infra.arns import Arns
 from lakebox_infra.lake_formation import tagging_statements
 from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
-from lakebox_layer.adapters.health import counters_key
+from lakebox_layer.adapters.health import circuit_key, counters_key
 from lakebox_layer.adapters.metrics import NAMESPACE
 from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
 from lakebox_layer.records import INPUT_PREFIX
-from lakebox_layer.registry import STAGES, Feed, Stage, StageSpec
+from lakebox_layer.registry import MAPPED_STAGES, STAGES, Feed, Stage, StageSpec
 from lakebox_layer.routing import CURATED_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.stream_batches import STREAM_FOLDER
 
@@ -142,6 +142,34 @@ def _batcher(arns: Arns) -> Statements:
     ]
 
 
+def _healer(arns: Arns) -> Statements:
+    names = arns.names
+    mapped = [spec.stage for spec in MAPPED_STAGES]
+    return [
+        # The stages' health counters (read) and their circuits (read and written), and no other item of the table.
+        allow(["dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
+                  f"{counters_key('')}*", f"{circuit_key('')}*"]}}),
+        # Pausing and resuming the stages' mappings; ListEventSourceMappings has no resource of its own.
+        allow(["lambda:ListEventSourceMappings"], ["*"]),
+        allow(["lambda:UpdateEventSourceMapping", "lambda:GetEventSourceMapping"],
+              [arns.arn("lambda", "event-source-mapping:*")]),
+        allow(["lambda:GetFunctionConfiguration"], [arns.function_arn(names.function(s.value)) for s in mapped]),
+        # How many files wait in each stage's queue and in the dead-letter queue, for the alerts.
+        allow(["sqs:GetQueueAttributes"], [*(arns.stage_queue_arn(s) for s in mapped if s.spec.reads_queue),
+                                           arns.dead_letter_arn]),
+        allow(["sns:Publish"], [arns.alerts_topic_arn]),
+        # The probes of a dependency before a stage tries it again: one harmless read each.
+        allow(["s3:ListBucket"], [arns.bucket_arn(names.processed_bucket)]),
+        allow(["dynamodb:DescribeTable"], [arns.table_arn]),
+        allow(["glue:GetDatabase"], arns.catalog_arns[:2]),
+        allow(["kms:DescribeKey"], key_arns(arns)),
+        allow(["events:DescribeEventBus"], [arns.bus_arn]),
+        # ListMetrics has no resource of its own.
+        allow(["cloudwatch:ListMetrics"], ["*"]),
+    ]
+
+
 # What each stage may touch besides what it consumes and emits: its reads and writes of S3, the table, Glue and
 # CloudWatch.
 ACCESS: dict[Stage, Callable[[Arns], Statements]] = {
@@ -150,6 +178,7 @@ ACCESS: dict[Stage, Callable[[Arns], Statements]] = {
     Stage.QUALITY: _quality,
     Stage.CURATION: _curation,
     Stage.BATCHER: _batcher,
+    Stage.HEALER: _healer,
 }
 
 

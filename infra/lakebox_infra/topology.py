@@ -32,7 +32,10 @@ from lakebox_infra.stream import StreamSpec
 from lakebox_layer.adapters.metadata import STATUS_INDEX
 from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.registry import QUALITY_COMPLETE, STAGES, Event, Feed, Stage, StageSpec
-from lakebox_layer.settings import Settings
+from lakebox_layer.settings import ALERTS_TOPIC_ENV, Settings
+
+# How often the healer runs: a circuit's thresholds count in minutes (see lakebox_layer.circuits).
+HEALER_RATE = "rate(1 minute)"
 
 # Importers of the topology find the pieces it is built of here too.
 __all__ = ["ATHENA_RESULTS_PREFIX", "HANDLER", "RUNTIME", "FunctionSpec", "QueueSpec", "RuleSpec", "Topology", "allow",
@@ -69,8 +72,11 @@ class Topology(Arns):
 
     def function_environment(self, component: str) -> dict[str, str]:
         """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it."""
-        return {**self.settings.function_environment(), "POWERTOOLS_LOG_LEVEL": "INFO",
-                "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}"}
+        environment = {**self.settings.function_environment(), "POWERTOOLS_LOG_LEVEL": "INFO",
+                       "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}"}
+        if component == Stage.HEALER.value:
+            environment[ALERTS_TOPIC_ENV] = self.alerts_topic_arn
+        return environment
 
     # -- storage ------------------------------------------------------------------------------------------------
 
@@ -168,6 +174,25 @@ class Topology(Arns):
         return {"FunctionName": spec.name, "EventSourceArn": self.stage_queue_arn(spec.stage),
                 "BatchSize": declared.batch_size, "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "ScalingConfig": {"MaximumConcurrency": declared.concurrency}}
+
+    # -- the healer's schedule --------------------------------------------------------------------------------
+
+    @property
+    def healer_schedule(self) -> dict[str, Any]:
+        """create_schedule arguments: the healer once a minute, invoked with the schedule's role; disabled where
+        the `healer` setting is off."""
+        names = self.names
+        return {"Name": names.healer_schedule, "ScheduleExpression": HEALER_RATE,
+                "FlexibleTimeWindow": {"Mode": "OFF"}, "State": "ENABLED" if self.settings.healer else "DISABLED",
+                "Description": "lakebox: the stages' circuits, each minute",
+                "Target": {"Arn": self.function_arn(names.function(Stage.HEALER.value)),
+                           "RoleArn": self.role_arn(names.healer_schedule_role),
+                           "RetryPolicy": {"MaximumRetryAttempts": 0}}}
+
+    @property
+    def healer_schedule_policy(self) -> dict[str, Any]:
+        """The schedule's role may invoke the healer, and nothing else."""
+        return policy(allow(["lambda:InvokeFunction"], [self.function_arn(self.names.function(Stage.HEALER.value))]))
 
     # -- the stream entry point (see :mod:`lakebox_infra.stream`) -------------------------------------------------
 

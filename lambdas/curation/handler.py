@@ -1,5 +1,4 @@
-"""Curation: "Data Validated" (processed files) from the curation queue in, Parquet, Glue partitions and
-"Data Curated" out."""
+"""Curation: processed files' "Data Validated" in, Parquet, Glue partitions and "Data Curated" out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Ingestion: S3 notifications from the ingestion queue in, one "Data Received" event per raw object out."""
+"""Ingestion: S3 notifications in, one "Data Received" per raw object out; failed messages return to the queue."""
 
 from __future__ import annotations
 
@@ -27,5 +27,4 @@ def notification(body: str) -> list[ObjectCreated]:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Only the messages that failed come back to the queue; the others are done."""
     return sqs_batch_response(event, notification, ingestion.ingest_batch, logger, created_files, health)

@@ -12,13 +12,14 @@ from lakebox_layer.adapters.keys import DataKey
 from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectPeek
 from lakebox_layer.adapters.stream_ledger import LedgerState, PendingPlan
-from lakebox_layer.circuits import FailureKey
+from lakebox_layer.circuits import Alert, Circuit, Decision, FailureKey, Minute
 from lakebox_layer.columns import Column
 from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import PublishError
 from lakebox_layer.free_text import Entity
 from lakebox_layer.outputs import Writer
 from lakebox_layer.records import QualityTotals, RawObject
+from lakebox_layer.registry import Stage
 from lakebox_layer.streams import BinaryStream
 
 
@@ -128,3 +129,35 @@ class HealthCounts(Protocol):
 
     def count(self, stage: str, at: float, successes: int, failures: Mapping[FailureKey, int],
               failed_files: Mapping[FailureKey, Iterable[str]]) -> None: ...
+
+
+class Circuits(Protocol):
+    """The stages' health counters and circuits, as the healer reads and stores them (DynamoDB)."""
+
+    def minutes(self, stage: str, since: float) -> list[Minute]: ...
+
+    def circuit(self, stage: str) -> Circuit: ...
+
+    def save(self, decision: Decision) -> bool: ...
+
+
+class StageControl(Protocol):
+    """The stages' mappings and queues, and the alerts topic (Lambda, SQS, SNS)."""
+
+    def enabled(self, stage: Stage) -> bool: ...
+
+    def pause(self, stage: Stage) -> None: ...
+
+    def enable(self, stage: Stage, batch_size: int | None = None, concurrency: int | None = None) -> None: ...
+
+    def restore(self, stage: Stage) -> None: ...
+
+    def code_version(self, stage: Stage) -> str | None: ...
+
+    def waiting(self, stage: Stage) -> int | None: ...
+
+    def dead_letters(self) -> int: ...
+
+    def publish(self, alert: Alert, waiting: int | None) -> bool: ...
+
+    def probe(self, dependency: str | None) -> bool: ...

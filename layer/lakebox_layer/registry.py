@@ -22,13 +22,15 @@ from lakebox_layer.records import FileStatus
 
 
 class Stage(StrEnum):
-    """Every function of the pipeline: the four file stages in pipeline order, then the stream batcher."""
+    """Every function of the pipeline: the four file stages in pipeline order, the stream batcher, then the healer
+    (which keeps the others' circuits)."""
 
     INGESTION = "ingestion"
     VALIDATION = "validation"
     QUALITY = "quality"
     CURATION = "curation"
     BATCHER = "batcher"
+    HEALER = "healer"
 
     @property
     def order(self) -> int:
@@ -63,6 +65,8 @@ class Feed(StrEnum):
     RAW_NOTIFICATIONS = "raw notifications"
     # The ingest stream's Kinesis records, through the stream's mapping (no queue).
     INGEST_STREAM = "ingest stream"
+    # A schedule (EventBridge Scheduler, once a minute): no queue, no mapping.
+    SCHEDULE = "schedule"
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,14 @@ class StageSpec:
 
     @property
     def reads_queue(self) -> bool:
-        """Whether the stage reads a queue of its own (every stage but the stream batcher)."""
-        return self.consumes is not Feed.INGEST_STREAM
+        """Whether the stage reads a queue of its own (every stage but the stream batcher and the healer)."""
+        return isinstance(self.consumes, Event) or self.consumes is Feed.RAW_NOTIFICATIONS
+
+    @property
+    def mapped(self) -> bool:
+        """Whether an event source mapping feeds the function (its queue's, or the stream's): what a circuit
+        pauses."""
+        return self.reads_queue or self.consumes is Feed.INGEST_STREAM
 
     @property
     def rule(self) -> str | None:
@@ -193,7 +203,17 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         batch_size=None, concurrency=1, memory_mb=512, timeout_s=60,
         depends_on=frozenset({"s3", "dynamodb"}),
     ),
+    StageSpec(
+        Stage.HEALER, "the stages' health counters to their circuits, each minute",
+        consumes=Feed.SCHEDULE, emits=None,
+        batch_size=None, concurrency=1, memory_mb=256, timeout_s=60,
+        # Its probes (one harmless read of a dependency before a stage tries it again) fail without harm.
+        depends_on=frozenset({"dynamodb", "lambda", "sns"}),
+        optional=frozenset({"s3", "glue", "kms", "events", "cloudwatch"}),
+    ),
 )}
+# The functions a circuit can pause (the healer keeps one per stage): those an event source mapping feeds.
+MAPPED_STAGES: tuple[StageSpec, ...] = tuple(spec for spec in STAGES.values() if spec.mapped)
 # The stages that record each file, in pipeline order: the rows of `lakebox trace`, what reconcile accounts for.
 FILE_STAGES: tuple[StageSpec, ...] = tuple(spec for spec in STAGES.values() if spec.records_files)
 

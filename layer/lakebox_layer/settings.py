@@ -35,6 +35,7 @@ ENV_NAMES = {
     "stream_hold_s": "STREAM_HOLD_S",
     "environment": "LAKEBOX_ENVIRONMENT",
     "lake_formation": "LAKEBOX_LAKE_FORMATION",
+    "healer": "LAKEBOX_HEALER",
 }
 # The stream batcher's bounds, each with its default: how many records and bytes one raw object holds at most, and
 # how long the stream's records wait to be batched (the mapping's batching window).
@@ -60,8 +61,25 @@ SWITCH_ON, SWITCH_OFF = "1", "0"
 # What bootstrap (`lakebox up`, infra/bootstrap.py) reads from the caller's environment, by setting.
 BOOTSTRAP_SETTING_ENV = {**STREAM_SETTING_ENV, "environment": "LAKEBOX_ENVIRONMENT",
                          **{name: f"LAKEBOX_{name.upper()}" for name in RETENTION_DEFAULTS},
-                         "lake_formation": "LAKEBOX_LAKE_FORMATION"}
+                         "lake_formation": "LAKEBOX_LAKE_FORMATION", "healer": "LAKEBOX_HEALER"}
+# Switches bootstrap reads (see SWITCH_ON) that the functions do not need.
+BOOTSTRAP_SWITCHES = ("lake_formation", "healer")
 _ENVIRONMENT = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+# The alerts topic's ARN, in the healer's environment only (it publishes the circuits' changes there).
+ALERTS_TOPIC_ENV = "ALERTS_TOPIC_ARN"
+
+
+def function_name(project: str, stage: str) -> str:
+    return f"{project}-{stage}"
+
+
+def stage_queue_name(project: str, stage: str) -> str:
+    """The queue in front of a stage's function."""
+    return f"{project}-{stage}-queue"
+
+
+def dead_letter_queue_name(project: str) -> str:
+    return f"{project}-dead-letters"
 
 
 def pii_key_alias(project: str) -> str:
@@ -162,7 +180,7 @@ class ResourceNames:
 
     @property
     def dead_letter_queue(self) -> str:
-        return f"{self.project}-dead-letters"
+        return dead_letter_queue_name(self.project)
 
     @property
     def quality_events_queue(self) -> str:
@@ -180,16 +198,26 @@ class ResourceNames:
 
     def stage_queue(self, stage: str) -> str:
         """The queue in front of a stage's function."""
-        return f"{self.project}-{stage}-queue"
+        return stage_queue_name(self.project, stage)
 
     def function(self, stage: str) -> str:
-        return f"{self.project}-{stage}"
+        return function_name(self.project, stage)
 
     def function_role(self, stage: str) -> str:
         return f"{self.project}-{stage}-role"
 
     def rule(self, stage: str) -> str:
         return f"{self.project}-{stage}-rule"
+
+    @property
+    def healer_schedule(self) -> str:
+        """The EventBridge Scheduler schedule that runs the healer each minute."""
+        return f"{self.project}-healer"
+
+    @property
+    def healer_schedule_role(self) -> str:
+        """The role the schedule invokes the healer with."""
+        return f"{self.project}-healer-schedule-role"
 
 
 @dataclass(frozen=True)
@@ -217,6 +245,9 @@ class Settings:
     quarantine_days: int = RETENTION_DEFAULTS["quarantine_days"]
     # Lake Formation tags protected columns `sensitivity=pii` and grants by tag, on AWS only (see SWITCH_ON).
     lake_formation: bool = False
+    # Whether the healer's schedule runs (`LAKEBOX_HEALER=0` provisions it disabled: circuits then move only by
+    # `lakebox pause` and `resume`, or a healer run by hand).
+    healer: bool = True
 
     def __post_init__(self) -> None:
         for name, (low, high) in WHOLE_NUMBER_LIMITS.items():
@@ -226,8 +257,9 @@ class Settings:
         if not _ENVIRONMENT.match(self.environment):
             raise SettingsInvalid(f"environment {self.environment!r} must be a lowercase word such as "
                                   f"{PRODUCTION!r} or 'development' (LAKEBOX_ENVIRONMENT)")
-        if not isinstance(self.lake_formation, bool):
-            raise SettingsInvalid(f"lake_formation must be True or False, not {self.lake_formation!r}")
+        for switch in BOOTSTRAP_SWITCHES:
+            if not isinstance(getattr(self, switch), bool):
+                raise SettingsInvalid(f"{switch} must be True or False, not {getattr(self, switch)!r}")
 
     @property
     def production(self) -> bool:
@@ -240,6 +272,16 @@ class Settings:
     @property
     def pii_token_key_alias(self) -> str:
         return pii_token_key_alias(self.project)
+
+    def function(self, stage: str) -> str:
+        return function_name(self.project, stage)
+
+    def stage_queue(self, stage: str) -> str:
+        return stage_queue_name(self.project, stage)
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return dead_letter_queue_name(self.project)
 
     @classmethod
     def from_names(cls, names: ResourceNames, **overrides: object) -> Settings:
@@ -279,7 +321,7 @@ class Settings:
                 if raw is not None:
                     values[field.name] = raw.strip()
                 continue
-            if field.name == "lake_formation":
+            if field.name in BOOTSTRAP_SWITCHES:
                 if raw is not None:
                     values[field.name] = _switch(ENV_NAMES[field.name], raw)
                 continue
@@ -295,15 +337,16 @@ class Settings:
     def bootstrap_overrides(env: Mapping[str, str] | None = None) -> dict[str, int | str]:
         """The settings bootstrap was asked for, where set: the stream bounds (`LAKEBOX_STREAM_MAX_RECORDS`,
         `LAKEBOX_STREAM_MAX_BYTES`, `LAKEBOX_STREAM_WINDOW_S`), the lake's environment (`LAKEBOX_ENVIRONMENT`),
-        how long S3 keeps what expires (`LAKEBOX_RAW_NONCURRENT_DAYS`, `LAKEBOX_QUARANTINE_DAYS`) and whether Lake
-        Formation is on (`LAKEBOX_LAKE_FORMATION`), each checked (SettingsInvalid naming the variable and what it
+        how long S3 keeps what expires (`LAKEBOX_RAW_NONCURRENT_DAYS`, `LAKEBOX_QUARANTINE_DAYS`), whether Lake
+        Formation is on (`LAKEBOX_LAKE_FORMATION`) and whether the healer's schedule runs (`LAKEBOX_HEALER`), each
+        checked (SettingsInvalid naming the variable and what it
         takes)."""
         env = os.environ if env is None else env
         overrides: dict[str, int | str] = {}
         for name, variable in BOOTSTRAP_SETTING_ENV.items():
             if variable not in env:
                 continue
-            if name == "lake_formation":
+            if name in BOOTSTRAP_SWITCHES:
                 overrides[name] = _switch(variable, env[variable])
                 continue
             if name == "environment":
@@ -325,7 +368,7 @@ class Settings:
         """The environment bootstrap gives each function, so :meth:`from_env` rebuilds these settings there."""
         # AWS reserves AWS_REGION and the endpoint is the emulator's (or nobody's) to inject; retention is
         # bootstrap's alone.
-        skipped = {"region", "endpoint_url", "lake_formation", *RETENTION_DEFAULTS}
+        skipped = {"region", "endpoint_url", *BOOTSTRAP_SWITCHES, *RETENTION_DEFAULTS}
         environment = {ENV_NAMES[f.name]: str(getattr(self, f.name)) for f in fields(self) if f.name not in skipped}
         # Set only when on: a function without the variable has Lake Formation off.
         if self.lake_formation:

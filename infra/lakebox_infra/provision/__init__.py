@@ -24,6 +24,7 @@ from lakebox_infra.provision import (
     lake_formation,
     monitoring,
     queues,
+    schedule,
     storage,
     streams,
     table,
@@ -106,8 +107,10 @@ class Provisioner:
             queues.apply_queue(ctx, queue)
         streams.apply_stream(ctx)
         for function in topology.functions:
-            functions.apply_event_source_mapping(ctx, function)
+            if function.declared.mapped:
+                functions.apply_event_source_mapping(ctx, function)
             functions.apply_event_invoke_config(ctx, function)
+        schedule.apply_schedule(ctx)
         # The alerts topic before the rules: one of them notifies it.
         monitoring.apply_monitoring(ctx)
         for rule in topology.rules:
@@ -123,6 +126,7 @@ class Provisioner:
         """Remove everything apply creates, emptying buckets first; safe to run again."""
         ctx = self.context
         monitoring.teardown_monitoring(ctx)
+        schedule.teardown_schedule(ctx)
         events.teardown_rules(ctx)
         events.teardown_bus(ctx)
         for function in ctx.topology.functions:

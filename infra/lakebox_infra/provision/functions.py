@@ -13,6 +13,8 @@ from lakebox_infra.exceptions import ProvisioningError
 from lakebox_infra.provision.base import Context, absent, current, ensure, retry
 from lakebox_infra.provision.tags import ensure_tags
 from lakebox_infra.topology import HANDLER, RUNTIME, FunctionSpec
+from lakebox_layer.adapters.health import HealthStore
+from lakebox_layer.circuits import State
 from lakebox_layer.settings import ENV_NAMES
 
 # A function is active a moment after it is created or changed (about 0.5 s on MiniStack, seconds on AWS): poll
@@ -183,23 +185,33 @@ def apply_event_source_mapping(ctx: Context, spec: FunctionSpec) -> None:
     mappings = lam.list_event_source_mappings(
         FunctionName=spec.name, EventSourceArn=wanted["EventSourceArn"]).get("EventSourceMappings", [])
 
+    # A stage whose circuit is open stays paused: enabling its mapping would close the circuit behind the healer's
+    # back (`lakebox resume` closes it).
+    live = not (mappings and paused(ctx, spec))
+
     def read() -> dict[str, Any] | None:
         if not mappings:
             return None
         # A disabled mapping differs whatever its settings: it reads nothing.
-        live = mappings[0].get("State") in LIVE_MAPPING_STATES
-        return {"live": live, **{key: mappings[0].get(key) for key in fields}}
+        return {"live": mappings[0].get("State") in LIVE_MAPPING_STATES,
+                **{key: mappings[0].get(key) for key in fields}}
 
     def write(found: dict[str, Any] | None) -> None:
         if found is None:
             retry(lambda: lam.create_event_source_mapping(**wanted, Enabled=True),
                   retry_on={"InvalidParameterValueException"}, what=f"mapping {_source(spec)} to {spec.name}")
             return
-        lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=True, **{key: wanted[key] for key in fields})
+        lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=live, **{key: wanted[key] for key in fields})
 
-    ensure(ctx, f"mapping {_source(spec)} -> {spec.name}", read,
-           {"live": True, **{key: wanted[key] for key in fields}}, write,
+    ensure(ctx, f"mapping {_source(spec)} -> {spec.name}" + ("" if live else " (paused: its circuit is open)"), read,
+           {"live": live, **{key: wanted[key] for key in fields}}, write,
            lambda found: "mapped" if found is None else "updated")
+
+
+def paused(ctx: Context, spec: FunctionSpec) -> bool:
+    """Whether the stage's circuit is open (the healer or `lakebox pause` paused it)."""
+    circuit = HealthStore(ctx.client("dynamodb"), ctx.names.metadata_table).circuit(spec.stage.value)
+    return circuit.state is State.OPEN
 
 
 def apply_event_invoke_config(ctx: Context, spec: FunctionSpec) -> None:

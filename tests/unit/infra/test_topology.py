@@ -55,12 +55,12 @@ def resources_for(policy: dict[str, Any], action: str) -> set[str]:
     }
 
 
-def test_there_is_one_function_per_stage_and_the_stream_batcher(topology: Topology) -> None:
+def test_there_is_one_function_per_stage_the_stream_batcher_and_the_healer(topology: Topology) -> None:
     assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY,
-                                                     Stage.CURATION, Stage.BATCHER]
+                                                     Stage.CURATION, Stage.BATCHER, Stage.HEALER]
     assert [f.component for f in topology.functions] == ["ingestion", "validation", "quality", "curation",
-                                                         "batcher"]
-    assert len({f.role for f in topology.functions}) == 5
+                                                         "batcher", "healer"]
+    assert len({f.role for f in topology.functions}) == 6
     # Only curation imports compiled code (DuckDB, cryptography), which comes in layers of its own.
     assert {f.stage: f.native_layers for f in topology.functions if f.native_layers} == {
         Stage.CURATION: ("duckdb", "cryptography")}
@@ -86,9 +86,11 @@ def test_wildcard_resources_only_where_aws_has_no_resource_level_permissions(top
             if actions == {"cloudwatch:PutMetricData"}:
                 assert statement["Condition"] == {"StringEqualsIfExists": {"cloudwatch:namespace": "DataLake/Quality"}}
             else:
-                # Comprehend's DetectPiiEntities has no resource-level permission.
+                # Comprehend's DetectPiiEntities, Lambda's ListEventSourceMappings and CloudWatch's ListMetrics (the
+                # healer's) have no resource-level permission.
                 assert actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                                   "comprehend:DetectPiiEntities"}, (owner, actions)
+                                   "comprehend:DetectPiiEntities", "lambda:ListEventSourceMappings",
+                                   "cloudwatch:ListMetrics"}, (owner, actions)
 
 
 def test_ingestion_reads_raw_input_and_writes_no_object(topology: Topology) -> None:
@@ -388,3 +390,4 @@ def test_only_the_steward_may_decrypt_with_the_personal_data_key(topology: Topol
     assert set(account["NotAction"]) == {"kms:Decrypt", "kms:ReEncryptFrom"} and "Action" not in account
     assert steward["Principal"] == {"AWS": f"arn:aws:iam::000000000000:user/{NAMES.steward}"}
     assert set(steward["Action"]) == {"kms:Decrypt", "kms:ReEncryptFrom"}
+

@@ -25,7 +25,7 @@ from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.exceptions import CurationRejected, IngestionFailed, PublishError
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals
-from lakebox_layer.registry import Stage
+from lakebox_layer.registry import MAPPED_STAGES, Stage
 from lakebox_layer.stages.batch import HealthCounter
 from lakebox_layer.stages.batcher import StreamBatcher
 from lakebox_layer.stages.curation import Curated, Curation
@@ -317,7 +317,7 @@ CHECKS: dict[Stage, Check] = {
 }
 
 
-@pytest.mark.parametrize("stage", list(Stage))
+@pytest.mark.parametrize("stage", [spec.stage for spec in MAPPED_STAGES])
 def test_every_stages_handler_answers_a_batch_with_one_failing_message(
         stage: Stage, monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
         capsys: pytest.CaptureFixture[str]) -> None:

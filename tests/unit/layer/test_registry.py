@@ -79,8 +79,12 @@ def test_a_stage_may_call_the_services_it_depends_on_and_only_its_optional_ones_
 def test_every_stage_reads_what_it_consumes_as_declared(stage: Stage) -> None:
     spec = declared(stage)
     function = function_of(stage)
-    mapping = TOPOLOGY.event_source_mapping(function)
 
+    if spec.consumes is Feed.SCHEDULE:
+        assert function.queue is None and not spec.mapped
+        assert TOPOLOGY.healer_schedule["Target"]["Arn"] == TOPOLOGY.function_arn(function.name)
+        return
+    mapping = TOPOLOGY.event_source_mapping(function)
     if spec.consumes is Feed.INGEST_STREAM:
         assert function.queue is None
         assert mapping["EventSourceArn"] == TOPOLOGY.stream_arn

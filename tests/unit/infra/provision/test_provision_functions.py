@@ -1,5 +1,5 @@
-"""The layer, the functions, their queue mappings and asynchronous retries: created when missing, left alone when as
-declared, updated in place when they differ."""
+"""The layer, the functions and their asynchronous retries: created when missing, left alone when as declared,
+updated in place when they differ (their mappings: test_provision_mappings.py)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ LAYER_ARN = f"arn:aws:lambda:us-east-1:000000000000:layer:{NAMES.layer}:2"
 [SPEC, *_] = TOPOLOGY.functions
 ARN = TOPOLOGY.function_arn(SPEC.name)
 WANTED = functions.function_config(Stubs().context, SPEC, LAYER_ARN)
-MAPPING = TOPOLOGY.event_source_mapping(SPEC)
 INVOKE_CONFIG = TOPOLOGY.event_invoke_config(SPEC)
 UUID = "00000000-0000-4000-8000-000000000000"
 # The native layers (DuckDB's, cryptography's), attached to the functions whose stage declares them.
@@ -138,54 +137,6 @@ def test_different_code_and_configuration_are_updated() -> None:
                              ("set", f"tags of function {SPEC.name}")]
 
 
-def mappings(*found: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    return ("list_event_source_mappings", {"EventSourceMappings": list(found)},
-            {"FunctionName": SPEC.name, "EventSourceArn": MAPPING["EventSourceArn"]})
-
-
-def mapping(**overrides: Any) -> dict[str, Any]:
-    declared = {k: v for k, v in MAPPING.items() if k not in functions.MAPPING_IDENTITY}
-    return {"UUID": UUID, "State": "Enabled", **declared,
-            **overrides}
-
-
-def test_a_missing_mapping_is_created_enabled() -> None:
-    stubs = Stubs()
-    lam = stubs("lambda")
-    lam.add_response(*mappings())
-    lam.add_response("create_event_source_mapping", {}, {**MAPPING, "Enabled": True})
-
-    functions.apply_event_source_mapping(stubs.context, SPEC)
-
-    stubs.done()
-    assert stubs.changes == [("mapped", f"mapping {SPEC.queue} -> {SPEC.name}")]
-
-
-def test_a_mapping_as_declared_is_left_alone() -> None:
-    stubs = Stubs()
-    stubs("lambda").add_response(*mappings(mapping()))
-
-    functions.apply_event_source_mapping(stubs.context, SPEC)
-
-    stubs.done()
-    assert stubs.changes == []
-
-
-@pytest.mark.parametrize("found", [mapping(BatchSize=1), mapping(State="Disabled")], ids=["batch size", "disabled"])
-def test_a_mapping_that_differs_is_updated_in_place(found: dict[str, Any]) -> None:
-    stubs = Stubs()
-    lam = stubs("lambda")
-    lam.add_response(*mappings(found))
-    lam.add_response("update_event_source_mapping", {}, {
-        "UUID": UUID, "Enabled": True, "BatchSize": MAPPING["BatchSize"],
-        "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": MAPPING["ScalingConfig"]})
-
-    functions.apply_event_source_mapping(stubs.context, SPEC)
-
-    stubs.done()
-    assert stubs.changes == [("updated", f"mapping {SPEC.queue} -> {SPEC.name}")]
-
-
 def test_async_retries_are_set_when_missing_or_different_and_left_when_equal() -> None:
     stubs = Stubs()
     lam = stubs("lambda")
@@ -208,7 +159,8 @@ def test_async_retries_are_set_when_missing_or_different_and_left_when_equal() -
 def test_teardown_deletes_mappings_then_the_function_then_the_layer() -> None:
     stubs = Stubs()
     lam = stubs("lambda")
-    lam.add_response("list_event_source_mappings", {"EventSourceMappings": [mapping()]}, {"FunctionName": SPEC.name})
+    lam.add_response("list_event_source_mappings", {"EventSourceMappings": [{"UUID": UUID, "State": "Enabled"}]},
+                     {"FunctionName": SPEC.name})
     lam.add_response("delete_event_source_mapping", {}, {"UUID": UUID})
     lam.add_response("delete_function", {}, {"FunctionName": SPEC.name})
     lam.add_response("list_layer_versions", {"LayerVersions": []}, {"LayerName": NAMES.layer})

@@ -1,0 +1,151 @@
+"""Lambda, SQS and SNS as the healer and `lakebox pause`/`resume` use them: a stage's event source mapping paused
+and enabled, how many messages wait, the function's code version, the alerts topic, and the probes of a dependency.
+
+Pausing a mapping stops the function taking work: its messages wait in the queue (none reaches the dead-letter queue
+for want of a consumer), a stream's records wait at the mapping's position. On AWS a mapping passes through
+Disabling and Enabling for some seconds; the emulator's changes at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.errors import error_code
+from lakebox_layer.adapters.metrics import NAMESPACE
+from lakebox_layer.circuits import Alert
+from lakebox_layer.exceptions import LakeboxError
+from lakebox_layer.registry import Stage
+from lakebox_layer.settings import Settings
+
+# SQS mappings take a maximum concurrency of 2 at least.
+MIN_SQS_CONCURRENCY = 2
+
+
+class ControlError(LakeboxError):
+    """A stage's mapping, queue or the alerts topic could not be read or changed."""
+
+
+class PipelineControl:
+    """The stages' mappings and queues, and the alerts topic (`topic_arn`; None: alerts are logged only)."""
+
+    def __init__(self, clients: AwsClients, settings: Settings, topic_arn: str | None = None) -> None:
+        self._clients = clients
+        self._settings = settings
+        self.topic_arn = topic_arn
+
+    def _mapping(self, stage: Stage) -> dict[str, Any]:
+        function = self._settings.function(stage.value)
+        try:
+            mappings = self._clients.client("lambda").list_event_source_mappings(
+                FunctionName=function).get("EventSourceMappings", [])
+        except ClientError as error:
+            raise ControlError(f"listing the mappings of {function}: {error_code(error)}") from error
+        if not mappings:
+            raise ControlError(f"{function} has no event source mapping: provision the pipeline first")
+        return dict(mappings[0])
+
+    def enabled(self, stage: Stage) -> bool:
+        """Whether the stage's mapping is taking work (or about to)."""
+        return self._mapping(stage).get("State") in ("Enabled", "Enabling", "Creating", "Updating")
+
+    def pause(self, stage: Stage) -> None:
+        """Disable the stage's mapping: its messages wait."""
+        self._update(stage, Enabled=False)
+
+    def enable(self, stage: Stage, batch_size: int | None = None, concurrency: int | None = None) -> None:
+        """Enable the stage's mapping, with this batch size and maximum concurrency where given (a queue's)."""
+        changes: dict[str, Any] = {"Enabled": True}
+        if stage.spec.reads_queue:
+            if batch_size is not None:
+                changes["BatchSize"] = batch_size
+            if concurrency is not None:
+                changes["ScalingConfig"] = {"MaximumConcurrency": max(MIN_SQS_CONCURRENCY, concurrency)}
+        self._update(stage, **changes)
+
+    def restore(self, stage: Stage) -> None:
+        """Enable the stage's mapping with its declared batch size and concurrency."""
+        self.enable(stage, stage.spec.batch_size, stage.spec.concurrency)
+
+    def _update(self, stage: Stage, **changes: Any) -> None:
+        mapping = self._mapping(stage)
+        try:
+            self._clients.client("lambda").update_event_source_mapping(UUID=mapping["UUID"], **changes)
+        except ClientError as error:
+            raise ControlError(f"changing the mapping of {self._settings.function(stage.value)}: "
+                               f"{error_code(error)}") from error
+
+    def code_version(self, stage: Stage) -> str | None:
+        """The function's deployed code (its CodeSha256): a new one closes a circuit opened for its code."""
+        function = self._settings.function(stage.value)
+        try:
+            found = self._clients.client("lambda").get_function_configuration(FunctionName=function)
+        except ClientError as error:
+            raise ControlError(f"reading {function}: {error_code(error)}") from error
+        return str(found.get("CodeSha256") or "") or None
+
+    def waiting(self, stage: Stage) -> int | None:
+        """Messages in the stage's queue, visible or being handled; None for a stage without a queue."""
+        if not stage.spec.reads_queue:
+            return None
+        return self._messages(self._settings.stage_queue(stage.value))
+
+    def dead_letters(self) -> int:
+        """Messages in the pipeline's dead-letter queue (shared by every stage)."""
+        return self._messages(self._settings.dead_letter_queue)
+
+    def _messages(self, queue: str) -> int:
+        sqs = self._clients.client("sqs")
+        try:
+            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        except ClientError as error:
+            raise ControlError(f"reading queue {queue}: {error_code(error)}") from error
+        return sum(int(value) for value in attributes.values())
+
+    def publish(self, alert: Alert, waiting: int | None) -> bool:
+        """Publish a change of a circuit's state to the alerts topic; False where there is no topic."""
+        if self.topic_arn is None:
+            return False
+        message = alert_message(alert, waiting)
+        subject = f"lakebox {alert.stage} {'still ' if alert.persistent else ''}{alert.state.value}"
+        try:
+            self._clients.client("sns").publish(TopicArn=self.topic_arn, Subject=subject[:100],
+                                                Message=json.dumps(message))
+        except ClientError as error:
+            raise ControlError(f"publishing to {self.topic_arn}: {error_code(error)}") from error
+        return True
+
+    def probe(self, dependency: str | None) -> bool:
+        """Whether the dependency answers one harmless read. A dependency without a probe here (or none) counts as
+        answering: the stage's own small batch, half-open, is then the probe."""
+        probe = _PROBES.get(dependency or "")
+        if probe is None:
+            return True
+        try:
+            probe(self._clients, self._settings)
+        except (ClientError, BotoCoreError, OSError):
+            return False
+        return True
+
+
+def alert_message(alert: Alert, waiting: int | None) -> dict[str, Any]:
+    """An alert as the topic's subscribers get it."""
+    return {"source": "lakebox.healer", "stage": alert.stage, "state": alert.state.value,
+            "class": alert.failure_class, "dependency": alert.dependency, "reason": alert.reason,
+            "persistent": alert.persistent, "files_waiting": waiting}
+
+
+_PROBES: Mapping[str, Callable[[AwsClients, Settings], object]] = {
+    "s3": lambda c, s: c.s3.head_bucket(Bucket=s.processed_bucket),
+    "dynamodb": lambda c, s: c.dynamodb.describe_table(TableName=s.metadata_table),
+    "glue": lambda c, s: c.glue.get_database(Name=s.glue_database),
+    "kms": lambda c, s: c.kms.describe_key(KeyId=s.pii_key_alias),
+    "events": lambda c, s: c.events.describe_event_bus(Name=s.event_bus),
+    "cloudwatch": lambda c, s: c.cloudwatch.list_metrics(Namespace=NAMESPACE),
+}
