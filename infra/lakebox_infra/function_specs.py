@@ -44,8 +44,10 @@ def _consume_and_emit(arns: Arns, spec: StageSpec) -> Statements:
     if spec.emits is not None or spec.notices:
         statements.append(allow(["events:PutEvents"], [arns.bus_arn]))
     if spec.reads_queue:
+        # ChangeMessageVisibility (and GetQueueUrl to name the queue): a failed message's next try after its
+        # backoff (see lakebox_layer.adapters.retries).
         statements.append(allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                 "sqs:ChangeMessageVisibility"], [arns.stage_queue_arn(spec.stage)]))
+                                 "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"], [arns.stage_queue_arn(spec.stage)]))
     if spec.consumes is Feed.INGEST_STREAM:
         statements.append(allow(["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                                  "kinesis:GetShardIterator", "kinesis:ListShards"], [arns.stream_arn]))

@@ -12,13 +12,13 @@ from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataValidated
 from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import HealthCounter, one_file, sqs_batch_response
+from lakebox_layer.stages.batch import StageHealth, one_file, sqs_batch_response
 from lakebox_layer.stages.curation import Curation
 
 logger = stage_logger("curation")
 settings = Settings.from_env()
 curation = Curation.from_settings(settings, logger)
-health = HealthCounter.from_settings(settings, Stage.CURATION)
+health = StageHealth.from_settings(settings, Stage.CURATION)
 
 
 def validated(body: str) -> DataValidated:

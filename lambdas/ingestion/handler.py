@@ -12,13 +12,13 @@ from lakebox_layer.notifications import ObjectCreated, created_files, objects_cr
 from lakebox_layer.queues import message_json
 from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import HealthCounter, sqs_batch_response
+from lakebox_layer.stages.batch import StageHealth, sqs_batch_response
 from lakebox_layer.stages.ingestion import Ingestion
 
 logger = stage_logger("ingestion")
 settings = Settings.from_env()
 ingestion = Ingestion.from_settings(settings, logger)
-health = HealthCounter.from_settings(settings, Stage.INGESTION)
+health = StageHealth.from_settings(settings, Stage.INGESTION)
 
 
 def notification(body: str) -> list[ObjectCreated]:

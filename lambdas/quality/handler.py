@@ -12,13 +12,13 @@ from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataValidated
 from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import HealthCounter, one_file, sqs_batch_response
+from lakebox_layer.stages.batch import StageHealth, one_file, sqs_batch_response
 from lakebox_layer.stages.quality import Quality
 
 logger = stage_logger("quality")
 settings = Settings.from_env()
 quality = Quality.from_settings(settings, logger)
-health = HealthCounter.from_settings(settings, Stage.QUALITY)
+health = StageHealth.from_settings(settings, Stage.QUALITY)
 
 
 def validated(body: str) -> DataValidated:

@@ -12,13 +12,13 @@ from lakebox_layer.queues import event_detail
 from lakebox_layer.records import DataReceived
 from lakebox_layer.registry import Stage
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.batch import HealthCounter, one_file, sqs_batch_response
+from lakebox_layer.stages.batch import StageHealth, one_file, sqs_batch_response
 from lakebox_layer.stages.validation import Validation
 
 logger = stage_logger("validation")
 settings = Settings.from_env()
 validation = Validation.from_settings(settings, logger)
-health = HealthCounter.from_settings(settings, Stage.VALIDATION)
+health = StageHealth.from_settings(settings, Stage.VALIDATION)
 
 
 def received(body: str) -> DataReceived:

@@ -3,7 +3,7 @@ implementation, the unit tests' in-memory fakes another, and mypy holds both to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -129,6 +129,12 @@ class HealthCounts(Protocol):
 
     def count(self, stage: str, at: float, successes: int, failures: Mapping[FailureKey, int],
               failed_files: Mapping[FailureKey, Iterable[str]]) -> None: ...
+
+
+class Retries(Protocol):
+    """Failed messages' next tries (SQS): each (queue ARN, receipt handle, receive count)."""
+
+    def later(self, failed: Sequence[tuple[str, str, int]]) -> None: ...
 
 
 class Circuits(Protocol):

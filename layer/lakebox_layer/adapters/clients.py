@@ -36,12 +36,16 @@ class AwsClients:
     def __init__(self, settings: Settings, session: boto3.Session | None = None) -> None:
         self.settings = settings
         self.session = session or boto3.Session(region_name=settings.region)
+        self._clients: dict[str, Any] = {}
 
     def client(self, service: str) -> Any:
-        kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": _CONFIG}
-        if self.settings.endpoint_url:
-            kwargs["endpoint_url"] = self.settings.endpoint_url
-        return self.session.client(service, **kwargs)  # type: ignore[call-overload]
+        """The client of `service`, built once."""
+        if service not in self._clients:
+            kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": _CONFIG}
+            if self.settings.endpoint_url:
+                kwargs["endpoint_url"] = self.settings.endpoint_url
+            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+        return self._clients[service]
 
     @cached_property
     def s3(self) -> S3Client:

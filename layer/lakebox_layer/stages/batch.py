@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.health import HealthStore
+from lakebox_layer.adapters.retries import QueueRetries
 from lakebox_layer.circuits import FailureKey
 from lakebox_layer.failures import classify
 from lakebox_layer.registry import Event, Stage
@@ -125,18 +126,22 @@ def single(outcome: Outcome[Result]) -> Result | None:
 
 
 @dataclass(frozen=True)
-class HealthCounter:
-    """Where a stage's function adds each invocation's outcomes: its files' successes and failed attempts by
-    failure class and dependency (:mod:`lakebox_layer.failures`), for the healer."""
+class StageHealth:
+    """What a stage's function does with each invocation's outcomes besides reporting the failed messages: adds
+    them to the stage's health counters (successes, failed attempts by failure class and dependency, see
+    :mod:`lakebox_layer.failures`) for the healer, and sets each failed message's next try after its backoff
+    (`retries`; see :mod:`lakebox_layer.adapters.retries`)."""
 
     counts: ports.HealthCounts
     stage: str
+    retries: ports.Retries | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, stage: Stage, clients: AwsClients | None = None) -> HealthCounter:
-        """The counter a stage's function adds to, in the metadata table the settings name."""
+    def from_settings(cls, settings: Settings, stage: Stage, clients: AwsClients | None = None) -> StageHealth:
+        """The stage's counters in the metadata table the settings name, and its queue's retries."""
         clients = clients or AwsClients(settings)
-        return cls(HealthStore(clients.dynamodb, settings.metadata_table), stage.value)
+        return cls(HealthStore(clients.dynamodb, settings.metadata_table), stage.value,
+                   QueueRetries(clients.client("sqs")))
 
     def add(self, outcomes: Sequence[tuple[Files, BaseException | None]], logger: Logger) -> None:
         """Count one invocation's outcomes (each with the files it names) in one write. A failed write is logged and
@@ -156,14 +161,25 @@ class HealthCounter:
         except Exception as error:  # the batch's outcome stands whatever happens here
             logger.warning("health counters not written", exc_info=error)
 
+    def retry_later(self, records: Sequence[dict[str, Any]], logger: Logger) -> None:
+        """The failed messages tried again after their backoff; where that fails, after the queue's visibility
+        timeout (logged)."""
+        if self.retries is None or not records:
+            return
+        try:
+            self.retries.later([(r["eventSourceARN"], r["receiptHandle"],
+                                 int(r.get("attributes", {}).get("ApproximateReceiveCount", 1))) for r in records])
+        except Exception as error:  # the message comes back all the same, later
+            logger.warning("failed messages' next try not brought forward", exc_info=error)
+
 
 def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
                        run: Callable[[list[Item]], Sequence[BaseException | object | None]],
                        logger: Logger, files: Callable[[Item], Files],
-                       health: HealthCounter | None = None) -> PartialItemFailureResponse:
+                       health: StageHealth | None = None) -> PartialItemFailureResponse:
     """A stage queue's batch: each message parsed, all of them run as one batch, and exactly the messages that
     failed (unreadable, or failed by the stage) reported, each logged with its error and the files it names (`files`),
-    so only they come back; the outcomes counted in `health`."""
+    so only they come back, after their backoff; the outcomes counted in `health`."""
     records: list[dict[str, Any]] = event.get("Records", [])
     failed: set[str] = set()
     parsed: list[tuple[str, Item]] = []
@@ -183,6 +199,7 @@ def sqs_batch_response(event: dict[str, Any], parse: Callable[[str], Item],
         counted.append((files(item), outcome if isinstance(outcome, BaseException) else None))
     if health is not None and counted:
         health.add(counted, logger)
+        health.retry_later([r for r in records if r.get("messageId") in failed], logger)
     return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["messageId"] in failed]}
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -26,7 +26,7 @@ from lakebox_layer.exceptions import CurationRejected, IngestionFailed, PublishE
 from lakebox_layer.notifications import ObjectCreated
 from lakebox_layer.records import DataReceived, DataValidated, QualityTotals
 from lakebox_layer.registry import MAPPED_STAGES, Stage
-from lakebox_layer.stages.batch import HealthCounter
+from lakebox_layer.stages.batch import StageHealth
 from lakebox_layer.stages.batcher import StreamBatcher
 from lakebox_layer.stages.curation import Curated, Curation
 from lakebox_layer.stages.ingestion import Ingestion
@@ -65,9 +65,9 @@ class RecordedCounts:
 
 def recorded_health(handler: ModuleType, stage: str, monkeypatch: pytest.MonkeyPatch) -> RecordedCounts:
     """The handler's health counter, built at import for its stage, made to keep what it would write."""
-    assert isinstance(handler.health, HealthCounter) and handler.health.stage == stage
+    assert isinstance(handler.health, StageHealth) and handler.health.stage == stage
     counts = RecordedCounts()
-    monkeypatch.setattr(handler, "health", HealthCounter(counts, stage))
+    monkeypatch.setattr(handler, "health", StageHealth(counts, stage))
     return counts
 
 
@@ -336,6 +336,26 @@ def test_a_batch_without_failures_reports_none(monkeypatch: pytest.MonkeyPatch, 
     assert counts.calls == [("quality", 1, {}, {})]
 
 
+def test_a_failed_message_is_tried_again_after_its_backoff(monkeypatch: pytest.MonkeyPatch,
+                                                            load_event: LoadEvent) -> None:
+    handler = import_handler("quality", monkeypatch)
+    monkeypatch.setattr(handler, "quality", StubQuality(fail_on="2" * 32))
+    later: list[list[tuple[str, str, int]]] = []
+
+    class Retries:
+        def later(self, failed: Sequence[tuple[str, str, int]]) -> None:
+            later.append(list(failed))
+
+    monkeypatch.setattr(handler, "health", StageHealth(RecordedCounts(), "quality", Retries()))
+    validated = load_event("eventbridge_data_validated.json")
+    event = sqs_batch("lakebox-quality", {"m-ok": validated,
+                                           "m-failing": with_detail(validated, process_id="2" * 32)})
+    event["Records"][1]["attributes"]["ApproximateReceiveCount"] = "3"
+
+    assert handler.handler(event, lambda_context()) == {"batchItemFailures": [{"itemIdentifier": "m-failing"}]}
+    assert later == [[("arn:aws:sqs:us-east-1:000000000000:lakebox-quality", "receipt-m-failing", 3)]]
+
+
 def test_health_counters_that_cannot_be_written_cost_the_batch_nothing(monkeypatch: pytest.MonkeyPatch,
                                                                        load_event: LoadEvent) -> None:
     handler = import_handler("quality", monkeypatch)
@@ -345,7 +365,7 @@ def test_health_counters_that_cannot_be_written_cost_the_batch_nothing(monkeypat
         def count(self, *args: Any) -> None:
             raise ConnectionResetError("the metadata table is unreachable")
 
-    monkeypatch.setattr(handler, "health", HealthCounter(Down(), "quality"))
+    monkeypatch.setattr(handler, "health", StageHealth(Down(), "quality"))
     event = sqs_batch("lakebox-quality", {"m-only": load_event("eventbridge_data_validated.json")})
 
     assert handler.handler(event, lambda_context()) == {"batchItemFailures": []}
