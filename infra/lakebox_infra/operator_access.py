@@ -1,5 +1,6 @@
 """What `lakebox` itself may do when IAM is enforced, as the operator user: upload raw files, send records, read
-outcomes, metrics, the curated zone, error reports and the catalog, run queries, replay dead letters. It cannot
+outcomes, metrics, the curated zone, error reports and the catalog, run queries, replay dead letters, read the
+stages' health and pause and resume a stage (its circuit, its event source mapping, the alert). It cannot
 delete or overwrite outputs, change the topology or touch another project, and it cannot read the raw, validated or
 quarantined files themselves, which hold personal data as it came: it lists them (sizes, versions), and reads only
 what holds no values (error reports, which mask them; why each record was set aside) and the stream's poison
@@ -14,8 +15,9 @@ from lakebox_infra.arns import Arns
 from lakebox_infra.lake_formation import data_access_statements
 from lakebox_infra.personal_data import reveal_statement
 from lakebox_infra.specs import allow, policy
+from lakebox_layer.adapters.health import circuit_key
 from lakebox_layer.records import INPUT_PREFIX
-from lakebox_layer.registry import Stage
+from lakebox_layer.registry import MAPPED_STAGES, Stage
 from lakebox_layer.routing import CURATED_PREFIX, ERROR_REPORT_SUFFIX, QUARANTINE_PREFIX, RECORD_ERRORS_SUFFIX
 from lakebox_layer.stream_batches import STREAM_FOLDER
 
@@ -57,8 +59,26 @@ def _operator_statements(arns: Arns) -> list[dict[str, Any]]:
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [arns.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(arns),
+        *_pause_and_resume(arns),
         # Where Lake Formation governs the catalog (LAKEBOX_LAKE_FORMATION=1): the credentials it vends per query.
         *data_access_statements(arns),
+    ]
+
+
+def _pause_and_resume(arns: Arns) -> list[dict[str, Any]]:
+    """`lakebox health`, `pause` and `resume`: the stages' circuits, their mappings, their queues, the alerts."""
+    queues = [arns.stage_queue_arn(spec.stage) for spec in MAPPED_STAGES if spec.reads_queue]
+    return [
+        # A circuit is read, and written over the version read, as the healer does; no other item is written.
+        allow(["dynamodb:GetItem", "dynamodb:PutItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{circuit_key('')}*"]}}),
+        # A stage's mapping is found by its function (ListEventSourceMappings has no resource of its own), then
+        # disabled or enabled.
+        allow(["lambda:ListEventSourceMappings"], ["*"]),
+        allow(["lambda:UpdateEventSourceMapping"], [arns.arn("lambda", "event-source-mapping:*")]),
+        # How many messages wait in each stage's queue (the dead-letter queue's count is granted above).
+        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], queues),
+        allow(["sns:Publish"], [arns.alerts_topic_arn]),
     ]
 
 

@@ -22,11 +22,14 @@ from lakebox.commands import (
     demo,
     docs,
     down,
+    health,
     ingest,
     logs,
+    pause,
     query,
     reconcile,
     redrive,
+    resume,
     send,
     status,
     trace,
@@ -102,7 +105,7 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
 
 
 COMMANDS = (up.up, down.down, ingest.ingest, send.send, status.status, reconcile.reconcile, redrive.redrive,
-            demo.demo, query.query, trace.trace, logs.logs, docs.docs)
+            health.health, pause.pause, resume.resume, demo.demo, query.query, trace.trace, logs.logs, docs.docs)
 for command in COMMANDS:
     app.command()(boundary(command))
 

@@ -29,3 +29,8 @@ class UsageError(LakeboxError):
 
 class DemoUnexpected(LakeboxError):
     """A sample file or a streamed reading ended somewhere other than where the samples say it should."""
+
+
+class CircuitMoved(LakeboxError):
+    """A stage's circuit changed between this command's read and its write (the healer, or another `lakebox pause`
+    or `resume`, moved it): nothing was changed, and running the command again decides on the circuit as it is."""

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from lakebox.exceptions import UsageError
 from lakebox.lake.metadata import KeyPage
-from lakebox.lake.status import FileRow, fold_status
+from lakebox.lake.status import FileRow, fold_status, status_json
 
 # Files on a page unless told otherwise: a screenful.
 DEFAULT_PAGE_FILES = 50
@@ -63,8 +64,9 @@ class StatusPage:
     def last(self) -> int:
         return self.first + len(self.rows) - 1
 
-    def to_json(self) -> dict[str, Any]:
-        return {"files": [row.to_json() for row in self.rows], "first": self.first,
+    def to_json(self, held: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The page's rows (each with why it waits, from `held` by process id), where it starts, the next page."""
+        return {"files": [status_json(row, held or {}) for row in self.rows], "first": self.first,
                 "next_page_token": self.next_token}
 
 

@@ -31,24 +31,29 @@ def description_table(description: Mapping[str, Any]) -> Table:
     return table
 
 
-def outcomes_table(rows: list[FileRow], expected: Mapping[str, str] | None = None) -> Table:
+def outcomes_table(rows: list[FileRow], expected: Mapping[str, str] | None = None,
+                   held: Mapping[str, str] | None = None) -> Table:
     """One row per file: status, score, valid/total records, first reason; with `expected`, whether each status
-    is the expected one."""
+    is the expected one; with `held` (by process id) and any file in it, why each waits for a held stage."""
     table = Table(title="outcomes")
     for column in ("file", "status", "score", "records", "reason"):
         table.add_column(column)
     if expected is not None:
         table.add_column("expected")
+    if held:
+        table.add_column("waits on")
     for row in rows:
         score = "" if row.quality_score is None else f"{row.quality_score:.1f}"
         records = "" if row.records_total is None else f"{row.records_valid}/{row.records_total}"
         reason = row.errors[0] if row.errors else ""
         if len(row.errors) > 1:
             reason += f" (+{len(row.errors) - 1} more)"
-        cells = [row.key, f"[{_COLOURS[row.status]}]{row.status.value}[/]", score, records, reason]
+        cells: list[str | Text] = [row.key, f"[{_COLOURS[row.status]}]{row.status.value}[/]", score, records, reason]
         if expected is not None:
             wanted = expected.get(row.key, "?")
             cells.append("[green]yes[/]" if wanted == row.status.value else f"[red]no: {wanted}[/]")
+        if held:
+            cells.append(Text(held.get(row.process_id, ""), style="yellow"))
         table.add_row(*cells)
     return table
 

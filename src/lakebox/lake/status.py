@@ -3,7 +3,7 @@ and the data docs start from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,6 +42,12 @@ class FileRow:
         row["records_invalid"] = self.records_invalid
         row["stages"] = list(self.stages)
         return row
+
+
+def status_json(row: FileRow, held: Mapping[str, str]) -> dict[str, Any]:
+    """A row of `lakebox status --json`: the row, and why the file waits when the stage it waits for is held
+    (`held`, by process id; null otherwise)."""
+    return {**row.to_json(), "held": held.get(row.process_id)}
 
 
 def _stage_order(record: dict[str, Any]) -> str:
@@ -120,16 +126,25 @@ def fold_status(records: Iterable[dict[str, Any]]) -> list[FileRow]:
     return sorted(rows, key=lambda row: row.key)
 
 
+def waits_for(row: FileRow | None) -> Stage | None:
+    """The stage a raw file waits for, or None when it is finished: ingestion when nothing recorded it, the first
+    stage after ingestion that has not recorded it while it is in progress, else the first such stage that a file
+    of its status reaches."""
+    first, *after = FILE_STAGES
+    if row is None:
+        return first.stage
+    reaches = (spec for spec in after if not row.status.terminal or spec.takes(row.status))
+    return next((spec.stage for spec in reaches if not row.recorded(spec.stage)), None)
+
+
 def missing(row: FileRow | None) -> str | None:
     """What a raw file still waits for, in the words of the stage registry, or None when it is finished: nothing
     recorded ("not ingested"), its status while it is in progress, or the first stage after the one that gave its
     status that a file of that status reaches and that has not recorded it ("awaiting quality")."""
-    first, *after = FILE_STAGES
-    if row is None:
-        return first.awaiting
-    if not row.status.terminal:
+    if row is not None and not row.status.terminal:
         return row.status.value
-    return next((spec.awaiting for spec in after if spec.takes(row.status) and not row.recorded(spec.stage)), None)
+    stage = waits_for(row)
+    return None if stage is None else stage.spec.awaiting
 
 
 def awaiting(row: FileRow | None) -> str:

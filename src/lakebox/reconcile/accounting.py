@@ -6,10 +6,12 @@ it: quality for every file, curation for a processed one."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import time
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from lakebox.lake.status import arrival_of, missing, rows_by_process, stage_of
+from lakebox.health.model import CircuitReader, held_by
+from lakebox.lake.status import arrival_of, missing, rows_by_process, stage_of, waits_for
 from lakebox.lake.target import Target
 from lakebox_layer.records import INPUT_PREFIX, DataValidated, FileFormat, FileStatus, RawObject, dataset_of
 from lakebox_layer.registry import Stage
@@ -23,6 +25,8 @@ class Unfinished:
     # What is missing: "not ingested" (no stage recorded anything), "in_progress" (no terminal status yet),
     # "awaiting validation", "awaiting quality" or "awaiting curation".
     status: str
+    # Why it waits when the stage it waits for is held: "curation paused since 10:02 UTC, glue failing".
+    held: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,9 @@ def validated_event(record: dict[str, Any]) -> DataValidated:
     )
 
 
-def reconcile(target: Target) -> Reconciliation:
-    """Raw object versions that are not finished, and outcomes whose raw object version is gone."""
+def reconcile(target: Target, circuits: CircuitReader | None = None, now: float | None = None) -> Reconciliation:
+    """Raw object versions that are not finished, and outcomes whose raw object version is gone; with `circuits`,
+    each unfinished file that waits for a held stage says why (one circuit read per stage waited for)."""
     records = target.metadata.file_records(target.settings.project)
     rows = rows_by_process(records)
     validations: dict[str, dict[str, Any]] = {}
@@ -92,6 +97,7 @@ def reconcile(target: Target) -> Reconciliation:
             if current is None or str(record["Timestamp"]) > str(current["Timestamp"]):
                 validations[record["ProcessId"]] = record
     found = Reconciliation()
+    stages: dict[str, Stage | None] = {}
     for raw in raw_versions(target):
         found.raw_objects += 1
         found.raw[raw.process_id] = raw
@@ -100,11 +106,15 @@ def reconcile(target: Target) -> Reconciliation:
         if waiting is None:
             continue
         found.unfinished.append(Unfinished(raw.key, raw.version_id, raw.process_id, waiting))
+        stages[raw.process_id] = waits_for(row)
         validation = validations.get(raw.process_id)
         # Validation recorded it: what it awaits comes after validation, and takes its "Data Validated" again.
         if validation is not None:
             found.validated[raw.process_id] = validated_event(validation)
     found.orphaned = [Orphan(row.key, pid, row.status.value) for pid, row in rows.items() if pid not in found.raw]
+    if circuits is not None:
+        held = held_by(circuits, stages, time.time() if now is None else now)
+        found.unfinished = [replace(u, held=held.get(u.process_id)) for u in found.unfinished]
     found.unfinished.sort(key=lambda u: u.key)
     found.orphaned.sort(key=lambda o: o.key)
     return found

@@ -8,10 +8,13 @@ from lakebox.reconcile.redrive import Redrive
 
 
 def reconciliation_lines(found: Reconciliation, where: str) -> list[str]:
-    """`lakebox reconcile`: a count line, then one line per unfinished file and per orphaned outcome."""
+    """`lakebox reconcile`: a count line, then one line per unfinished file (with why it waits when its stage is
+    held) and per orphaned outcome."""
     lines = [f"{found.raw_objects} raw object versions at {where}: {len(found.unfinished)} not finished, "
              f"{len(found.orphaned)} outcomes without a raw object"]
-    lines += [f"  unfinished  {unfinished.status:<17} {unfinished.key}" for unfinished in found.unfinished]
+    for unfinished in found.unfinished:
+        why = f"  ({unfinished.held})" if unfinished.held else ""
+        lines.append(f"  unfinished  {unfinished.status:<17} {unfinished.key}{why}")
     lines += [f"  orphaned    {orphan.status:<17} {orphan.key}" for orphan in found.orphaned]
     return lines
 

@@ -21,8 +21,8 @@ from lakebox.exceptions import EmulatorError
 from lakebox.lake import bringup
 from lakebox.lake.bringup import bring_up, emulator_port
 
-COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "demo", "query", "trace", "logs", "docs",
-            "send")
+COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "health", "pause", "resume", "demo", "query",
+            "trace", "logs", "docs", "send")
 runner = CliRunner()
 
 
