@@ -113,13 +113,14 @@ class Window:
     since: float = float("-inf")
 
     @classmethod
-    def of(cls, minutes: Iterable[Minute], since: float) -> Window:
-        """The sum of the minutes starting at or after `since` (build it with :func:`window_start`)."""
-        successes = 0
+    def of(cls, minutes: Iterable[Minute], since: float, successes_since: float | None = None) -> Window:
+        """The sum of the minutes starting at or after `since` (build it with :func:`window_start`); successes from
+        `successes_since` on where given (see :func:`successes_start`)."""
         failures: dict[FailureKey, int] = {}
         files: dict[FailureKey, frozenset[str]] = {}
+        minutes, start = list(minutes), since if successes_since is None else successes_since
+        successes = sum(m.successes for m in minutes if m.at >= start)
         for minute in (m for m in minutes if m.at >= since):
-            successes += minute.successes
             for (failure_class, dependency), count in minute.failures.items():
                 key = (str(failure_class), dependency)
                 failures[key] = failures.get(key, 0) + count
@@ -214,11 +215,20 @@ class Decision:
 
 
 def window_start(circuit: Circuit, now: float, thresholds: Thresholds = Thresholds()) -> float:
-    """Where the healer starts the window it hands `step`: half_open_since while half-open (every minute since the
-    mapping was enabled small, however long ago), else `window_s` back from now."""
+    """Where the window handed to `step` starts: half_open_since while half-open, else `window_s` back from now."""
     if circuit.state is State.HALF_OPEN and circuit.half_open_since is not None:
         return circuit.half_open_since
     return now - thresholds.window_s
+
+
+def successes_start(circuit: Circuit, now: float, thresholds: Thresholds = Thresholds()) -> float:
+    """Where the window's successes start: while half-open, the start of the minute it half-opened in. A success
+    there was served after the circuit opened (the mapping was paused since: at most a call still running), so it
+    counts; a failure there may be such a stale call and does not. Else a backlog drained in that minute would leave
+    the circuit half-open for good."""
+    if circuit.state is State.HALF_OPEN and circuit.half_open_since is not None:
+        return circuit.half_open_since - circuit.half_open_since % 60
+    return window_start(circuit, now, thresholds)
 
 
 def step(circuit: Circuit, window: Window, now: float, thresholds: Thresholds = Thresholds(),

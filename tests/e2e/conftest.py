@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from lakebox.cli import app
 from lakebox.lake.target import Target
 from lakebox_infra.provision import Provisioner
-from lakebox_infra.topology import Topology
-from tests.e2e.lake import Invoke, Lake, Run
+from tests.e2e.lake import Invoke, Lake, Run, topology_of
 from tests.emulators import Emulator
 
 # The files that take longest, in that order: xdist hands out whole files (--dist loadfile) in collection order, so
@@ -39,6 +38,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=schedule_rank)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _healer_by_hand() -> Iterator[None]:
+    """The session's lakes are provisioned with the healer's schedule disabled (`LAKEBOX_HEALER=0`, which `lakebox
+    up` reads too): a test that breaks a stage on purpose must not have its circuit opened behind the next test's
+    back. The healer's own tests run it themselves (tests/e2e/test_healer.py)."""
+    saved = os.environ.get("LAKEBOX_HEALER")
+    os.environ["LAKEBOX_HEALER"] = "0"
+    yield
+    if saved is None:
+        os.environ.pop("LAKEBOX_HEALER", None)
+    else:
+        os.environ["LAKEBOX_HEALER"] = saved
+
+
 @pytest.fixture(scope="session")
 def lake(emulator: Emulator) -> Iterator[Lake]:
     """The product's topology provisioned on the session's emulator, when a test first asks for it (a worker that
@@ -46,7 +59,7 @@ def lake(emulator: Emulator) -> Iterator[Lake]:
     saved = os.environ.get("AWS_ENDPOINT_URL")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     target = Target.at(emulator.endpoint, emulator.region, "lakebox")
-    provisioner = Provisioner(Topology(target.names), target.session, emulator.endpoint)
+    provisioner = Provisioner(topology_of(target), target.session, emulator.endpoint)
     try:
         provisioner.apply()
         yield Lake(target, emulator)

@@ -13,8 +13,10 @@ from lakebox.ingest.outcomes import wait_for_outcomes
 from lakebox.lake.status import FileRow
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
+from lakebox_infra.topology import Topology
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.records import QualityTotals, RawObject
+from lakebox_layer.settings import Settings
 from tests.emulators import Emulator
 
 DEADLINE_S = 60.0
@@ -22,6 +24,12 @@ DEADLINE_S = 60.0
 Invoke = Callable[..., Result]
 Run = Callable[..., str]
 STAGE_QUEUES = ("ingestion", "validation", "quality", "curation")
+
+
+def topology_of(target: Target) -> Topology:
+    """The topology bootstrap provisions for `target` with the settings the environment asks for (`lakebox up`
+    reads the same): what a test re-provisions with, so it changes nothing it did not mean to."""
+    return Topology(target.names, settings_overrides=Settings.bootstrap_overrides())
 
 
 @dataclass
@@ -34,6 +42,10 @@ class Lake:
     @property
     def names(self) -> Any:
         return self.target.names
+
+    @property
+    def topology(self) -> Topology:
+        return topology_of(self.target)
 
     @property
     def s3(self) -> Any:
@@ -149,3 +161,14 @@ class Lake:
 
         wait_until(idle, deadline_s=deadline_s, interval_s=0.2, what="every stage queue to be empty",
                    on_timeout=lambda: f"; still in flight: {counts}")
+
+
+def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, name: str) -> str:
+    """A queue subscribed to the topic (raw delivery: each message is the event)."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                                                "Action": "sqs:SendMessage", "Resource": arn}]})})
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return str(url)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_second_apply_changes_nothing(lake: Lake) -> None:
-    report = Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    report = Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
 
     assert report.changes == []
     assert report.summary().startswith("no changes")
@@ -135,7 +135,7 @@ def test_failures_have_retries_and_a_dead_letter_queue(lake: Lake) -> None:
 
 
 def test_tls_only_policies_are_skipped_with_a_warning_over_plain_http(lake: Lake) -> None:
-    provisioner = Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint)
+    provisioner = Provisioner(lake.topology, lake.target.session, lake.target.endpoint)
     report = provisioner.apply()
 
     assert not provisioner.capabilities.tls

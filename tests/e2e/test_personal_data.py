@@ -29,7 +29,7 @@ from lakebox_layer.adapters.contract_store import ContractStore
 from lakebox_layer.contracts import parse_contract
 from lakebox_layer.protection import is_ciphertext
 from lakebox_layer.registry import SENSITIVE_DATA_DETECTED
-from tests.e2e.lake import Invoke, Lake
+from tests.e2e.lake import Invoke, Lake, subscribe_queue
 
 SAMPLE = Path(__file__).resolve().parents[2] / "sample_data" / "members" / "members-2026-01.csv"
 ROWS = list(csv.DictReader(SAMPLE.open(newline="")))
@@ -65,17 +65,6 @@ class ProductionLake:
     def client(self, service: str) -> Any:
         return self.target.session.client(service, region_name=self.target.region,  # type: ignore[call-overload]
                                           endpoint_url=self.target.endpoint)
-
-
-def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, name: str) -> str:
-    """A queue subscribed to the topic (raw delivery: each message is the event)."""
-    url = sqs.create_queue(QueueName=name)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-                                                "Action": "sqs:SendMessage", "Resource": arn}]})})
-    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    return str(url)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from typer.testing import CliRunner, Result
 
 from lakebox.cli import app
 from lakebox.emulator.identities import issue_credentials
-from lakebox_infra.topology import Topology
 from tests.e2e.lake import Lake
 
 ORDERS = [  # (dt, sku, quantity)
@@ -90,7 +89,7 @@ def curated(lake: Lake, tmp_path: Path) -> Iterator[Curated]:
 def query(lake: Lake, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """A CLI that reaches the session's emulator as the operator user, the identity `lakebox up --strict-iam` gives
     it (the keys work whether or not the emulator enforces IAM)."""
-    credentials = issue_credentials(lake.client("iam"), Topology(lake.names))
+    credentials = issue_credentials(lake.client("iam"), lake.topology)
     monkeypatch.delenv("LAKEBOX_STATE_DIR", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", lake.target.endpoint or "")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["aws_access_key_id"])

@@ -14,7 +14,6 @@ from lakebox.cli import app
 from lakebox.reconcile.accounting import reconcile
 from lakebox.reconcile.redrive import redrive, s3_event
 from lakebox_infra.provision import Provisioner
-from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus
 from tests.e2e.lake import Lake
 
@@ -30,7 +29,7 @@ def notifications_off(lake: Lake) -> Iterator[None]:
     try:
         yield
     finally:
-        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+        Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
 
 
 @pytest.fixture
@@ -42,7 +41,7 @@ def quality_events_off(lake: Lake) -> Iterator[None]:
     try:
         yield
     finally:
-        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+        Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def curation_events_off(lake: Lake) -> Iterator[None]:
     try:
         yield
     finally:
-        Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+        Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
 
 
 def test_a_processed_file_whose_curation_event_was_lost_is_curated_after_redrive(
@@ -66,7 +65,7 @@ def test_a_processed_file_whose_curation_event_was_lost_is_curated_after_redrive
     assert [(u.key, u.status) for u in found.unfinished if u.process_id == uncurated.process_id] == \
         [(uncurated.key, "awaiting curation")], "a processed file is not finished before curation recorded it"
 
-    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
     done = redrive(lake.target)
 
     assert uncurated.key in done.reannounced
@@ -85,7 +84,7 @@ def test_a_validated_file_whose_quality_event_was_lost_is_announced_again(
     assert [(u.key, u.status) for u in found.unfinished if u.process_id == unjudged.process_id] == \
         [(unjudged.key, "awaiting quality")], "a terminal status is not finished before quality recorded it"
 
-    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
     done = redrive(lake.target)
 
     assert unjudged.key in done.reannounced, "ingestion would take a validated file for a duplicate"
@@ -100,7 +99,7 @@ def test_a_file_whose_notification_was_lost_is_found_and_redriven(lake: Lake, no
     assert [(u.key, u.status) for u in found.unfinished if u.process_id == lost.process_id] == \
         [(lost.key, "not ingested")]
 
-    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
     done = redrive(lake.target)
 
     assert lost.key in done.resubmitted
@@ -117,7 +116,7 @@ def test_dead_letters_are_replayed_and_the_queue_drained(lake: Lake, notificatio
     # What the ingestion queue moves to the dead letters after five failed receives: the S3 notification itself.
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps(s3_event(stuck, lake.target.region)))
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"not": "ours"}))
-    Provisioner(Topology(lake.names), lake.target.session, lake.target.endpoint).apply()
+    Provisioner(lake.topology, lake.target.session, lake.target.endpoint).apply()
 
     done = redrive(lake.target)
 

@@ -30,6 +30,7 @@ from lakebox_layer.circuits import (
     Window,
     probed,
     step,
+    successes_start,
     window_start,
 )
 from lakebox_layer.registry import MAPPED_STAGES, Stage
@@ -78,7 +79,8 @@ class Healer:
         """Decide the stage's circuit from its counters, store it, carry out what it asks."""
         circuit = self.store.circuit(stage.value)
         since = window_start(circuit, now, self.thresholds)
-        window = Window.of(self.store.minutes(stage.value, since), since)
+        counted = successes_start(circuit, now, self.thresholds)
+        window = Window.of(self.store.minutes(stage.value, min(since, counted)), since, counted)
         code_failures, _ = window.of_class(CODE)
         # A code circuit closes when the function's code changes; its version is read only when it may matter.
         version = self.control.code_version(stage) if circuit.failure_class == CODE or code_failures else None
@@ -114,7 +116,10 @@ class Healer:
                 "stage": alert.stage, "state": alert.state.value, "failure_class": alert.failure_class,
                 "dependency": alert.dependency, "reason": alert.reason, "persistent": alert.persistent,
                 "files_waiting": waiting})
-            self.control.publish(alert, waiting)
+            try:
+                self.control.publish(alert, waiting)
+            except Exception as error:  # the circuit and its mapping stand; the log line above says what changed
+                self.logger.error("alert not published", extra={"stage": alert.stage, "error": str(error)})
         return Healed(stage, decision, stored=True)
 
     def _agree(self, stage: Stage, circuit: Circuit) -> None:

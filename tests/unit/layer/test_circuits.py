@@ -29,6 +29,7 @@ from lakebox_layer.circuits import (
     probed,
     resume,
     step,
+    successes_start,
     window_start,
 )
 
@@ -181,6 +182,16 @@ def test_counters_from_before_half_open_are_not_the_probes() -> None:
     assert step(half_open, window, T0 + 150).circuit.state is State.HALF_OPEN
     with pytest.raises(ValueError, match="half_open_since"):
         step(half_open, Window.of(minutes, T0 + 30), T0 + 150)
+
+
+def test_a_backlog_drained_in_the_minute_it_half_opened_closes_it() -> None:
+    """Its successes count from the start of that minute (served after the pause); its failures do not."""
+    half_open = half_open_on_glue(T0 + 90)
+    assert successes_start(half_open, T0 + 150) == T0 + 60
+    minutes = [minute(T0 + 60, 9, attempts(TRANSIENT, "glue", 2))]
+    window = Window.of(minutes, window_start(half_open, T0 + 150), successes_start(half_open, T0 + 150))
+    assert (window.successes, dict(window.failures)) == (9, {})
+    assert step(half_open, window, T0 + 150).circuit.state is State.CLOSED
 
 
 def test_the_cool_down_doubles_on_each_reopen_up_to_its_cap() -> None:

@@ -1,0 +1,145 @@
+"""A dependency's outage heals itself: with Glue answering 503 to the curation function (a fault-injecting proxy set
+as its AWS_ENDPOINT_URL), the deployed healer (invoked as its schedule would, under its own role) opens curation's
+circuit and pauses its mapping while the stages upstream keep recording; once Glue answers again it probes,
+half-opens with a small batch and closes, restoring the mapping; every change reaches a queue subscribed to the
+alerts topic, and every file ends curated exactly once, with no step by hand."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aws_lambda_powertools import Logger
+
+from lakebox.polling import wait_until
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.control import PipelineControl
+from lakebox_layer.adapters.health import HealthStore
+from lakebox_layer.circuits import State, resume
+from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.registry import Stage
+from lakebox_layer.stages.healer import Healer
+from tests.e2e.fault_proxy import FaultProxy, fault_proxy
+from tests.e2e.lake import Lake, subscribe_queue
+
+FILES = 12
+DEADLINE_S = 240.0
+
+
+def healer_run(lake: Lake) -> dict[str, str]:
+    """One run of the deployed healer, as its schedule invokes it: each stage's circuit after."""
+    answer = lake.client("lambda").invoke(FunctionName=lake.names.function("healer"), Payload=b"{}")
+    payload = json.loads(answer["Payload"].read() or b"null")
+    assert "FunctionError" not in answer, payload
+    return dict(payload["circuits"])
+
+
+def curation_mapping(lake: Lake) -> dict[str, Any]:
+    [mapping] = lake.client("lambda").list_event_source_mappings(
+        FunctionName=lake.names.function("curation"))["EventSourceMappings"]
+    return dict(mapping)
+
+
+def alerts(sqs: Any, url: str, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The healer's alerts received so far (kept in `seen`, since receiving takes them off the queue); the topic
+    carries other notices too."""
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
+        body = json.loads(message["Body"])
+        if isinstance(body, dict) and body.get("source") == "lakebox.healer":
+            seen.append(body)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return seen
+
+
+@pytest.fixture
+def glue_outage(lake: Lake) -> Iterator[FaultProxy]:
+    """The curation function reaching the emulator through the proxy; afterwards its own endpoint again, its
+    circuit closed and its mapping as declared, whatever happened."""
+    if lake.emulator.kind != "embedded":
+        pytest.skip("the fault proxy listens on this host's loopback, which functions in a container cannot reach")
+    lam = lake.client("lambda")
+    function = lake.names.function("curation")
+    variables = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    store = HealthStore(lake.target.clients.dynamodb, lake.names.metadata_table)
+    assert lake.target.endpoint is not None, "the e2e lake runs on an emulator"
+    with fault_proxy(lake.target.endpoint) as (proxy, url):
+        lam.update_function_configuration(FunctionName=function,
+                                          Environment={"Variables": {**variables, "AWS_ENDPOINT_URL": url}})
+        lam.get_waiter("function_updated").wait(FunctionName=function)
+        try:
+            yield proxy
+        finally:
+            lam.update_function_configuration(FunctionName=function, Environment={"Variables": variables})
+            lam.get_waiter("function_updated").wait(FunctionName=function)
+            control = PipelineControl(AwsClients(lake.target.settings, lake.target.session), lake.target.settings)
+            Healer(store, control, Logger(service="test-healer")).apply(
+                Stage.CURATION, resume(store.circuit("curation"), 0.0))
+
+
+def test_a_dependency_outage_pauses_its_stage_and_heals_with_no_step_by_hand(
+        lake: Lake, glue_outage: FaultProxy) -> None:
+    sqs = lake.client("sqs")
+    queue = subscribe_queue(sqs, lake.client("sns"), lake.topology.alerts_topic_arn,
+                            f"healer-alerts-{uuid.uuid4().hex[:6]}")
+    seen: list[dict[str, Any]] = []
+    store = HealthStore(lake.target.clients.dynamodb, lake.names.metadata_table)
+    dataset = f"healer_{uuid.uuid4().hex[:6]}"
+    glue_outage.down.add("glue")
+
+    raws = [lake.put_raw(f"input/{dataset}/part-{n:02}.csv", f"id,value\n{n},{n * 10}\n".encode())
+            for n in range(FILES)]
+
+    def glue_failures() -> int:
+        return sum(m.failures.get(("transient", "glue"), 0) for m in store.minutes("curation", 0))
+
+    wait_until(lambda: glue_failures() >= 10, deadline_s=DEADLINE_S, interval_s=1.0,
+               what="curation's counters to show ten Glue failures",
+               on_timeout=lambda: f"; {glue_failures()} so far, the proxy refused {glue_outage.refused}")
+    assert healer_run(lake)["curation"] == "open"
+    circuit = store.circuit("curation")
+    assert (circuit.failure_class, circuit.dependency) == ("transient", "glue")
+    assert curation_mapping(lake)["State"] == "Disabled"
+
+    # The stages upstream keep working while curation waits.
+    later: RawObject = lake.put_raw(f"input/{dataset}/late.csv", b"id,value\n99,990\n")
+    assert lake.outcome(later).status is FileStatus.PROCESSED
+    lake.wait_for_stages(later.process_id, {"validation", "quality"})
+    assert "curation" not in {r["Stage"] for r in lake.stage_records(later.process_id)}
+
+    glue_outage.down.clear()
+    states: dict[str, str] = {}
+
+    def healed() -> bool:
+        states.update(healer_run(lake))
+        return states["curation"] == State.CLOSED.value
+
+    def diagnosis() -> str:
+        minutes = [(m.at, m.successes, dict(m.failures)) for m in store.minutes("curation", 0)]
+        statuses = {raw.key: [r.get("CurationStatus") for r in lake.stage_records(raw.process_id)
+                              if r["Stage"] == "curation"] for raw in [*raws, later]}
+        logs = [(line.get("level"), line.get("message"), str(line.get("exception", ""))[-300:])
+                for line in lake.log_lines("curation", raws[0].process_id)]
+        control = PipelineControl(AwsClients(lake.target.settings, lake.target.session), lake.target.settings)
+        return (f"; circuit {store.circuit('curation')}; minutes {minutes}; curation records {statuses}; "
+                f"mapping {curation_mapping(lake)}; in flight {lake.in_flight()}; dead letters "
+                f"{control.dead_letters()}; proxy passed {glue_outage.passed} refused {glue_outage.refused}; "
+                f"logs of {raws[0].key}: {logs}")
+
+    wait_until(healed, deadline_s=DEADLINE_S, interval_s=5.0, what="curation's circuit to close once Glue answers",
+               on_timeout=diagnosis)
+
+    mapping = curation_mapping(lake)
+    assert mapping["State"] in ("Enabled", "Enabling")
+    assert (mapping["BatchSize"], mapping["ScalingConfig"]["MaximumConcurrency"]) == (10, 4)
+    for raw in [*raws, later]:
+        records = lake.wait_for_stages(raw.process_id, {"curation"}, deadline_s=DEADLINE_S)
+        curations = [r for r in records if r["Stage"] == "curation"]
+        assert [r["CurationStatus"] for r in curations] == ["curated"], raw.key
+    wait_until(lambda: len(alerts(sqs, queue, seen)) >= 3, deadline_s=60, interval_s=0.5,
+               what="the open, half-open and closed alerts", on_timeout=lambda: f"; got {seen}")
+    assert [(a["stage"], a["state"]) for a in seen] == [
+        ("curation", "open"), ("curation", "half_open"), ("curation", "closed")]
+    assert seen[0]["dependency"] == "glue" and seen[0]["class"] == "transient"
