@@ -55,8 +55,8 @@ def _consume_and_emit(arns: Arns, spec: StageSpec) -> Statements:
 
 
 def _count_health(arns: Arns, spec: StageSpec) -> Statements:
-    """Adding each invocation's outcomes to the stage's own health counters (a stage that reads a queue)."""
-    if not spec.reads_queue:
+    """Adding each invocation's outcomes to the stage's own health counters (a stage a mapping feeds)."""
+    if not spec.mapped:
         return []
     return [allow(["dynamodb:UpdateItem"], [arns.table_arn],
                   Condition={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [counters_key(spec.name)]}})]
@@ -158,13 +158,13 @@ def _healer(arns: Arns) -> Statements:
               [arns.arn("lambda", "event-source-mapping:*")]),
         allow(["lambda:GetFunctionConfiguration"], [arns.function_arn(names.function(s.value)) for s in mapped]),
         # How many files wait in each stage's queue and in the dead-letter queue, for the alerts.
-        allow(["sqs:GetQueueAttributes"], [*(arns.stage_queue_arn(s) for s in mapped if s.spec.reads_queue),
-                                           arns.dead_letter_arn]),
+        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+              [*(arns.stage_queue_arn(s) for s in mapped if s.spec.reads_queue), arns.dead_letter_arn]),
         allow(["sns:Publish"], [arns.alerts_topic_arn]),
         # The probes of a dependency before a stage tries it again: one harmless read each.
         allow(["s3:ListBucket"], [arns.bucket_arn(names.processed_bucket)]),
         allow(["dynamodb:DescribeTable"], [arns.table_arn]),
-        allow(["glue:GetDatabase"], arns.catalog_arns[:2]),
+        allow(["glue:GetTables"], arns.catalog_arns),
         allow(["kms:DescribeKey"], key_arns(arns)),
         allow(["events:DescribeEventBus"], [arns.bus_arn]),
         # ListMetrics has no resource of its own.

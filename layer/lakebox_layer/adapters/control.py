@@ -144,7 +144,7 @@ def alert_message(alert: Alert, waiting: int | None) -> dict[str, Any]:
 _PROBES: Mapping[str, Callable[[AwsClients, Settings], object]] = {
     "s3": lambda c, s: c.s3.head_bucket(Bucket=s.processed_bucket),
     "dynamodb": lambda c, s: c.dynamodb.describe_table(TableName=s.metadata_table),
-    "glue": lambda c, s: c.glue.get_database(Name=s.glue_database),
+    "glue": lambda c, s: c.glue.get_tables(DatabaseName=s.glue_database, MaxResults=1),
     "kms": lambda c, s: c.kms.describe_key(KeyId=s.pii_key_alias),
     "events": lambda c, s: c.events.describe_event_bus(Name=s.event_bus),
     "cloudwatch": lambda c, s: c.cloudwatch.list_metrics(Namespace=NAMESPACE),

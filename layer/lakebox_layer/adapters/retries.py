@@ -19,11 +19,9 @@ from lakebox_layer.exceptions import LakeboxError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-    from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef as Entry
 
 BACKOFF_BASE_S = 30
 BACKOFF_MAX_S = 900
-_BATCH = 10  # SQS's limit per ChangeMessageVisibilityBatch
 
 
 def backoff_s(receives: int) -> int:
@@ -44,24 +42,14 @@ class QueueRetries:
 
     def later(self, failed: Sequence[tuple[str, str, int]]) -> None:
         """Each failed message (its queue's ARN, its receipt handle, how many times it was received) tried again
-        after its backoff."""
-        by_queue: dict[str, list[tuple[str, int]]] = {}
+        after its backoff: one call each (a batch's failures are few; the batch call is authorized as an action of
+        its own by some emulators, as the single one everywhere)."""
         for queue_arn, receipt, receives in failed:
-            by_queue.setdefault(queue_arn, []).append((receipt, backoff_s(receives)))
-        for queue_arn, messages in by_queue.items():
-            url = self._url(queue_arn)
-            for start in range(0, len(messages), _BATCH):
-                entries: list[Entry] = [
-                    {"Id": str(number), "ReceiptHandle": receipt, "VisibilityTimeout": seconds}
-                    for number, (receipt, seconds) in enumerate(messages[start:start + _BATCH])]
-                try:
-                    response = self._sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
-                except ClientError as error:
-                    raise RetryError(f"changing visibility in {queue_arn}: {error_code(error)}") from error
-                if response.get("Failed"):
-                    codes = sorted({str(f.get("Code")) for f in response["Failed"]})
-                    raise RetryError(f"changing visibility in {queue_arn}: {len(response['Failed'])} refused "
-                                     f"({', '.join(codes)})")
+            try:
+                self._sqs.change_message_visibility(QueueUrl=self._url(queue_arn), ReceiptHandle=receipt,
+                                                    VisibilityTimeout=backoff_s(receives))
+            except ClientError as error:
+                raise RetryError(f"changing visibility in {queue_arn}: {error_code(error)}") from error
 
     def _url(self, queue_arn: str) -> str:
         if queue_arn not in self._urls:

@@ -161,6 +161,19 @@ class StageHealth:
         except Exception as error:  # the batch's outcome stands whatever happens here
             logger.warning("health counters not written", exc_info=error)
 
+    def stream_batch(self, event: dict[str, Any], run: Callable[[dict[str, Any]], Result], logger: Logger) -> Result:
+        """Run one stream batch and count its outcome (its error raised again: the stream retries the batch). A
+        stream batch names no file yet: the batch (its shard and first record) stands for one."""
+        records = event.get("Records") or [{}]
+        named = [("", str(records[0].get("eventID") or "stream batch"))]
+        try:
+            outcome = run(event)
+        except Exception as error:
+            self.add([(named, error)], logger)
+            raise
+        self.add([(named, None)], logger)
+        return outcome
+
     def retry_later(self, records: Sequence[dict[str, Any]], logger: Logger) -> None:
         """The failed messages tried again after their backoff; where that fails, after the queue's visibility
         timeout (logged)."""

@@ -47,6 +47,14 @@ class Healed:
     stored: bool
 
 
+@dataclass(frozen=True)
+class Unhealed:
+    """A stage whose circuit one run could not read or move, and why (logged; the next run tries again)."""
+
+    stage: Stage
+    error: str
+
+
 class Healer:
     """The stages' circuits, on a health store and the pipeline's controls."""
 
@@ -64,15 +72,16 @@ class Healer:
         return cls(HealthStore(clients.dynamodb, settings.metadata_table),
                    PipelineControl(clients, settings, topic_arn), logger)
 
-    def heal(self, now: float) -> list[Healed]:
+    def heal(self, now: float) -> list[Healed | Unhealed]:
         """One run over every mapped stage; a stage whose circuit cannot be read or moved is logged and left for
         the next run, and the others go on."""
-        healed = []
+        healed: list[Healed | Unhealed] = []
         for spec in MAPPED_STAGES:
             try:
                 healed.append(self.heal_stage(spec.stage, now))
             except Exception as error:  # one stage's trouble never keeps the others' circuits still
                 self.logger.exception("healing failed", extra={"stage": spec.name, "error": str(error)})
+                healed.append(Unhealed(spec.stage, f"{type(error).__name__}: {error}"))
         return healed
 
     def heal_stage(self, stage: Stage, now: float) -> Healed:

@@ -68,7 +68,7 @@ def test_the_batcher_reads_the_stream_not_a_queue_and_runs_no_stage() -> None:
         stage: f"lakebox-{stage.value}-queue" for stage in QUEUED}
 
 
-def test_the_batcher_policy_is_exactly_the_basics_the_stream_read_and_its_two_prefixes_and_ledger_items() -> None:
+def test_the_batcher_policy_is_exactly_the_basics_the_stream_read_its_prefixes_ledger_and_counters() -> None:
     assert batcher_of(TOPOLOGY).policy == {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": [f"{LOG_GROUP}:*"]},
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -78,6 +78,8 @@ def test_the_batcher_policy_is_exactly_the_basics_the_stream_read_and_its_two_pr
         {"Effect": "Allow", "Action": ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
                                        "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
          "Resource": [STREAM_ARN]},
+        {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": [TABLE_ARN],
+         "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["health#batcher"]}}},
         {"Effect": "Allow", "Action": ["s3:PutObject"],
          "Resource": [f"arn:aws:s3:::{RAW}/input/*/stream/*", f"arn:aws:s3:::{QUARANTINE}/quarantine/stream/*"]},
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Resource": [TABLE_ARN],
@@ -94,9 +96,11 @@ def test_the_batcher_writes_no_other_prefix_reads_no_object_and_no_table_item_ou
         "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator",
         "kinesis:ListShards"}
     assert not {a for a in actions if a.split(":")[0] in {"events", "lambda", "iam", "glue", "cloudwatch"}}
-    # Every table statement is limited to the ledger's items: a role without the condition could rewrite any
-    # stage record of the metadata table.
-    [table] = statements_with(policy, "dynamodb:")
+    # Every table statement is limited to the ledger's items and the batcher's own health counters: a role without
+    # the conditions could rewrite any stage record of the metadata table.
+    counters, table = statements_with(policy, "dynamodb:")
+    assert counters["Action"] == ["dynamodb:UpdateItem"]
+    assert counters["Condition"]["ForAllValues:StringEquals"]["dynamodb:LeadingKeys"] == ["health#batcher"]
     assert table["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     assert table["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["stream#*"]
     # The one kinesis statement names the stream, nothing wider.

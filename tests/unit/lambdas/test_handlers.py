@@ -294,8 +294,11 @@ def check_batcher(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     store = FakeCreateOnceStore()
     monkeypatch.setattr(handler, "batcher", StreamBatcher(SETTINGS, ledger=FakeLedger(), objects=store,
                                                           logger=handler.logger))
+    counts = recorded_health(handler, "batcher", monkeypatch)
 
     assert handler.handler(event(readings(5, poison_at=frozenset({2}))), lambda_context()) is None
+    [(stage, successes, failures, _)] = counts.calls
+    assert (stage, successes, failures) == ("batcher", 1, {})
 
     # The one poison record is set aside, named by its sequence number; the other four are written.
     assert [int(line["sequenceNumber"]) - FIRST_SEQUENCE for line in store.lines(QUARANTINE)] == [2]
@@ -306,6 +309,10 @@ def check_batcher(monkeypatch: pytest.MonkeyPatch, load_event: LoadEvent,
     monkeypatch.setattr(handler, "batcher", failing)
     with pytest.raises(Crash):
         handler.handler(event(readings(3)), lambda_context())
+    # Counted for the stream's health, the batch standing for a file (it names none yet).
+    (_, successes, failures, files) = counts.calls[-1]
+    assert (successes, sum(failures.values())) == (0, 1)
+    assert [len(ids) for ids in files.values()] == [1]
 
 
 CHECKS: dict[Stage, Check] = {

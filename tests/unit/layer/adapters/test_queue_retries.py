@@ -1,5 +1,5 @@
-"""QueueRetries: failed messages' next tries after their backoff (doubling per receive, capped), in batches of ten
-per queue, as SQS's API model checks the requests (botocore Stubber); refusals are errors, never silence."""
+"""QueueRetries: failed messages' next tries after their backoff (doubling per receive, capped), as SQS's API model
+checks the requests (botocore Stubber); refusals are errors, never silence."""
 
 from __future__ import annotations
 
@@ -24,27 +24,24 @@ def sqs() -> tuple[object, Stubber]:
     return client, Stubber(client)
 
 
-def test_failed_messages_get_their_backoff_in_batches_of_ten() -> None:
+def test_each_failed_message_gets_its_backoff() -> None:
     client, stubber = sqs()
     stubber.add_response("get_queue_url", {"QueueUrl": URL},
                          {"QueueName": "lakebox-curation-queue", "QueueOwnerAWSAccountId": "000000000000"})
-    failed = [(ARN, f"receipt-{n}", 1 + n % 3) for n in range(12)]
-    for start in (0, 10):
-        entries = [{"Id": str(i), "ReceiptHandle": receipt, "VisibilityTimeout": backoff_s(receives)}
-                   for i, (_, receipt, receives) in enumerate(failed[start:start + 10])]
-        stubber.add_response("change_message_visibility_batch",
-                             {"Successful": [{"Id": e["Id"]} for e in entries], "Failed": []},
-                             {"QueueUrl": URL, "Entries": entries})
+    failed = [(ARN, f"receipt-{n}", 1 + n % 3) for n in range(4)]
+    for _, receipt, receives in failed:
+        stubber.add_response("change_message_visibility", {},
+                             {"QueueUrl": URL, "ReceiptHandle": receipt, "VisibilityTimeout": backoff_s(receives)})
     with stubber:
         QueueRetries(client).later(failed)  # type: ignore[arg-type]
         stubber.assert_no_pending_responses()
 
 
-def test_a_refused_entry_is_an_error() -> None:
+def test_a_refused_change_is_an_error() -> None:
     client, stubber = sqs()
     stubber.add_response("get_queue_url", {"QueueUrl": URL},
                          {"QueueName": "lakebox-curation-queue", "QueueOwnerAWSAccountId": "000000000000"})
-    stubber.add_response("change_message_visibility_batch", {"Successful": [], "Failed": [
-        {"Id": "0", "SenderFault": True, "Code": "ReceiptHandleIsInvalid"}]})
-    with stubber, pytest.raises(RetryError, match=r"1 refused \(ReceiptHandleIsInvalid\)"):
+    stubber.add_client_error("change_message_visibility", service_error_code="ReceiptHandleIsInvalid",
+                             http_status_code=400)
+    with stubber, pytest.raises(RetryError, match=r"ReceiptHandleIsInvalid"):
         QueueRetries(client).later([(ARN, "stale", 1)])  # type: ignore[arg-type]
