@@ -38,20 +38,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=schedule_rank)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _healer_by_hand() -> Iterator[None]:
-    """The session's lakes are provisioned with the healer's schedule disabled (`LAKEBOX_HEALER=0`, which `lakebox
-    up` reads too): a test that breaks a stage on purpose must not have its circuit opened behind the next test's
-    back. The healer's own tests run it themselves (tests/e2e/test_healer.py)."""
-    saved = os.environ.get("LAKEBOX_HEALER")
-    os.environ["LAKEBOX_HEALER"] = "0"
-    yield
-    if saved is None:
-        os.environ.pop("LAKEBOX_HEALER", None)
-    else:
-        os.environ["LAKEBOX_HEALER"] = saved
-
-
 @pytest.fixture(scope="session")
 def lake(emulator: Emulator) -> Iterator[Lake]:
     """The product's topology provisioned on the session's emulator, when a test first asks for it (a worker that
@@ -78,6 +64,8 @@ def invoke(lake: Lake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Invok
     environment.setdefault("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    # `up` and `demo` provision as the session's lake is provisioned: without the healer's schedule.
+    monkeypatch.setenv("LAKEBOX_HEALER", "0")
     runner = CliRunner()
     return lambda *args: runner.invoke(app, list(args))
 

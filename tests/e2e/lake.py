@@ -27,9 +27,11 @@ STAGE_QUEUES = ("ingestion", "validation", "quality", "curation")
 
 
 def topology_of(target: Target) -> Topology:
-    """The topology bootstrap provisions for `target` with the settings the environment asks for (`lakebox up`
-    reads the same): what a test re-provisions with, so it changes nothing it did not mean to."""
-    return Topology(target.names, settings_overrides=Settings.bootstrap_overrides())
+    """The topology the session's lake is provisioned with: the settings the environment asks for, and the healer's
+    schedule disabled (a test that breaks a stage on purpose must not have its circuit opened behind the next test's
+    back; the healer's own test runs it itself, tests/e2e/test_self_healing.py). What a test re-provisions with, so
+    it changes nothing it did not mean to."""
+    return Topology(target.names, settings_overrides={**Settings.bootstrap_overrides(), "healer": False})
 
 
 @dataclass

@@ -35,11 +35,17 @@ def commands() -> dict[str, Any]:
 
 
 def required_arguments(command: Any, workdir: Path) -> list[str]:
-    """A value for each required argument: a small JSON Lines file for a path, a name for text."""
+    """A value for each required argument: a small JSON Lines file for a path, a stage's name for a stage, a key
+    for other text."""
     records = workdir / "records.jsonl"
     records.write_text('{"id": 1}\n')
-    return [str(records) if (param.name or "") in {"paths", "path", "file"} else "input/x.json"
-            for param in command.params if param.param_type_name == "argument" and param.required]
+    def value(name: str) -> str:
+        if name in {"paths", "path", "file"}:
+            return str(records)
+        return "curation" if name == "stage" else "input/x.json"
+
+    return [value(param.name or "") for param in command.params
+            if param.param_type_name == "argument" and param.required]
 
 
 @pytest.fixture(scope="module")
