@@ -37,6 +37,7 @@ class PipelineControl:
         self._clients = clients
         self._settings = settings
         self.topic_arn = topic_arn
+        self._queue_urls: dict[str, str] = {}
 
     def _mapping(self, stage: Stage) -> dict[str, Any]:
         function = self._settings.function(stage.value)
@@ -101,8 +102,9 @@ class PipelineControl:
     def _messages(self, queue: str) -> int:
         sqs = self._clients.client("sqs")
         try:
-            url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+            if queue not in self._queue_urls:  # a queue's URL never changes: asked once per instance
+                self._queue_urls[queue] = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+            attributes = sqs.get_queue_attributes(QueueUrl=self._queue_urls[queue], AttributeNames=[
                 "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         except ClientError as error:
             raise ControlError(f"reading queue {queue}: {error_code(error)}") from error

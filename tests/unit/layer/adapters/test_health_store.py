@@ -13,25 +13,17 @@ from moto import mock_aws
 from lakebox_layer.adapters.health import MAX_FILES_PER_KEY, HealthStore, minute_of
 from lakebox_layer.circuits import Circuit, Window, pause, resume, step
 from lakebox_layer.exceptions import MetadataError
+from tests.fakes.moto_table import TABLE, moto_metadata_table
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-TABLE = "lakebox-metadata"
 T0 = 1_796_000_000.0 - 1_796_000_000.0 % 60  # a minute's start
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[DynamoDBClient]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="test",
-                              aws_secret_access_key="test")
-        client.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "ProcessId", "AttributeType": "S"},
-                                  {"AttributeName": "Timestamp", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "ProcessId", "KeyType": "HASH"},
-                       {"AttributeName": "Timestamp", "KeyType": "RANGE"}])
+    with moto_metadata_table() as client:
         yield client
 
 

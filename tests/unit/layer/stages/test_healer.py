@@ -8,17 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import boto3
 import pytest
 from aws_lambda_powertools import Logger
-from moto import mock_aws
 
 from lakebox_layer.adapters.health import HealthStore
 from lakebox_layer.circuits import Alert, Circuit, Decision, State, Thresholds, pause
 from lakebox_layer.registry import Stage
 from lakebox_layer.stages.healer import Healer, Unhealed
+from tests.fakes.moto_table import TABLE, moto_metadata_table
 
-TABLE = "lakebox-metadata"
 T0 = 1_796_000_040.0
 GLUE_DOWN = ("transient", "glue")
 
@@ -67,15 +65,7 @@ class FakeControl:
 
 @pytest.fixture
 def store() -> Iterator[HealthStore]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="test",
-                              aws_secret_access_key="test")
-        client.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "ProcessId", "AttributeType": "S"},
-                                  {"AttributeName": "Timestamp", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "ProcessId", "KeyType": "HASH"},
-                       {"AttributeName": "Timestamp", "KeyType": "RANGE"}])
+    with moto_metadata_table() as client:
         yield HealthStore(client, TABLE)
 
 
