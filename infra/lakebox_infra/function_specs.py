@@ -15,7 +15,7 @@ from lakebox_infra.lake_formation import tagging_statements
 from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
 from lakebox_layer.adapters.health import circuit_key, counters_key
-from lakebox_layer.adapters.metrics import NAMESPACE
+from lakebox_layer.adapters.metrics import HEALTH_NAMESPACE, NAMESPACE
 from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
 from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.registry import MAPPED_STAGES, STAGES, Feed, Stage, StageSpec
@@ -156,11 +156,18 @@ def _healer(arns: Arns) -> Statements:
         allow(["lambda:ListEventSourceMappings"], ["*"]),
         allow(["lambda:UpdateEventSourceMapping", "lambda:GetEventSourceMapping"],
               [arns.arn("lambda", "event-source-mapping:*")]),
-        allow(["lambda:GetFunctionConfiguration"], [arns.function_arn(names.function(s.value)) for s in mapped]),
-        # How many files wait in each stage's queue and in the dead-letter queue, for the alerts.
-        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
+        # A function's code version, and whether it starts at all (invoked with an empty batch).
+        allow(["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"],
+              [arns.function_arn(names.function(s.value)) for s in mapped]),
+        # How many files wait in each stage's queue and in the dead-letter queue, for the alerts; a stage's dead
+        # letters sent back to its queue when its circuit closes.
+        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"],
               [*(arns.stage_queue_arn(s) for s in mapped if s.spec.reads_queue), arns.dead_letter_arn]),
+        allow(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"], [arns.dead_letter_arn]),
         allow(["sns:Publish"], [arns.alerts_topic_arn]),
+        # Each stage's circuit state, for the dashboard.
+        allow(["cloudwatch:PutMetricData"], ["*"],
+              Condition={"StringEqualsIfExists": {"cloudwatch:namespace": HEALTH_NAMESPACE}}),
         # The probes of a dependency before a stage tries it again: one harmless read each.
         allow(["s3:ListBucket"], [arns.bucket_arn(names.processed_bucket)]),
         allow(["dynamodb:DescribeTable"], [arns.table_arn]),

@@ -10,8 +10,17 @@ from typing import Any
 
 from lakebox_infra.arns import Arns
 from lakebox_infra.specs import policy
-from lakebox_layer.adapters.metrics import AVERAGE_SCORE, DIMENSION, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
-from lakebox_layer.registry import STAGES
+from lakebox_layer.adapters.metrics import (
+    AVERAGE_SCORE,
+    CIRCUIT_STATE,
+    DIMENSION,
+    HEALTH_NAMESPACE,
+    NAMESPACE,
+    PROCESSED_RECORDS,
+    STAGE_DIMENSION,
+    SUCCESS_RATE,
+)
+from lakebox_layer.registry import MAPPED_STAGES, STAGES
 
 # Below 90 % of judged files passing, sustained over three 5-minute periods, is no longer the odd bad upload.
 SUCCESS_RATE_THRESHOLD = 90.0
@@ -89,7 +98,8 @@ def _widget(arns: Arns, title: str, metrics: list[list[Any]], stat: str, positio
 
 
 def dashboard_body(arns: Arns) -> dict[str, Any]:
-    """The dashboard: the three quality metrics, then every stage's Lambda errors and durations."""
+    """The dashboard: the three quality metrics, then every stage's Lambda errors and durations, then the circuit
+    state of every stage the healer keeps one for (0 closed, 1 half-open, 2 open; the worst of each period)."""
     def quality(metric: str) -> list[list[Any]]:
         return [[NAMESPACE, metric, DIMENSION, arns.names.project]]
 
@@ -102,4 +112,7 @@ def dashboard_body(arns: Arns) -> dict[str, Any]:
                 "Sum", 3),
         _widget(arns, "Stage duration (ms)",
                 [[LAMBDA_NAMESPACE, "Duration", "FunctionName", f] for f in functions], "Average", 4),
+        _widget(arns, "Circuits (0 closed, 1 half-open, 2 open)",
+                [[HEALTH_NAMESPACE, CIRCUIT_STATE, DIMENSION, arns.names.project, STAGE_DIMENSION, spec.name]
+                 for spec in MAPPED_STAGES], "Maximum", 5),
     ]}

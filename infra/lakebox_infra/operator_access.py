@@ -76,8 +76,10 @@ def _pause_and_resume(arns: Arns) -> list[dict[str, Any]]:
         # disabled or enabled.
         allow(["lambda:ListEventSourceMappings"], ["*"]),
         allow(["lambda:UpdateEventSourceMapping"], [arns.arn("lambda", "event-source-mapping:*")]),
-        # How many messages wait in each stage's queue (the dead-letter queue's count is granted above).
-        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes"], queues),
+        # How many messages wait in each stage's queue (the dead-letter queue's count is granted above); `resume`
+        # sends a stage's dead letters back to its queue, and leaves the other stages' visible again.
+        allow(["sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SendMessage"], queues),
+        allow(["sqs:ChangeMessageVisibility"], [arns.dead_letter_arn]),
         allow(["sns:Publish"], [arns.alerts_topic_arn]),
     ]
 

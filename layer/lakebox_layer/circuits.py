@@ -14,6 +14,7 @@ A :class:`Decision` is the circuit to store (only when `changed`, on the conditi
                                               probed(not ok) --> OPEN, cool-down doubled
     HALF_OPEN --(a transient failure against the dependency)--> OPEN, cool-down doubled           PAUSE
     HALF_OPEN --(clean_files_to_close files succeed)--> CLOSED                          RESTORE, REDRIVE
+    CLOSED --(broken: the function fails before it reads its batch)--> OPEN (code)              PAUSE
     OPEN (code) --(a new code version)--> CLOSED                                                RESTORE
     pause --> OPEN (manual), never probed; resume --> CLOSED                    RESTORE (+ REDRIVE)
 
@@ -24,7 +25,7 @@ opens anything), "transient" (a dependency failed) and "code" (the function fail
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -162,29 +163,6 @@ class Circuit:
     code_version: str | None = None  # the function's code version when a code circuit opened
     version: int = 0  # bumped on every change: the healer's conditional write compares it
 
-    def to_item(self) -> dict[str, Any]:
-        """The circuit as a DynamoDB item's attributes (floats for the adapter to make Decimals; no None)."""
-        item = {attribute: getattr(self, name) for name, (attribute, _) in _ITEM.items()}
-        return {attribute: value for attribute, value in {**item, "State": self.state.value}.items()
-                if value is not None}
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> Circuit:
-        """A circuit from an item `to_item` wrote, read by boto3 (numbers as Decimal) or not; other keys ignored."""
-        return cls(**{name: read(item[attribute]) for name, (attribute, read) in _ITEM.items()
-                      if item.get(attribute) is not None})
-
-
-# Each field's attribute in the item, and how a value read back (boto3's numbers are Decimals) becomes the field's.
-_ITEM: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "stage": ("Stage", str), "state": ("State", State), "reason": ("Reason", str),
-    "failure_class": ("FailureClass", str), "dependency": ("Dependency", str), "since": ("Since", float),
-    "cool_down_s": ("CoolDownSeconds", float), "next_probe_at": ("NextProbeAt", float), "reopens": ("Reopens", int),
-    "clean_files": ("CleanFiles", int), "half_open_since": ("HalfOpenSince", float),
-    "persistent_alerted": ("PersistentAlerted", bool), "opened_at": ("OpenedAt", float),
-    "code_version": ("CodeVersion", str), "version": ("Version", int),
-}
-
 
 @dataclass(frozen=True)
 class Alert:
@@ -270,6 +248,14 @@ def probed(circuit: Circuit, ok: bool, now: float, thresholds: Thresholds = Thre
         decision = Decision(_changed(circuit, cool_down_s=cool_down, next_probe_at=now + cool_down), (), (),
                             circuit.version)
     return _with_persistent(decision, now, thresholds)
+
+
+def broken(circuit: Circuit, reason: str, now: float, code_version: str | None = None) -> Decision:
+    """The stage's function fails before it reads a batch (a broken package, a missing handler): it counts nothing,
+    so its window stays empty; the code circuit opens at once. A circuit already open or half-open stays as it is."""
+    if circuit.state is not State.CLOSED:
+        return _unchanged(circuit)
+    return _open(circuit, now, CODE, None, reason, code_version=code_version)
 
 
 def pause(circuit: Circuit, reason: str, now: float) -> Decision:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lakebox_layer.adapters.catalog import TableState
+from lakebox_layer.adapters.dead_letters import Redriven
 from lakebox_layer.adapters.keys import DataKey
 from lakebox_layer.adapters.metrics import Observation
 from lakebox_layer.adapters.objects import ObjectPeek
@@ -162,7 +163,15 @@ class StageControl(Protocol):
 
     def waiting(self, stage: Stage) -> int | None: ...
 
+    def in_flight(self, stage: Stage) -> int: ...
+
+    def start_failure(self, stage: Stage) -> str | None: ...
+
     def dead_letters(self) -> int: ...
+
+    def redrive(self, stage: Stage) -> Redriven: ...
+
+    def report(self, states: Mapping[str, str]) -> None: ...
 
     def publish(self, alert: Alert, waiting: int | None) -> bool: ...
 

@@ -1,5 +1,6 @@
-"""Lambda, SQS and SNS as the healer and `lakebox pause`/`resume` use them: a stage's event source mapping paused
-and enabled, how many messages wait, the function's code version, the alerts topic, and the probes of a dependency.
+"""Lambda, SQS, SNS and CloudWatch as the healer and `lakebox pause`/`resume` use them: a stage's event source
+mapping paused and enabled, how many messages wait, whether its function starts and its code version, its dead
+letters sent back, the alerts topic, the circuit states' metric, and the probes of a dependency.
 
 Pausing a mapping stops the function taking work: its messages wait in the queue (none reaches the dead-letter queue
 for want of a consumer), a stream's records wait at the mapping's position. On AWS a mapping passes through
@@ -15,8 +16,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.dead_letters import DeadLetters, Redriven
 from lakebox_layer.adapters.errors import error_code
-from lakebox_layer.adapters.metrics import NAMESPACE
+from lakebox_layer.adapters.metrics import NAMESPACE, publish_circuit_states
 from lakebox_layer.circuits import Alert
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.registry import Stage
@@ -95,20 +97,56 @@ class PipelineControl:
             return None
         return self._messages(self._settings.stage_queue(stage.value))
 
+    def in_flight(self, stage: Stage) -> int:
+        """Messages of the stage's queue received and not yet deleted (0 for a stage without a queue)."""
+        if not stage.spec.reads_queue:
+            return 0
+        return self._messages(self._settings.stage_queue(stage.value), ("ApproximateNumberOfMessagesNotVisible",))
+
+    def start_failure(self, stage: Stage) -> str | None:
+        """Whether the stage's function runs at all: invoked with an empty batch (which reads and writes nothing),
+        None when it answers, else its error's type and message (a broken package fails so before any file)."""
+        function = self._settings.function(stage.value)
+        try:
+            answer = self._clients.client("lambda").invoke(FunctionName=function, Payload=b'{"Records": []}')
+        except ClientError as error:
+            raise ControlError(f"invoking {function}: {error_code(error)}") from error
+        if "FunctionError" not in answer:
+            return None
+        try:
+            failure = json.loads(answer["Payload"].read() or b"null")
+        except ValueError:
+            failure = None
+        if not isinstance(failure, dict):
+            return str(answer["FunctionError"])
+        return f"{failure.get('errorType', answer['FunctionError'])}: {str(failure.get('errorMessage', ''))[:200]}"
+
     def dead_letters(self) -> int:
         """Messages in the pipeline's dead-letter queue (shared by every stage)."""
         return self._messages(self._settings.dead_letter_queue)
 
-    def _messages(self, queue: str) -> int:
+    def _messages(self, queue: str, attributes: tuple[str, ...] = (
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")) -> int:
         sqs = self._clients.client("sqs")
         try:
             if queue not in self._queue_urls:  # a queue's URL never changes: asked once per instance
                 self._queue_urls[queue] = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=self._queue_urls[queue], AttributeNames=[
-                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            found = sqs.get_queue_attributes(QueueUrl=self._queue_urls[queue],
+                                             AttributeNames=list(attributes))["Attributes"]
         except ClientError as error:
             raise ControlError(f"reading queue {queue}: {error_code(error)}") from error
-        return sum(int(value) for value in attributes.values())
+        return sum(int(value) for value in found.values())
+
+    def redrive(self, stage: Stage) -> Redriven:
+        """Send the stage's dead letters back to its queue (see :mod:`lakebox_layer.adapters.dead_letters`)."""
+        if not stage.spec.reads_queue:
+            return Redriven()
+        dead_letters = DeadLetters(self._clients.client("sqs"), self._settings.dead_letter_queue)
+        return dead_letters.redrive(self._settings.stage_queue(stage.value))
+
+    def report(self, states: Mapping[str, str]) -> None:
+        """Each stage's circuit state as a metric, for the dashboard."""
+        publish_circuit_states(self._clients.cloudwatch, self._settings.project, states)
 
     def publish(self, alert: Alert, waiting: int | None) -> bool:
         """Publish a change of a circuit's state to the alerts topic; False where there is no topic."""

@@ -10,7 +10,7 @@ UpdateItem. They expire after an hour (`ExpiresAt`, the table's time-to-live att
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.errors import error_code
 from lakebox_layer.adapters.metadata import marshal, unmarshal
-from lakebox_layer.circuits import Circuit, Decision, FailureKey, Minute
+from lakebox_layer.circuits import Circuit, Decision, FailureKey, Minute, State
 from lakebox_layer.exceptions import MetadataError
 
 if TYPE_CHECKING:
@@ -29,6 +29,30 @@ CIRCUIT_SORT_KEY = "current"
 # A minute's failed file ids are kept up to this many per class and dependency: enough for any threshold.
 MAX_FILES_PER_KEY = 100
 _NO_DEPENDENCY = "-"
+
+
+# Each circuit field's attribute in the item, and how a value read back (boto3's numbers are Decimals) becomes it.
+_CIRCUIT_ITEM: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "stage": ("Stage", str), "state": ("State", State), "reason": ("Reason", str),
+    "failure_class": ("FailureClass", str), "dependency": ("Dependency", str), "since": ("Since", float),
+    "cool_down_s": ("CoolDownSeconds", float), "next_probe_at": ("NextProbeAt", float), "reopens": ("Reopens", int),
+    "clean_files": ("CleanFiles", int), "half_open_since": ("HalfOpenSince", float),
+    "persistent_alerted": ("PersistentAlerted", bool), "opened_at": ("OpenedAt", float),
+    "code_version": ("CodeVersion", str), "version": ("Version", int),
+}
+
+
+def circuit_item(circuit: Circuit) -> dict[str, Any]:
+    """A circuit as its item's attributes (floats for `marshal` to make Decimals; no None)."""
+    item = {attribute: getattr(circuit, name) for name, (attribute, _) in _CIRCUIT_ITEM.items()}
+    return {attribute: value for attribute, value in {**item, "State": circuit.state.value}.items()
+            if value is not None}
+
+
+def circuit_of(item: Mapping[str, Any]) -> Circuit:
+    """A circuit from an item `circuit_item` wrote, read by boto3 (numbers as Decimal) or not; other keys ignored."""
+    return Circuit(**{name: read(item[attribute]) for name, (attribute, read) in _CIRCUIT_ITEM.items()
+                      if item.get(attribute) is not None})
 
 
 def counters_key(stage: str) -> str:
@@ -112,7 +136,7 @@ class HealthStore:
                                      Key=marshal({"ProcessId": circuit_key(stage), "Timestamp": CIRCUIT_SORT_KEY}))
         except ClientError as error:
             raise MetadataError(f"reading {stage}'s circuit from {self.table}: {error_code(error)}") from error
-        return Circuit.from_item(unmarshal(item["Item"])) if "Item" in item else Circuit(stage)
+        return circuit_of(unmarshal(item["Item"])) if "Item" in item else Circuit(stage)
 
     def save(self, decision: Decision) -> bool:
         """Store a changed circuit if nobody stored another version meanwhile; False when somebody did (read it
@@ -120,7 +144,7 @@ class HealthStore:
         if not decision.changed:
             return True
         circuit = decision.circuit
-        item = {"ProcessId": circuit_key(circuit.stage), "Timestamp": CIRCUIT_SORT_KEY, **circuit.to_item(),
+        item = {"ProcessId": circuit_key(circuit.stage), "Timestamp": CIRCUIT_SORT_KEY, **circuit_item(circuit),
                 "UpdatedAt": time.time()}
         try:
             self._db.put_item(

@@ -1,4 +1,4 @@
-"""CloudWatch: the pipeline's quality metrics.
+"""CloudWatch: the pipeline's quality metrics, and its stages' circuit states.
 
 Each judged file is one observation: ValidationSuccessRate 100 or 0, AverageQualityScore its score, ProcessedRecords
 its record count. CloudWatch's statistics then give the true figures for any window (Average of the rate is the
@@ -7,6 +7,7 @@ share of files that passed, Sum of records is the volume), with O(1) work per fi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,13 @@ DIMENSION = "Pipeline"
 SUCCESS_RATE = "ValidationSuccessRate"
 AVERAGE_SCORE = "AverageQualityScore"
 PROCESSED_RECORDS = "ProcessedRecords"
+
+
+# The healer's one value per stage and run: 0 closed, 1 half-open, 2 open (Maximum over a period: its worst state).
+HEALTH_NAMESPACE = "DataLake/Health"
+CIRCUIT_STATE = "CircuitState"
+STAGE_DIMENSION = "Stage"
+CIRCUIT_LEVELS = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 
 def dimensions(pipeline: str) -> list[DimensionTypeDef]:
@@ -69,3 +77,18 @@ class QualityMetrics:
                 self._cloudwatch.put_metric_data(Namespace=NAMESPACE, MetricData=data[start:start + MAX_DATA])
         except ClientError as error:
             raise MetricsError(f"quality metrics of {self.pipeline} refused: {error_code(error)}") from error
+
+
+def publish_circuit_states(cloudwatch: CloudWatchClient, pipeline: str, states: Mapping[str, str]) -> None:
+    """Each stage's circuit state (by stage name: "closed", "half_open", "open") as one value of its own, in one
+    call; a refusal raises :class:`MetricsError`."""
+    data: list[MetricDatumTypeDef] = [
+        {"MetricName": CIRCUIT_STATE, "Value": CIRCUIT_LEVELS[state], "Unit": "None",
+         "Dimensions": [*dimensions(pipeline), {"Name": STAGE_DIMENSION, "Value": stage}]}
+        for stage, state in sorted(states.items())]
+    if not data:
+        return
+    try:
+        cloudwatch.put_metric_data(Namespace=HEALTH_NAMESPACE, MetricData=data)
+    except ClientError as error:
+        raise MetricsError(f"circuit states of {pipeline} refused: {error_code(error)}") from error

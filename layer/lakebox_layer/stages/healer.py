@@ -1,6 +1,11 @@
 """The healer: once a minute (an EventBridge Scheduler schedule), each mapped stage's health counters decide its
 circuit (:mod:`lakebox_layer.circuits`), and what the decision asks is carried out: the stage's mapping paused,
-probed and enabled with a small batch, or restored; every change of state published to the alerts topic.
+probed and enabled with a small batch, or restored and the stage's dead letters sent back; every change of state
+published to the alerts topic, and every stage's state to the dashboard's metric.
+
+A function that fails before it reads a batch (a broken package) counts nothing, so its counters cannot say so:
+when a stage counted no work in the window while its queue has messages in flight, the healer invokes its function
+with an empty batch, and a failure opens the stage's code circuit.
 
 A circuit is stored before its actions run, on the condition that nobody stored another version meanwhile (two
 healers, or a healer and `lakebox pause`, never undo each other); and every run also makes the mapping agree with
@@ -28,6 +33,7 @@ from lakebox_layer.circuits import (
     State,
     Thresholds,
     Window,
+    broken,
     probed,
     step,
     successes_start,
@@ -82,6 +88,11 @@ class Healer:
             except Exception as error:  # one stage's trouble never keeps the others' circuits still
                 self.logger.exception("healing failed", extra={"stage": spec.name, "error": str(error)})
                 healed.append(Unhealed(spec.stage, f"{type(error).__name__}: {error}"))
+        try:
+            self.control.report({h.stage.value: h.decision.circuit.state.value
+                                 for h in healed if isinstance(h, Healed)})
+        except Exception as error:  # the dashboard misses a point; the circuits stand
+            self.logger.warning("circuit states not reported", extra={"error": str(error)})
         return healed
 
     def heal_stage(self, stage: Stage, now: float) -> Healed:
@@ -90,6 +101,11 @@ class Healer:
         since = window_start(circuit, now, self.thresholds)
         counted = successes_start(circuit, now, self.thresholds)
         window = Window.of(self.store.minutes(stage.value, min(since, counted)), since, counted)
+        if circuit.state is State.CLOSED and not window.work and self.control.in_flight(stage):
+            failure = self.control.start_failure(stage)
+            if failure is not None:
+                return self.apply(stage, broken(circuit, f"the function fails before it reads a batch: {failure}",
+                                                now, self.control.code_version(stage)))
         code_failures, _ = window.of_class(CODE)
         # A code circuit closes when the function's code changes; its version is read only when it may matter.
         version = self.control.code_version(stage) if circuit.failure_class == CODE or code_failures else None
@@ -113,7 +129,7 @@ class Healer:
             Action.ENABLE_SMALL: lambda: self.control.enable(stage, self.thresholds.probe_batch_size,
                                                              self.thresholds.probe_concurrency),
             Action.RESTORE: lambda: self.control.restore(stage),
-            Action.REDRIVE: lambda: self._dead_letters_wait(stage),
+            Action.REDRIVE: lambda: self._redrive(stage),
         }
         for action in decision.actions:
             if action in actions:
@@ -141,13 +157,13 @@ class Healer:
         elif circuit.state is State.HALF_OPEN and not enabled:
             self.control.enable(stage, self.thresholds.probe_batch_size, self.thresholds.probe_concurrency)
 
-    def _dead_letters_wait(self, stage: Stage) -> None:
-        # The circuit kept the outage's messages in their queue; what reached the dead-letter queue before it
-        # opened is replayed by `lakebox redrive` (the healer does not redrive by itself yet).
-        count = self.control.dead_letters()
-        if count:
-            self.logger.warning("dead letters wait for `lakebox redrive`", extra={"stage": stage.value,
-                                                                                  "dead_letters": count})
+    def _redrive(self, stage: Stage) -> None:
+        # The circuit kept the outage's messages in their queue; what reached the dead-letter queue before it opened
+        # (or in an earlier incident) goes back to the stage's queue, each dead letter a bounded number of times.
+        redriven = self.control.redrive(stage)
+        if redriven.sent or redriven.parked:
+            self.logger.info("dead letters sent back", extra={"stage": stage.value, "sent": redriven.sent,
+                                                              "parked": redriven.parked})
 
 
 def _then(first: Decision, second: Decision) -> Decision:

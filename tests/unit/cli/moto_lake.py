@@ -16,7 +16,7 @@ import boto3
 from lakebox.lake.target import Target
 from lakebox_infra.arns import Arns
 from lakebox_infra.topology import Topology
-from lakebox_layer.adapters.health import HealthStore
+from lakebox_layer.adapters.health import HealthStore, circuit_item
 from lakebox_layer.adapters.metadata import marshal
 from lakebox_layer.circuits import Circuit
 from lakebox_layer.records import RawObject
@@ -60,7 +60,7 @@ class MotoLake:
 
     def put_circuit(self, circuit: Circuit) -> None:
         """A circuit as the healer stores it."""
-        item = {"ProcessId": f"circuit#{circuit.stage}", "Timestamp": "current", **circuit.to_item()}
+        item = {"ProcessId": f"circuit#{circuit.stage}", "Timestamp": "current", **circuit_item(circuit)}
         self.client("dynamodb").put_item(TableName=self.target.names.metadata_table, Item=marshal(item))
 
     def put_records(self, *records: dict[str, Any]) -> None:

@@ -84,7 +84,9 @@ def test_wildcard_resources_only_where_aws_has_no_resource_level_permissions(top
             assert as_list(statement["Resource"]) == ["*"], owner
             actions = set(as_list(statement["Action"]))
             if actions == {"cloudwatch:PutMetricData"}:
-                assert statement["Condition"] == {"StringEqualsIfExists": {"cloudwatch:namespace": "DataLake/Quality"}}
+                # Quality's metrics, or (the healer's) the circuit states: each role its own namespace.
+                namespace = "DataLake/Health" if owner.endswith("healer") else "DataLake/Quality"
+                assert statement["Condition"] == {"StringEqualsIfExists": {"cloudwatch:namespace": namespace}}, owner
             else:
                 # Comprehend's DetectPiiEntities, Lambda's ListEventSourceMappings and CloudWatch's ListMetrics (the
                 # healer's) have no resource-level permission.

@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from lakebox_infra.observability import SCORE_THRESHOLD, SUCCESS_RATE_THRESHOLD
 from lakebox_infra.provision import monitoring
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, SUCCESS_RATE, dimensions
+from lakebox_layer.registry import MAPPED_STAGES
 from tests.fakes.provision import NAMES, TAG_LIST, TOPOLOGY, Stubs, missing
 
 TOPIC = TOPOLOGY.alerts_topic
@@ -107,6 +108,14 @@ def test_the_dashboard_shows_the_quality_metrics_and_every_stages_errors_and_dur
     for function in TOPOLOGY.functions:
         assert ["AWS/Lambda", "Errors", "FunctionName", function.name] in metrics
         assert ["AWS/Lambda", "Duration", "FunctionName", function.name] in metrics
+
+
+def test_the_dashboard_shows_the_circuit_of_every_stage_the_healer_keeps_one_for() -> None:
+    [circuits] = [w for w in TOPOLOGY.dashboard_body["widgets"] if w["properties"]["title"].startswith("Circuits")]
+
+    assert circuits["properties"]["stat"] == "Maximum"  # a period that saw it open shows it open
+    assert circuits["properties"]["metrics"] == [
+        ["DataLake/Health", "CircuitState", "Pipeline", NAMES.project, "Stage", spec.name] for spec in MAPPED_STAGES]
 
 
 def test_missing_monitoring_is_created_with_its_tags() -> None:

@@ -3,15 +3,17 @@ up, minutes are read back from a start, a circuit is stored only over the versio
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from lakebox_layer.adapters.health import MAX_FILES_PER_KEY, HealthStore, minute_of
-from lakebox_layer.circuits import Circuit, Window, pause, resume, step
+from lakebox_layer.adapters.health import MAX_FILES_PER_KEY, HealthStore, circuit_item, circuit_of, minute_of
+from lakebox_layer.circuits import TRANSIENT, Circuit, State, Window, pause, resume, step
 from lakebox_layer.exceptions import MetadataError
 from tests.fakes.moto_table import TABLE, moto_metadata_table
 
@@ -89,3 +91,19 @@ def test_dynamodb_errors_are_metadata_errors() -> None:
                               aws_secret_access_key="test")
         with pytest.raises(MetadataError, match="counting curation's health"):
             HealthStore(client, "no-such-table").count("curation", T0, 1, {}, {})
+
+
+def test_a_circuit_is_stored_as_an_item_and_read_back_with_decimals() -> None:
+    circuit = Circuit("curation", State.HALF_OPEN, "glue answered", TRANSIENT, "glue", since=T0 + 0.25,
+                      cool_down_s=120.0, next_probe_at=None, reopens=2, clean_files=1, half_open_since=T0 + 0.25,
+                      persistent_alerted=True, opened_at=T0, code_version="12", version=9)
+    item = circuit_item(circuit)
+    assert json.loads(json.dumps(item)) == item
+    assert None not in item.values() and "NextProbeAt" not in item
+    assert (item["State"], item["CoolDownSeconds"], item["Version"]) == ("half_open", 120.0, 9)
+    assert circuit_of(item) == circuit
+    # As boto3 reads it back: every number a Decimal (a code version that looks like one too), other keys beside.
+    read = {k: Decimal(str(v)) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for k, v in item.items()}
+    assert circuit_of({**read, "CodeVersion": Decimal("12"), "ProcessId": "circuit#curation"}) == circuit
+    assert circuit_of(circuit_item(Circuit("curation"))) == Circuit("curation")

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox_layer.adapters.metrics import Observation, QualityMetrics
+from lakebox_layer.adapters.metrics import Observation, QualityMetrics, publish_circuit_states
 from lakebox_layer.exceptions import MetricsError
 
 if TYPE_CHECKING:
@@ -69,3 +69,19 @@ def test_a_batch_of_files_is_one_call_with_each_files_own_values(metrics: Qualit
         "Namespace": "DataLake/Quality", "MetricData": datums(100.0, 90.0, 3.0) + datums(0.0, 40.0, 5.0),
     })
     metrics.publish_all([Observation(True, 90.0, 3), Observation(False, 40.0, 5)])
+
+
+def test_each_stages_circuit_state_is_one_value_of_its_own_in_one_call(client: CloudWatchClient,
+                                                                       stubber: Stubber) -> None:
+    stubber.add_response("put_metric_data", {}, {"Namespace": "DataLake/Health", "MetricData": [
+        {"MetricName": "CircuitState", "Value": value, "Unit": "None",
+         "Dimensions": [*DIMENSIONS, {"Name": "Stage", "Value": stage}]}
+        for stage, value in (("curation", 2.0), ("quality", 0.0), ("validation", 1.0))]})
+    publish_circuit_states(client, "lakebox", {"validation": "half_open", "curation": "open", "quality": "closed"})
+    publish_circuit_states(client, "lakebox", {})  # nothing to say: no call
+
+
+def test_a_refused_circuit_report_is_a_metrics_error(client: CloudWatchClient, stubber: Stubber) -> None:
+    stubber.add_client_error("put_metric_data", service_error_code="AccessDenied")
+    with pytest.raises(MetricsError, match="circuit states of lakebox refused: AccessDenied"):
+        publish_circuit_states(client, "lakebox", {"curation": "open"})

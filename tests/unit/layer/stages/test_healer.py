@@ -1,19 +1,22 @@
 """The healer on a given clock, the health store on moto's DynamoDB and the stages' controls faked: a dependency's
 outage opens its stage's circuit and pauses the mapping, a probe half-opens it with a small batch, clean files close
 it and restore the mapping; every change is alerted once; file failures open nothing; a code circuit waits for a
-new deployment; the mapping is made to agree with the circuit whoever changed it; a moved circuit is left alone."""
+new deployment, and a function that fails before it reads a batch opens one; closing sends the stage's dead letters
+back; every run reports each stage's state; the mapping is made to agree with the circuit whoever changed it; a moved
+circuit is left alone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import pytest
 from aws_lambda_powertools import Logger
 
+from lakebox_layer.adapters.dead_letters import Redriven
 from lakebox_layer.adapters.health import HealthStore
 from lakebox_layer.circuits import Alert, Circuit, Decision, State, Thresholds, pause
-from lakebox_layer.registry import Stage
+from lakebox_layer.registry import MAPPED_STAGES, Stage
 from lakebox_layer.stages.healer import Healer, Unhealed
 from tests.fakes.moto_table import TABLE, moto_metadata_table
 
@@ -31,6 +34,11 @@ class FakeControl:
     answers: bool = True
     probes: list[str | None] = field(default_factory=list)
     code: str = "sha-1"
+    in_flight_messages: int = 0
+    start_failures: dict[Stage, str] = field(default_factory=dict)
+    started: list[Stage] = field(default_factory=list)
+    redriven: list[Stage] = field(default_factory=list)
+    reports: list[dict[str, str]] = field(default_factory=list)
 
     def enabled(self, stage: Stage) -> bool:
         return self.mappings[stage][0]
@@ -51,8 +59,22 @@ class FakeControl:
     def waiting(self, stage: Stage) -> int | None:
         return 7
 
+    def in_flight(self, stage: Stage) -> int:
+        return self.in_flight_messages
+
+    def start_failure(self, stage: Stage) -> str | None:
+        self.started.append(stage)
+        return self.start_failures.get(stage)
+
     def dead_letters(self) -> int:
         return 0
+
+    def redrive(self, stage: Stage) -> Redriven:
+        self.redriven.append(stage)
+        return Redriven(sent=2)
+
+    def report(self, states: Mapping[str, str]) -> None:
+        self.reports.append(dict(states))
 
     def publish(self, alert: Alert, waiting: int | None) -> bool:
         self.alerts.append((alert, waiting))
@@ -110,6 +132,9 @@ def test_an_outage_opens_pauses_probes_half_opens_and_clean_files_close(store: H
     assert store.circuit("curation").state is State.CLOSED
     assert control.mappings[Stage.CURATION] == (True, 10, 4)  # its declared settings again
     assert states(control) == ["curation open", "curation half_open", "curation closed"]
+    assert control.redriven == [Stage.CURATION]  # the stage's dead letters go back to its queue, once
+    assert [report["curation"] for report in control.reports] == ["open", "open", "half_open", "closed"]
+    assert set(control.reports[0]) == {spec.name for spec in MAPPED_STAGES}
 
 
 def test_a_probe_that_fails_keeps_it_open_for_a_doubled_cool_down(store: HealthStore) -> None:
@@ -208,4 +233,55 @@ def test_one_stage_in_trouble_leaves_the_others_healed(store: HealthStore) -> No
 
     assert [h for h in healed if isinstance(h, Unhealed)] == [
         Unhealed(Stage.VALIDATION, "RuntimeError: lambda unreachable")]
+    assert store.circuit("curation").state is State.OPEN
+
+
+def test_a_function_that_fails_before_reading_its_batch_opens_its_code_circuit(store: HealthStore) -> None:
+    """A broken package counts nothing: messages in flight with no work counted make the healer try the function
+    with an empty batch; its failure opens the code circuit, which a new deployment closes."""
+    control = FakeControl(in_flight_messages=3,
+                          start_failures={Stage.QUALITY: "Runtime.ImportModuleError: No module named 'handler'"})
+
+    healer(store, control).heal(T0 + 30)
+
+    circuit = store.circuit("quality")
+    assert (circuit.state, circuit.failure_class, circuit.code_version) == (State.OPEN, "code", "sha-1")
+    assert circuit.reason == ("the function fails before it reads a batch: "
+                              "Runtime.ImportModuleError: No module named 'handler'")
+    assert control.mappings[Stage.QUALITY][0] is False and states(control) == ["quality open"]
+    assert store.circuit("curation").state is State.CLOSED  # the functions that start are left alone
+    started = len(control.started)
+
+    healer(store, control).heal(T0 + 90)  # open: the function is not tried again
+    assert store.circuit("quality").state is State.OPEN
+    assert Stage.QUALITY not in control.started[started:]
+
+    control.code = "sha-2"
+    healer(store, control).heal(T0 + 150)
+    assert store.circuit("quality").state is State.CLOSED and control.mappings[Stage.QUALITY][0] is True
+
+
+def test_a_function_is_tried_only_when_its_messages_are_in_flight_and_nothing_is_counted(
+        store: HealthStore) -> None:
+    idle = FakeControl(start_failures={Stage.QUALITY: "Runtime.ImportModuleError: x"})
+    healer(store, idle).heal(T0 + 30)
+    assert idle.started == [] and store.circuit("quality").state is State.CLOSED
+
+    busy = FakeControl(in_flight_messages=2, start_failures={Stage.QUALITY: "Runtime.ImportModuleError: x"})
+    store.count("quality", T0 + 35, 1, {}, {})  # quality counted work: its function runs
+    healer(store, busy).heal(T0 + 40)
+    assert Stage.QUALITY not in busy.started and store.circuit("quality").state is State.CLOSED
+
+
+def test_a_report_the_dashboard_cannot_take_leaves_the_circuits_healed(store: HealthStore) -> None:
+    control = FakeControl()
+    fail(store, T0, 12)
+
+    def refused(states: Mapping[str, str]) -> None:
+        raise RuntimeError("cloudwatch down")
+
+    control.report = refused  # type: ignore[method-assign]
+    healed = healer(store, control).heal(T0 + 30)
+
+    assert not [h for h in healed if isinstance(h, Unhealed)]
     assert store.circuit("curation").state is State.OPEN
