@@ -6,7 +6,6 @@ alerts topic, and every file ends curated exactly once, with no step by hand."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -23,36 +22,11 @@ from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.registry import Stage
 from lakebox_layer.stages.healer import Healer
 from tests.e2e.fault_proxy import FaultProxy, fault_proxy
+from tests.e2e.healing import alerts, healer_run, mapping, wear_out
 from tests.e2e.lake import Lake, subscribe_queue
 
 FILES = 12
 DEADLINE_S = 240.0
-
-
-def healer_run(lake: Lake) -> dict[str, str]:
-    """One run of the deployed healer, as its schedule invokes it: each stage's circuit after."""
-    answer = lake.client("lambda").invoke(FunctionName=lake.names.function("healer"), Payload=b"{}")
-    payload = json.loads(answer["Payload"].read() or b"null")
-    assert "FunctionError" not in answer, payload
-    assert payload["failed"] == {}, payload
-    return dict(payload["circuits"])
-
-
-def curation_mapping(lake: Lake) -> dict[str, Any]:
-    [mapping] = lake.client("lambda").list_event_source_mappings(
-        FunctionName=lake.names.function("curation"))["EventSourceMappings"]
-    return dict(mapping)
-
-
-def alerts(sqs: Any, url: str, seen: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The healer's alerts received so far (kept in `seen`, since receiving takes them off the queue); the topic
-    carries other notices too."""
-    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", []):
-        body = json.loads(message["Body"])
-        if isinstance(body, dict) and body.get("source") == "lakebox.healer":
-            seen.append(body)
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-    return seen
 
 
 @pytest.fixture
@@ -87,6 +61,8 @@ def test_a_dependency_outage_pauses_its_stage_and_heals_with_no_step_by_hand(
                             f"healer-alerts-{uuid.uuid4().hex[:6]}")
     seen: list[dict[str, Any]] = []
     store = HealthStore(lake.target.clients.dynamodb, lake.names.metadata_table)
+    control = PipelineControl(AwsClients(lake.target.settings, lake.target.session), lake.target.settings)
+    dead_letters_before = control.dead_letters()
     dataset = f"healer_{uuid.uuid4().hex[:6]}"
     glue_outage.down.add("glue")
 
@@ -103,7 +79,13 @@ def test_a_dependency_outage_pauses_its_stage_and_heals_with_no_step_by_hand(
                                   f"minutes {store.minutes('curation', 0)}")
     circuit = store.circuit("curation")
     assert (circuit.failure_class, circuit.dependency) == ("transient", "glue")
-    assert curation_mapping(lake)["State"] == "Disabled"
+    assert mapping(lake, "curation")["State"] == "Disabled"
+    assert control.dead_letters() == dead_letters_before  # the outage's files wait in curation's queue
+
+    # Files whose tries ran out before the circuit opened (as they would in a slower outage): the healer sends them
+    # back when it closes.
+    wear_out(lake, "curation", 2)
+    assert control.dead_letters() >= dead_letters_before + 2
 
     # The stages upstream keep working while curation waits.
     later: RawObject = lake.put_raw(f"input/{dataset}/late.csv", b"id,value\n99,990\n")
@@ -124,22 +106,22 @@ def test_a_dependency_outage_pauses_its_stage_and_heals_with_no_step_by_hand(
                               if r["Stage"] == "curation"] for raw in [*raws, later]}
         logs = [(line.get("level"), line.get("message"), str(line.get("exception", ""))[-300:])
                 for line in lake.log_lines("curation", raws[0].process_id)]
-        control = PipelineControl(AwsClients(lake.target.settings, lake.target.session), lake.target.settings)
         return (f"; circuit {store.circuit('curation')}; minutes {minutes}; curation records {statuses}; "
-                f"mapping {curation_mapping(lake)}; in flight {lake.in_flight()}; dead letters "
+                f"mapping {mapping(lake, 'curation')}; in flight {lake.in_flight()}; dead letters "
                 f"{control.dead_letters()}; proxy passed {glue_outage.passed} refused {glue_outage.refused}; "
                 f"logs of {raws[0].key}: {logs}")
 
     wait_until(healed, deadline_s=DEADLINE_S, interval_s=5.0, what="curation's circuit to close once Glue answers",
                on_timeout=diagnosis)
 
-    mapping = curation_mapping(lake)
-    assert mapping["State"] in ("Enabled", "Enabling")
-    assert (mapping["BatchSize"], mapping["ScalingConfig"]["MaximumConcurrency"]) == (10, 4)
+    restored = mapping(lake, "curation")
+    assert restored["State"] in ("Enabled", "Enabling")
+    assert (restored["BatchSize"], restored["ScalingConfig"]["MaximumConcurrency"]) == (10, 4)
     for raw in [*raws, later]:
         records = lake.wait_for_stages(raw.process_id, {"curation"}, deadline_s=DEADLINE_S)
         curations = [r for r in records if r["Stage"] == "curation"]
         assert [r["CurationStatus"] for r in curations] == ["curated"], raw.key
+    assert control.dead_letters() <= dead_letters_before  # curation's were sent back, and are curated above
     wait_until(lambda: len(alerts(sqs, queue, seen)) >= 3, deadline_s=60, interval_s=0.5,
                what="the open, half-open and closed alerts", on_timeout=lambda: f"; got {seen}")
     assert [(a["stage"], a["state"]) for a in seen] == [
