@@ -6,9 +6,10 @@ from typing import Any
 
 from lakebox_infra import contract_files
 from lakebox_infra.exceptions import ProvisioningError
-from lakebox_infra.provision.base import Context, absent, current
+from lakebox_infra.provision.base import Context, absent, current, ensure
 from lakebox_infra.provision.tags import ensure_tags, from_list, to_list
 from lakebox_layer.adapters.contract_store import ContractStore
+from lakebox_layer.adapters.health import EXPIRES_AT
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
 from lakebox_layer.exceptions import ContractInvalid
 from lakebox_layer.privacy import LAKE_SETTINGS_KEY, lake_settings_item
@@ -44,6 +45,21 @@ def apply_table(ctx: Context) -> None:
     ensure_tags(ctx, "tables", f"table {name}",
                 lambda: from_list(ddb.list_tags_of_resource(ResourceArn=arn).get("Tags", [])),
                 lambda tags: ddb.tag_resource(ResourceArn=arn, Tags=to_list(tags)))
+    apply_time_to_live(ctx, name)
+
+
+def apply_time_to_live(ctx: Context, name: str) -> None:
+    """The stages' health counters expire by their `ExpiresAt` (the table's time to live); no other item has it."""
+    ddb = ctx.client("dynamodb")
+
+    def read() -> dict[str, Any]:
+        found = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        enabled = found.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+        return {"AttributeName": found.get("AttributeName") if enabled else None, "Enabled": enabled}
+
+    ensure(ctx, f"time to live of table {name} ({EXPIRES_AT})", read, {"AttributeName": EXPIRES_AT, "Enabled": True},
+           lambda _: ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={
+               "AttributeName": EXPIRES_AT, "Enabled": True}))
 
 
 def apply_contracts(ctx: Context) -> None:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 COUNTERS_TTL_S = 3600
+# The table's time-to-live attribute (bootstrap sets it): only the counters carry it.
+EXPIRES_AT = "ExpiresAt"
 CIRCUIT_SORT_KEY = "current"
 # A minute's failed file ids are kept up to this many per class and dependency: enough for any threshold.
 MAX_FILES_PER_KEY = 100
@@ -92,7 +94,7 @@ class HealthStore:
     def count(self, stage: str, at: float, successes: int, failures: Mapping[FailureKey, int],
               failed_files: Mapping[FailureKey, Iterable[str]]) -> None:
         """Add one invocation's outcomes to the minute `at` falls in: one UpdateItem."""
-        names: dict[str, str] = {"#s": "Successes", "#e": "ExpiresAt"}
+        names: dict[str, str] = {"#s": "Successes", "#e": EXPIRES_AT}
         values: dict[str, Any] = {":s": successes, ":e": int(at) + COUNTERS_TTL_S}
         adds = ["#s :s"]
         for number, (failure, count) in enumerate(sorted(failures.items(), key=lambda kv: _attribute(kv[0]))):

@@ -1,5 +1,6 @@
-"""The metadata table: created as declared (with its status index, without a stream), tagged, its old stream turned
-off; the contracts published into it, and the lake's environment recorded in it."""
+"""The metadata table: created as declared (with its status index, without a stream), tagged, its health counters'
+time to live set, its old stream turned off; the contracts published into it, and the lake's environment recorded
+in it."""
 
 from __future__ import annotations
 
@@ -21,8 +22,20 @@ INDEX = {"IndexName": "StatusIndex"}
 ORDERS = parse_contract(json.loads((PROJECT_ROOT / "contracts" / "orders.json").read_text()))
 
 
+TTL = f"time to live of table {TABLE} (ExpiresAt)"
+
+
 def described(**extra: Any) -> dict[str, Any]:
     return {"Table": {"TableName": TABLE, "TableArn": ARN, "TableStatus": "ACTIVE", **extra}}
+
+
+def expect_time_to_live(ddb: Any, status: str = "ENABLED") -> None:
+    """The table's time to live read, and set when it is not ExpiresAt's."""
+    found = {"TimeToLiveStatus": status, **({"AttributeName": "ExpiresAt"} if status == "ENABLED" else {})}
+    ddb.add_response("describe_time_to_live", {"TimeToLiveDescription": found}, {"TableName": TABLE})
+    if status != "ENABLED":
+        ddb.add_response("update_time_to_live", {}, {"TableName": TABLE, "TimeToLiveSpecification": {
+            "AttributeName": "ExpiresAt", "Enabled": True}})
 
 
 def test_a_missing_table_is_created_as_declared_without_a_stream_and_tagged() -> None:
@@ -33,12 +46,13 @@ def test_a_missing_table_is_created_as_declared_without_a_stream_and_tagged() ->
     ddb.add_response("describe_table", described(), {"TableName": TABLE})  # the table_exists waiter
     ddb.add_response("list_tags_of_resource", {"Tags": []}, {"ResourceArn": ARN})
     ddb.add_response("tag_resource", {}, {"ResourceArn": ARN, "Tags": TAG_LIST})
+    expect_time_to_live(ddb, "DISABLED")
 
     table.apply_table(stubs.context)
 
     stubs.done()
     assert "StreamSpecification" not in TOPOLOGY.table
-    assert stubs.changes == [("created", f"table {TABLE}"), ("set", f"tags of table {TABLE}")]
+    assert stubs.changes == [("created", f"table {TABLE}"), ("set", f"tags of table {TABLE}"), ("set", TTL)]
 
 
 def test_a_table_as_declared_is_left_alone() -> None:
@@ -46,12 +60,13 @@ def test_a_table_as_declared_is_left_alone() -> None:
     ddb = stubs("dynamodb")
     ddb.add_response("describe_table", described(GlobalSecondaryIndexes=[INDEX]), {"TableName": TABLE})
     ddb.add_response("list_tags_of_resource", {"Tags": TAG_LIST}, {"ResourceArn": ARN})
+    expect_time_to_live(ddb)
 
     table.apply_table(stubs.context)
 
     stubs.done()
     assert stubs.changes == []
-    assert stubs.unchanged == [f"table {TABLE}", f"tags of table {TABLE}"]
+    assert stubs.unchanged == [f"table {TABLE}", f"tags of table {TABLE}", TTL]
 
 
 def test_a_stream_left_from_an_earlier_topology_is_disabled_and_tags_that_differ_are_set() -> None:
@@ -64,6 +79,7 @@ def test_a_stream_left_from_an_earlier_topology_is_disabled_and_tags_that_differ
     ddb.add_response("describe_table", described(), {"TableName": TABLE})  # the table_exists waiter
     ddb.add_response("list_tags_of_resource", {"Tags": [{"Key": "project", "Value": "other"}]}, {"ResourceArn": ARN})
     ddb.add_response("tag_resource", {}, {"ResourceArn": ARN, "Tags": TAG_LIST})
+    expect_time_to_live(ddb)
 
     table.apply_table(stubs.context)
 
