@@ -6,6 +6,7 @@ alerts topic, and every file ends curated exactly once, with no step by hand."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -127,3 +128,23 @@ def test_a_dependency_outage_pauses_its_stage_and_heals_with_no_step_by_hand(
     assert [(a["stage"], a["state"]) for a in seen] == [
         ("curation", "open"), ("curation", "half_open"), ("curation", "closed")]
     assert seen[0]["dependency"] == "glue" and seen[0]["class"] == "transient"
+
+
+def test_a_burst_of_bad_files_opens_no_circuit(lake: Lake) -> None:
+    """Twelve files that cannot be read each end quarantined with their reason; the healer, run after them, finds
+    every circuit closed: a file's failure is never a dependency's."""
+    dataset = f"bad_burst_{uuid.uuid4().hex[:6]}"
+    store = HealthStore(lake.target.clients.dynamodb, lake.names.metadata_table)
+    started = time.time()
+    raws = [lake.put_raw(f"input/{dataset}/broken-{n:02}.json", b'{"id": 1, "value": ') for n in range(FILES)]
+    for raw in raws:
+        assert lake.outcome(raw).status is FileStatus.QUARANTINED, raw.key
+
+    circuits = healer_run(lake)
+
+    assert set(circuits.values()) == {State.CLOSED.value}, circuits
+    # Validation counted each file as work it finished, and nothing against a dependency or its code.
+    minutes = store.minutes("validation", started)
+    assert sum(m.successes for m in minutes) >= FILES
+    assert not [key for m in minutes for key in m.failures if key[0] in ("transient", "code")], minutes
+    assert all(mapping(lake, stage)["State"] in ("Enabled", "Enabling") for stage in ("validation", "quality"))
