@@ -87,3 +87,35 @@ def test_a_localstack_token_never_reaches_the_emulator_or_a_function_log(
     assert lines, "the functions logged something"
     assert secret not in "\n".join(lines)
     assert secret not in (tmp_path / "emulator.log").read_text()
+
+
+def listening_addresses(pid: int) -> set[str]:
+    """The addresses the process listens on (TCP, IPv4 and IPv6), from /proc: its sockets' inodes, then the kernel's
+    socket tables."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().name
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.add(fields[1].rpartition(":")[0])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").exists(), reason="reads the kernel's socket tables in /proc")
+def test_the_emulator_listens_on_the_loopback_only(tmp_path: Path) -> None:
+    emulator = EmbeddedEmulator(tmp_path)
+    state, _ = emulator.start(port=None)
+    try:
+        addresses = listening_addresses(state.pid)
+    finally:
+        emulator.stop()
+    assert addresses, "the emulator listens somewhere"
+    assert addresses == {"0100007F"}, f"listening beyond 127.0.0.1: {addresses}"  # 127.0.0.1, as /proc writes it

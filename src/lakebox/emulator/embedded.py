@@ -234,6 +234,8 @@ class EmbeddedEmulator:
         env.update({
             "GATEWAY_PORT": str(port),
             "BIND_HOST": HOST,
+            # MiniStack's IoT mTLS listener binds every interface on 8883 by default; lakebox has no use for it.
+            "IOT_MTLS_ENABLED": "0",
             "MINISTACK_REGION": region,
             "AWS_DEFAULT_REGION": region,
             "AWS_ACCESS_KEY_ID": "test",
