@@ -207,6 +207,14 @@ def classify(error: BaseException) -> Failure:
     return Failure(kind, _dependency(chain, aws), code or type(error if aws is None else aws).__name__)
 
 
+def file_failure(error: BaseException) -> Failure | None:
+    """The failure when it is the file's own (class `file`), for a stage to end the file with a `failed` outcome at
+    once instead of retrying it; None for any other. A stage names it by `code`, never by the error's message, which
+    may quote the file's values."""
+    failure = classify(error)
+    return failure if failure.kind is FailureClass.FILE else None
+
+
 def _chain(error: BaseException) -> list[BaseException]:
     """The error, then its cause, its cause's cause...: explicit causes only (`raise ... from`), each once."""
     chain: list[BaseException] = []

@@ -15,6 +15,7 @@ from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.contracts import Contract, Mode, structural_contract
 from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObjectMissing
+from lakebox_layer.failures import file_failure
 from lakebox_layer.free_text import FreeTextPass
 from lakebox_layer.outputs import RecordSplit
 from lakebox_layer.parsing import RecordReader
@@ -131,6 +132,11 @@ class Validation:
             # Bootstrap refuses malformed contracts; one written by other means (or one whose pattern does not
             # compile) fails the file, loudly, instead of failing the function on every retry.
             outcome = rejected(f"the published contract of {received.dataset!r} is invalid: {invalid}")
+            status = FileStatus.FAILED
+        except Exception as error:  # the file's own failure ends it now; any other is retried
+            if (failure := file_failure(error)) is None:
+                raise
+            outcome = rejected(f"validation failed on the file itself ({failure.code})", contract)
             status = FileStatus.FAILED
         output_format, output_compression = self._output_shape(received, contract)
         validated = DataValidated(

@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
+from lakebox_layer.exceptions import StorageError
 from lakebox_layer.privacy import plan_protection, protect_columns
 from lakebox_layer.records import FileFormat, FileStatus
 from lakebox_layer.registry import DATA_CURATED
@@ -142,6 +144,32 @@ def test_a_value_that_does_not_take_the_table_type_fails_the_file(world: World) 
     assert world.log == [f"event {DATA_CURATED.detail_type}", "record curation"]
     assert world.catalog.partitions == {"clicks": {ARRIVED_AT[:10]}}
     assert world.no_work_left()
+
+
+def test_a_failure_that_is_the_files_own_ends_it_failed_at_once(world: World,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One curation does not turn into an outcome itself (here its validated copy deleted before it is read): the
+    file ends failed, named by the error's code, and a service's failure is still raised for a retry."""
+    def deleted(bucket: str, key: str, path: Path) -> None:
+        raise StorageError(f"downloading s3://{bucket}/{key}: NoSuchKey") from ClientError(
+            {"Error": {"Code": "NoSuchKey", "Message": "not read"}}, "GetObject")
+
+    monkeypatch.setattr(world.objects, "download_to", deleted)
+    outcome = world.stage.curate(world.processed("orders", "day.csv", ORDERS_CSV.encode(), process_id="p1"))
+
+    assert outcome is not None and outcome.status == CURATION_FAILED
+    assert outcome.reason == "curation failed on the file itself (NoSuchKey)"
+    [record] = world.records()
+    assert (record["CurationStatus"], record["Reason"]) == (CURATION_FAILED, outcome.reason)
+
+    def throttled(bucket: str, key: str, path: Path) -> None:
+        raise StorageError(f"downloading s3://{bucket}/{key}: SlowDown") from ClientError(
+            {"Error": {"Code": "SlowDown", "Message": "not read"}}, "GetObject")
+
+    monkeypatch.setattr(world.objects, "download_to", throttled)
+    with pytest.raises(StorageError, match="SlowDown"):
+        world.stage.curate(world.processed("orders", "other.csv", ORDERS_CSV.encode(), process_id="p2"))
+    assert [r["ProcessId"] for r in world.records()] == ["p1"]
 
 
 @pytest.mark.parametrize(("dataset", "says"), [("Bad Name", "not a valid dataset name"),

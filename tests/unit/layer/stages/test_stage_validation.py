@@ -7,9 +7,11 @@ import gzip
 from dataclasses import replace
 
 import pytest
+from botocore.exceptions import ClientError
 
 from lakebox_layer.contracts import FieldRules, parse_contract
 from lakebox_layer.datasets import dataset_name_problem
+from lakebox_layer.exceptions import StorageError
 from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus
 from tests.fakes.stages import (
     BAD_EMAIL_JSONL,
@@ -288,3 +290,44 @@ def test_a_dash_dataset_is_processed_under_its_own_folder(harness: Harness) -> N
     validated = harness.validate("input/sales-eu/x.json", GOOD_JSON)
     assert validated.status is FileStatus.PROCESSED
     assert harness.objects.keys(PROCESSED) == ["validated/sales-eu/x.json"]
+
+
+def s3_error(code: str, status: int) -> StorageError:
+    """An S3 refusal as the objects adapter raises it: a StorageError from botocore's ClientError."""
+    refusal = ClientError({"Error": {"Code": code, "Message": "the message is never read"},
+                           "ResponseMetadata": {"HTTPStatusCode": status}},  # type: ignore[typeddict-item]
+                          "PutObjectTagging")
+    error = StorageError(f"tagging: {code}")
+    error.__cause__ = refusal
+    return error
+
+
+def test_a_failure_that_is_the_files_own_ends_it_failed_at_once(harness: Harness,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One no stage step turns into an outcome itself (here the validated copy gone before it is tagged): the file
+    ends failed, named by the error's code, instead of being retried to the dead-letter queue."""
+    received = harness.ingest("input/sales/a.json", GOOD_JSON)
+
+    def gone(bucket: str, key: str, tags: dict[str, str]) -> None:
+        raise s3_error("NoSuchKey", 404)
+
+    monkeypatch.setattr(harness.objects, "tag", gone)
+    validated = harness.validation.validate(received)
+
+    assert validated is not None and validated.status is FileStatus.FAILED
+    assert validated.errors == ["validation failed on the file itself (NoSuchKey)"]
+    [record] = harness.metadata.stage("validation")
+    assert record["Status"] == "failed"
+
+
+def test_a_dependencys_failure_is_not_the_files_and_is_retried(harness: Harness,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    received = harness.ingest("input/sales/a.json", GOOD_JSON)
+
+    def slow_down(bucket: str, key: str, tags: dict[str, str]) -> None:
+        raise s3_error("SlowDown", 503)
+
+    monkeypatch.setattr(harness.objects, "tag", slow_down)
+    with pytest.raises(StorageError, match="SlowDown"):
+        harness.validation.validate(received)
+    assert harness.metadata.stage("validation") == []

@@ -1,0 +1,27 @@
+"""Which failures a stage ends the file with at once: only the file's own, named by their code."""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from lakebox_layer.exceptions import StorageError
+from lakebox_layer.failures import FailureClass, file_failure
+
+
+def s3(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "never read"},
+                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")  # type: ignore[typeddict-item]
+
+
+def wrapped(wrapper: BaseException, cause: BaseException) -> BaseException:
+    wrapper.__cause__ = cause
+    return wrapper
+
+
+def test_a_stage_ends_the_file_only_on_the_files_own_failure() -> None:
+    own = file_failure(wrapped(StorageError("downloading: NoSuchKey"), s3("NoSuchKey", 404)))
+    assert own is not None and (own.kind, own.code) == (FailureClass.FILE, "NoSuchKey")
+    assert file_failure(UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")) is not None
+    assert file_failure(wrapped(StorageError("downloading: SlowDown"), s3("SlowDown", 503))) is None
+    assert file_failure(s3("AccessDenied", 403)) is None
+    assert file_failure(RuntimeError("a bug")) is None
