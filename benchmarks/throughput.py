@@ -128,7 +128,7 @@ class QueueSampler:
         sqs = target.clients.client("sqs")
         self._sqs = sqs
         self._urls = {stage.value: sqs.get_queue_url(QueueName=target.names.stage_queue(stage.value))["QueueUrl"]
-                      for stage in Stage}
+                      for stage in Stage if stage.spec.reads_queue}
         self.interval_s = interval_s
         self.waiting_s: dict[str, float] = dict.fromkeys(self._urls, 0.0)  # visible messages integrated over time
         self.peak: dict[str, int] = dict.fromkeys(self._urls, 0)
@@ -154,7 +154,7 @@ class QueueSampler:
     def wait_empty(self, stages: list[Stage], after: float, deadline_s: float) -> float:
         """When a sample taken after `after` first found the stages' queues empty."""
         def empty() -> bool:
-            return self._sampled_at > after and all(self._held[stage.value] == 0 for stage in stages)
+            return self._sampled_at > after and all(self._held.get(stage.value, 0) == 0 for stage in stages)
 
         wait_until(empty, deadline_s=deadline_s, interval_s=self.interval_s / 4,
                    what=f"empty {', '.join(s.value for s in stages)} queues")

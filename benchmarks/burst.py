@@ -1,0 +1,153 @@
+"""A cold burst from concurrent producers, beside the bare chain in the same run: the headline of the speed figures.
+
+Starts an emulator for the bare chain (`bare_chain.py`) and times its usual burst (warmed, one client uploading back
+to back: the emulator's floor the ratios are taken against), then on another a cold burst from `--producers` threads
+at once (shown beside it: the bare chain's S3 notifications are invoked on the upload's path, so its uploads are the
+limit there). Starts another for lakebox and provisions it; then `--producers` threads upload
+`--files` small files (JSON and CSV, every one valid) into one new dataset without a contract, at once, with every
+function cold. Times, from the stage records (their `RecordedAt`), upload start to the last file's terminal status
+and to the last file curated; profiles the burst (CPU seconds per file of each function's workers and of the emulator,
+from /proc; each stage queue's peak depth); then measures `lakebox status --json` over the burst's rows as a user
+runs it (the CLI as a process: its CPU seconds, user plus system, and its wall time). Prints one JSON object.
+
+    python benchmarks/burst.py [--files 500] [--producers 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import bare_chain
+from throughput import QueueSampler, _default_json, _orders_csv, _put, cpu_snapshot, fresh_emulator, run_bare
+
+from lakebox.ingest.outcomes import wait_for_outcomes
+from lakebox.lake.target import Target
+from lakebox_infra.provision import Provisioner
+from lakebox_infra.topology import Topology
+from lakebox_layer.records import FileStatus
+from lakebox_layer.registry import Stage
+
+DEADLINE_S = 900.0
+
+
+def concurrent_bare(files: int, producers: int) -> dict[str, Any]:
+    """The bare chain's drain of a cold burst uploaded by `producers` threads at once."""
+    with fresh_emulator() as state:
+        chain = bare_chain.deploy(state.endpoint, state.region)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(producers) as pool:
+            list(pool.map(lambda n: chain.put(f"input/burst-{n}.json"), range(files)))
+        uploaded = time.perf_counter() - started
+        bare_chain._wait(chain, files, DEADLINE_S)
+        elapsed = time.perf_counter() - started
+    return {"files": files, "producers": producers, "upload_s": round(uploaded, 2), "all_done_s": round(elapsed, 2),
+            "files_per_s": round(files / elapsed, 1)}
+
+
+def burst_file(dataset: str, n: int) -> tuple[str, bytes]:
+    """The n-th file of the burst: JSON and CSV in turn, in one dataset."""
+    name = f"{uuid.uuid4().hex[:8]}-{n:04d}"
+    if n % 2:
+        return f"input/{dataset}/{name}.csv", _orders_csv(n, valid=True)
+    return f"input/{dataset}/{name}.json", _default_json(n, valid=True)
+
+
+def _seconds(recorded_at: str) -> float:
+    return datetime.fromisoformat(recorded_at).timestamp()
+
+
+def status_cost(endpoint: str, runs: int = 3) -> dict[str, Any]:
+    """`lakebox status --json` as a user runs it, `runs` times: the CLI process's CPU and wall seconds (medians),
+    and the same for `lakebox --help` (what importing the CLI alone costs)."""
+    environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    environment.pop("LAKEBOX_STATE_DIR", None)
+
+    def measured(*args: str) -> tuple[float, float, bytes]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        done = subprocess.run([str(Path(sys.executable).with_name("lakebox")), *args], env=environment,
+                              capture_output=True, check=True)
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), wall, done.stdout
+
+    status = [measured("status", "--json") for _ in range(runs)]
+    help_ = [measured("--help") for _ in range(runs)]
+    return {"rows": len(json.loads(status[0][2])),
+            "status_json_cpu_s": round(statistics.median(cpu for cpu, _, _ in status), 2),
+            "status_json_wall_s": round(statistics.median(wall for _, wall, _ in status), 2),
+            "help_cpu_s": round(statistics.median(cpu for cpu, _, _ in help_), 2)}
+
+
+def run_lakebox(files: int, producers: int) -> dict[str, Any]:
+    with fresh_emulator() as state:
+        target = Target.at(state.endpoint, state.region)
+        Provisioner(Topology(target.names), target.session, state.endpoint).apply()
+        dataset = f"burst_{uuid.uuid4().hex[:6]}"
+        contents = [burst_file(dataset, n) for n in range(files)]
+        before = cpu_snapshot(state.pid)
+        with QueueSampler(target, interval_s=0.5).sampling() as queues:
+            started_at = time.time()
+            started = time.perf_counter()
+            with ThreadPoolExecutor(producers) as pool:
+                uploads = list(pool.map(lambda item: _put(target, *item), contents))
+            uploaded = time.perf_counter() - started
+            rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=DEADLINE_S, interval_s=1.0)
+            processed = {pid for pid, row in rows.items() if row.status is FileStatus.PROCESSED}
+            queues.wait_empty(list(Stage), started, DEADLINE_S)
+        after = cpu_snapshot(state.pid)
+        records = target.metadata.file_records(target.settings.project)
+        ids = set(rows)
+
+        def last(stage: Stage, among: set[str]) -> float:
+            times = [_seconds(str(r["RecordedAt"])) for r in records
+                     if r["ProcessId"] in among and str(r["Timestamp"]).endswith(f"-{stage.value}")]
+            return max(times) - started_at if len(times) >= len(among) else float("nan")
+
+        terminal = last(Stage.VALIDATION, ids)
+        curated = last(Stage.CURATION, processed)
+        keyboard = status_cost(state.endpoint)
+    prefix = f"{target.names.project}-"
+    cpu = {name.removeprefix(prefix): round((after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / files, 1)
+           for name in after}
+    outcomes: dict[str, int] = {}
+    for row in rows.values():
+        outcomes[row.status.value] = outcomes.get(row.status.value, 0) + 1
+    return {
+        "files": files, "producers": producers, "dataset": dataset, "upload_s": round(uploaded, 2),
+        "outcomes": outcomes, "all_terminal_s": round(terminal, 2),
+        "terminal_files_per_s": round(files / terminal, 1),
+        "all_curated_s": round(curated, 2), "curated_files_per_s": round(len(processed) / curated, 1),
+        "cpu_ms_per_file": cpu, "queue_peak_depth": dict(queues.peak), "status_at_the_keyboard": keyboard,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=500)
+    parser.add_argument("--producers", type=int, default=16)
+    args = parser.parse_args()
+    bare = run_bare(args.files)
+    bare_concurrent = concurrent_bare(args.files, args.producers)
+    lakebox = run_lakebox(args.files, args.producers)
+    print(json.dumps({
+        "cores": os.cpu_count(), "bare_chain": bare, "bare_chain_concurrent_cold": bare_concurrent, "lakebox": lakebox,
+        "ratio_terminal": round(lakebox["terminal_files_per_s"] / bare["files_per_s"], 2),
+        "ratio_curated": round(lakebox["curated_files_per_s"] / bare["files_per_s"], 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
