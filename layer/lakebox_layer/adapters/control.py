@@ -40,6 +40,7 @@ class PipelineControl:
         self._settings = settings
         self.topic_arn = topic_arn
         self._queue_urls: dict[str, str] = {}
+        self._dead_letters: DeadLetters | None = None
 
     def _mapping(self, stage: Stage) -> dict[str, Any]:
         function = self._settings.function(stage.value)
@@ -127,22 +128,26 @@ class PipelineControl:
 
     def _messages(self, queue: str, attributes: tuple[str, ...] = (
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")) -> int:
-        sqs = self._clients.client("sqs")
         try:
-            if queue not in self._queue_urls:  # a queue's URL never changes: asked once per instance
-                self._queue_urls[queue] = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-            found = sqs.get_queue_attributes(QueueUrl=self._queue_urls[queue],
-                                             AttributeNames=list(attributes))["Attributes"]
+            found = self._clients.client("sqs").get_queue_attributes(
+                QueueUrl=self._url(queue), AttributeNames=list(attributes))["Attributes"]
         except ClientError as error:
             raise ControlError(f"reading queue {queue}: {error_code(error)}") from error
         return sum(int(value) for value in found.values())
+
+    def _url(self, queue: str) -> str:
+        """A queue's URL by its name; it never changes, so it is asked once per instance."""
+        if queue not in self._queue_urls:
+            self._queue_urls[queue] = self._clients.client("sqs").get_queue_url(QueueName=queue)["QueueUrl"]
+        return self._queue_urls[queue]
 
     def redrive(self, stage: Stage) -> Redriven:
         """Send the stage's dead letters back to its queue (see :mod:`lakebox_layer.adapters.dead_letters`)."""
         if not stage.spec.reads_queue:
             return Redriven()
-        dead_letters = DeadLetters(self._clients.client("sqs"), self._settings.dead_letter_queue)
-        return dead_letters.redrive(self._settings.stage_queue(stage.value))
+        if self._dead_letters is None:
+            self._dead_letters = DeadLetters(self._clients.client("sqs"), self._settings.dead_letter_queue, self._url)
+        return self._dead_letters.redrive(self._settings.stage_queue(stage.value))
 
     def report(self, states: Mapping[str, str]) -> None:
         """Each stage's circuit state as a metric, for the dashboard."""

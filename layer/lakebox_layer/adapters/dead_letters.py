@@ -10,6 +10,7 @@ dead letters it reads are made visible again at the end of the run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,26 +44,24 @@ class Redriven:
 
 
 class DeadLetters:
-    """The pipeline's dead-letter queue (`queue`, by name) on an SQS client."""
+    """The pipeline's dead-letter queue (`queue`, by name) on an SQS client; `url` gives a queue's URL by its name
+    (the caller's, which keeps them)."""
 
-    def __init__(self, sqs: Any, queue: str) -> None:
+    def __init__(self, sqs: Any, queue: str, url: Callable[[str], str]) -> None:
         self._sqs = sqs
         self.queue = queue
-        self._urls: dict[str, str] = {}
-
-    def _url(self, queue: str) -> str:
-        if queue not in self._urls:
-            self._urls[queue] = self._sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-        return self._urls[queue]
+        self._url = url
+        self._arns: dict[str, str] = {}
 
     def redrive(self, stage_queue: str) -> Redriven:
         """Send the dead letters that came from `stage_queue` (by name) back to it, parking each one sent back
         `MAX_REDRIVES` times already."""
         try:
             url, target = self._url(self.queue), self._url(stage_queue)
-            source = self._sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"][
-                "QueueArn"]
-            return self._redrive(url, target, source)
+            if stage_queue not in self._arns:  # a queue's ARN never changes: asked once per instance
+                self._arns[stage_queue] = self._sqs.get_queue_attributes(
+                    QueueUrl=target, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            return self._redrive(url, target, self._arns[stage_queue])
         except ClientError as error:
             raise DeadLetterError(f"redriving the dead letters of {stage_queue}: {error_code(error)}") from error
 

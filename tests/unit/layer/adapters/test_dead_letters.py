@@ -26,6 +26,10 @@ def sqs() -> Iterator[Any]:
         yield client
 
 
+def dead_letters(sqs: Any) -> DeadLetters:
+    return DeadLetters(sqs, DLQ, lambda queue: str(sqs.get_queue_url(QueueName=queue)["QueueUrl"]))
+
+
 def arn(sqs: Any, name: str) -> str:
     url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
@@ -58,7 +62,7 @@ def test_a_stages_dead_letters_go_back_to_its_queue_counted_and_the_others_stay(
     dead_letter(sqs, "again", CURATION, **{REDRIVES: "1"})
     dead_letter(sqs, "quality's", QUALITY)
 
-    assert DeadLetters(sqs, DLQ).redrive(CURATION) == Redriven(sent=2, parked=0)
+    assert dead_letters(sqs).redrive(CURATION) == Redriven(sent=2, parked=0)
 
     back = {m["Body"]: attribute(m, REDRIVES) for m in drain(sqs, CURATION)}
     assert back == {"first": "1", "again": "2"}
@@ -68,8 +72,8 @@ def test_a_stages_dead_letters_go_back_to_its_queue_counted_and_the_others_stay(
 def test_a_dead_letter_redriven_too_often_is_parked_with_the_reason_and_left_alone(sqs: Any) -> None:
     dead_letter(sqs, "hopeless", CURATION, **{REDRIVES: str(MAX_REDRIVES)})
 
-    assert DeadLetters(sqs, DLQ).redrive(CURATION) == Redriven(sent=0, parked=1)
-    assert DeadLetters(sqs, DLQ).redrive(CURATION) == Redriven()  # parked: not sent back again
+    assert dead_letters(sqs).redrive(CURATION) == Redriven(sent=0, parked=1)
+    assert dead_letters(sqs).redrive(CURATION) == Redriven()  # parked: not sent back again
 
     [parked] = drain(sqs, DLQ)
     assert parked["Body"] == "hopeless"
@@ -79,4 +83,4 @@ def test_a_dead_letter_redriven_too_often_is_parked_with_the_reason_and_left_alo
 
 
 def test_nothing_to_redrive_is_nothing_done(sqs: Any) -> None:
-    assert DeadLetters(sqs, DLQ).redrive(CURATION) == Redriven()
+    assert dead_letters(sqs).redrive(CURATION) == Redriven()
