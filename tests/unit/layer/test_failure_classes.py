@@ -54,23 +54,13 @@ from lakebox_layer.exceptions import (
 )
 from lakebox_layer.failures import Failure, FailureClass, classify
 from lakebox_layer.registry import MAPPED_STAGES
+from tests.fakes.aws_errors import client_error, wrapped
 
 FILE, TRANSIENT, CODE = FailureClass.FILE, FailureClass.TRANSIENT, FailureClass.CODE
 ROOT = Path(__file__).resolve().parents[3]
 SERVICES = ("s3", "dynamodb", "glue", "kms", "events", "cloudwatch", "sqs", "kinesis", "sns", "lambda", "comprehend",
             "lakeformation", "athena", "scheduler")
 EMULATOR = "http://127.0.0.1:4566"
-
-
-def client_error(code: str, status: int = 400, operation: str = "GetObject", message: str = "") -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, operation)  # type: ignore[typeddict-item]
-
-
-def wrapped(wrapper: BaseException, cause: BaseException) -> BaseException:
-    """`wrapper` as `raise wrapper from cause` leaves it, as the adapters raise their errors."""
-    wrapper.__cause__ = cause
-    return wrapper
 
 
 TRANSIENT_CODE_LIST = [

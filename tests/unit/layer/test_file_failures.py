@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
-
 from lakebox_layer.exceptions import StorageError
 from lakebox_layer.failures import FailureClass, file_failure
-
-
-def s3(code: str, status: int) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": "never read"},
-                        "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")  # type: ignore[typeddict-item]
-
-
-def wrapped(wrapper: BaseException, cause: BaseException) -> BaseException:
-    wrapper.__cause__ = cause
-    return wrapper
+from tests.fakes.aws_errors import client_error as s3
+from tests.fakes.aws_errors import wrapped
 
 
 def test_a_stage_ends_the_file_only_on_the_files_own_failure() -> None:

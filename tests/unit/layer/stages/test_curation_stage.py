@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from lakebox_layer.columns import Column, contract_columns, data_columns, table_columns
 from lakebox_layer.exceptions import StorageError
@@ -17,6 +16,7 @@ from lakebox_layer.privacy import plan_protection, protect_columns
 from lakebox_layer.records import FileFormat, FileStatus
 from lakebox_layer.registry import DATA_CURATED
 from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, PARQUET_CONTENT_TYPE, Curated
+from tests.fakes.aws_errors import client_error, wrapped
 from tests.fakes.curation import ARRIVED_AT, ORDERS_CSV, World
 from tests.fakes.stages import ORDERS, PROCESSED, SETTINGS
 
@@ -151,8 +151,7 @@ def test_a_failure_that_is_the_files_own_ends_it_failed_at_once(world: World,
     """One curation does not turn into an outcome itself (here its validated copy deleted before it is read): the
     file ends failed, named by the error's code, and a service's failure is still raised for a retry."""
     def deleted(bucket: str, key: str, path: Path) -> None:
-        raise StorageError(f"downloading s3://{bucket}/{key}: NoSuchKey") from ClientError(
-            {"Error": {"Code": "NoSuchKey", "Message": "not read"}}, "GetObject")
+        raise wrapped(StorageError(f"downloading s3://{bucket}/{key}: NoSuchKey"), client_error("NoSuchKey", 404))
 
     monkeypatch.setattr(world.objects, "download_to", deleted)
     outcome = world.stage.curate(world.processed("orders", "day.csv", ORDERS_CSV.encode(), process_id="p1"))
@@ -163,8 +162,7 @@ def test_a_failure_that_is_the_files_own_ends_it_failed_at_once(world: World,
     assert (record["CurationStatus"], record["Reason"]) == (CURATION_FAILED, outcome.reason)
 
     def throttled(bucket: str, key: str, path: Path) -> None:
-        raise StorageError(f"downloading s3://{bucket}/{key}: SlowDown") from ClientError(
-            {"Error": {"Code": "SlowDown", "Message": "not read"}}, "GetObject")
+        raise wrapped(StorageError(f"downloading s3://{bucket}/{key}: SlowDown"), client_error("SlowDown", 503))
 
     monkeypatch.setattr(world.objects, "download_to", throttled)
     with pytest.raises(StorageError, match="SlowDown"):

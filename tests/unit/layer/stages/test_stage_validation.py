@@ -7,12 +7,12 @@ import gzip
 from dataclasses import replace
 
 import pytest
-from botocore.exceptions import ClientError
 
 from lakebox_layer.contracts import FieldRules, parse_contract
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import StorageError
 from lakebox_layer.records import DataReceived, DataValidated, FileFormat, FileStatus
+from tests.fakes.aws_errors import client_error, wrapped
 from tests.fakes.stages import (
     BAD_EMAIL_JSONL,
     DEFAULT,
@@ -292,14 +292,9 @@ def test_a_dash_dataset_is_processed_under_its_own_folder(harness: Harness) -> N
     assert harness.objects.keys(PROCESSED) == ["validated/sales-eu/x.json"]
 
 
-def s3_error(code: str, status: int) -> StorageError:
+def s3_error(code: str, status: int) -> BaseException:
     """An S3 refusal as the objects adapter raises it: a StorageError from botocore's ClientError."""
-    refusal = ClientError({"Error": {"Code": code, "Message": "the message is never read"},
-                           "ResponseMetadata": {"HTTPStatusCode": status}},  # type: ignore[typeddict-item]
-                          "PutObjectTagging")
-    error = StorageError(f"tagging: {code}")
-    error.__cause__ = refusal
-    return error
+    return wrapped(StorageError(f"tagging: {code}"), client_error(code, status, "PutObjectTagging"))
 
 
 def test_a_failure_that_is_the_files_own_ends_it_failed_at_once(harness: Harness,
