@@ -103,18 +103,18 @@ def burst(chain: BareChain, files: int, *, warm: int = 3, deadline_s: float = 30
     burst is uploaded) and time the drain."""
     for n in range(warm):
         chain.put(f"input/warm-{n}.json")
-        _wait(chain, n + 1, deadline_s)
+        wait_written(chain, n + 1, deadline_s)
     started = time.perf_counter()
     for n in range(files):
         chain.put(f"input/burst-{n}.json")
     uploaded = time.perf_counter() - started
-    _wait(chain, warm + files, deadline_s)
+    wait_written(chain, warm + files, deadline_s)
     elapsed = time.perf_counter() - started
     return {"files": files, "upload_s": round(uploaded, 2), "all_done_s": round(elapsed, 2),
             "files_per_s": round(files / elapsed, 1)}
 
 
-def _wait(chain: BareChain, count: int, deadline_s: float) -> None:
+def wait_written(chain: BareChain, count: int, deadline_s: float) -> None:
     started = time.perf_counter()
     while chain.done() < count:
         if time.perf_counter() - started > deadline_s:

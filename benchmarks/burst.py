@@ -24,13 +24,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import bare_chain
-from throughput import QueueSampler, _default_json, _orders_csv, _put, cpu_snapshot, fresh_emulator, run_bare
+from throughput import QueueSampler, cpu_snapshot, default_json, fresh_emulator, orders_csv, put_raw, run_bare
 
 from lakebox.ingest.outcomes import wait_for_outcomes
 from lakebox.lake.target import Target
@@ -50,7 +51,7 @@ def concurrent_bare(files: int, producers: int) -> dict[str, Any]:
         with ThreadPoolExecutor(producers) as pool:
             list(pool.map(lambda n: chain.put(f"input/burst-{n}.json"), range(files)))
         uploaded = time.perf_counter() - started
-        bare_chain._wait(chain, files, DEADLINE_S)
+        bare_chain.wait_written(chain, files, DEADLINE_S)
         elapsed = time.perf_counter() - started
     return {"files": files, "producers": producers, "upload_s": round(uploaded, 2), "all_done_s": round(elapsed, 2),
             "files_per_s": round(files / elapsed, 1)}
@@ -60,8 +61,8 @@ def burst_file(dataset: str, n: int) -> tuple[str, bytes]:
     """The n-th file of the burst: JSON and CSV in turn, in one dataset."""
     name = f"{uuid.uuid4().hex[:8]}-{n:04d}"
     if n % 2:
-        return f"input/{dataset}/{name}.csv", _orders_csv(n, valid=True)
-    return f"input/{dataset}/{name}.json", _default_json(n, valid=True)
+        return f"input/{dataset}/{name}.csv", orders_csv(n, valid=True)
+    return f"input/{dataset}/{name}.json", default_json(n, valid=True)
 
 
 def _seconds(recorded_at: str) -> float:
@@ -102,7 +103,7 @@ def run_lakebox(files: int, producers: int) -> dict[str, Any]:
             started_at = time.time()
             started = time.perf_counter()
             with ThreadPoolExecutor(producers) as pool:
-                uploads = list(pool.map(lambda item: _put(target, *item), contents))
+                uploads = list(pool.map(lambda item: put_raw(target, *item), contents))
             uploaded = time.perf_counter() - started
             rows = wait_for_outcomes(target, [u.raw for u in uploads], deadline_s=DEADLINE_S, interval_s=1.0)
             processed = {pid for pid, row in rows.items() if row.status is FileStatus.PROCESSED}
@@ -122,12 +123,9 @@ def run_lakebox(files: int, producers: int) -> dict[str, Any]:
     prefix = f"{target.names.project}-"
     cpu = {name.removeprefix(prefix): round((after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / files, 1)
            for name in after}
-    outcomes: dict[str, int] = {}
-    for row in rows.values():
-        outcomes[row.status.value] = outcomes.get(row.status.value, 0) + 1
     return {
         "files": files, "producers": producers, "dataset": dataset, "upload_s": round(uploaded, 2),
-        "outcomes": outcomes, "all_terminal_s": round(terminal, 2),
+        "outcomes": dict(Counter(row.status.value for row in rows.values())), "all_terminal_s": round(terminal, 2),
         "terminal_files_per_s": round(files / terminal, 1),
         "all_curated_s": round(curated, 2), "curated_files_per_s": round(len(processed) / curated, 1),
         "cpu_ms_per_file": cpu, "queue_peak_depth": dict(queues.peak), "status_at_the_keyboard": keyboard,

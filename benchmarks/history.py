@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from throughput import _put, cpu_snapshot, fresh_emulator, mixed_file
+from throughput import cpu_snapshot, fresh_emulator, mixed_file, put_raw
 
 from lakebox.ingest.uploads import Upload
 from lakebox.lake.pages import DEFAULT_PAGE_FILES, PageToken, every_row, read_page
@@ -82,7 +82,7 @@ def run_wave(target: Target, emulator_pid: int, first: int, files: int) -> dict[
     contents = [mixed_file(n) for n in range(first, first + files)]
     before = cpu_snapshot(emulator_pid)
     started = time.perf_counter()
-    uploads = [_put(target, key, content) for key, content in contents]
+    uploads = [put_raw(target, key, content) for key, content in contents]
     uploaded = time.perf_counter() - started
     rows = wait_finished(target, uploads)
     seconds = time.perf_counter() - started
@@ -168,7 +168,7 @@ def main() -> None:
         provision_s = time.perf_counter() - started
         # A wave first that counts for nothing: every worker of every function starts cold in it (a stage runs up
         # to four at once), so the first counted wave is as warm as the last.
-        warm = [_put(target, f"input/warm/{n:04d}-{key.rsplit('/', 1)[-1]}", content)
+        warm = [put_raw(target, f"input/warm/{n:04d}-{key.rsplit('/', 1)[-1]}", content)
                 for n, (key, content) in enumerate(mixed_file(n) for n in range(args.wave))]
         wait_finished(target, warm)
         waves = []

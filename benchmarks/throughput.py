@@ -46,7 +46,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 # -- the files ------------------------------------------------------------------------------------------------------
 
-def _default_json(n: int, valid: bool) -> bytes:
+def default_json(n: int, valid: bool) -> bytes:
     record: dict[str, Any] = {"id": str(n), "timestamp": "2026-01-01T00:00:00Z", "data": {"n": n},
                               "email": f"u{n}@example.com"}
     if not valid:
@@ -54,7 +54,7 @@ def _default_json(n: int, valid: bool) -> bytes:
     return json.dumps(record).encode()
 
 
-def _orders_csv(n: int, valid: bool) -> bytes:
+def orders_csv(n: int, valid: bool) -> bytes:
     rows = ["order_id,customer_email,amount,currency,ordered_at"]
     for i in range(5):
         amount = f"{10 + i}.50" if valid else "-1"
@@ -74,9 +74,9 @@ def mixed_file(n: int) -> tuple[str, bytes]:
     kind = n % 10
     name = f"{uuid.uuid4().hex[:12]}-{n:04d}"
     if kind < 4:
-        return f"input/{name}.json", _default_json(n, valid=kind != 3)
+        return f"input/{name}.json", default_json(n, valid=kind != 3)
     if kind < 7:
-        return f"input/orders/{name}.csv", _orders_csv(n, valid=kind != 6)
+        return f"input/orders/{name}.csv", orders_csv(n, valid=kind != 6)
     extension, content = _events(n, valid=kind != 9)
     return f"input/events/{name}.{extension}", content
 
@@ -188,7 +188,7 @@ def run_bare(files: int) -> dict[str, Any]:
         return bare_chain.burst(bare_chain.deploy(state.endpoint, state.region), files)
 
 
-def _put(target: Target, key: str, content: bytes) -> Upload:
+def put_raw(target: Target, key: str, content: bytes) -> Upload:
     response = target.clients.s3.put_object(Bucket=target.settings.raw_bucket, Key=key, Body=content)
     raw = RawObject(target.settings.raw_bucket, key, response["ETag"].strip('"'), len(content),
                     response.get("VersionId"))
@@ -208,7 +208,7 @@ def _wait_curated(target: Target, rows: dict[str, FileRow], deadline_s: float) -
 
 def _drop(target: Target, contents: list[tuple[str, bytes]]) -> list[Upload]:
     """Upload back to back with one client, as the bare chain's burst is uploaded."""
-    return [_put(target, key, content) for key, content in contents]
+    return [put_raw(target, key, content) for key, content in contents]
 
 
 def run_lakebox(files: int) -> dict[str, Any]:
