@@ -1,6 +1,9 @@
 """The `lakebox` command: the app, its commands (one module each in :mod:`lakebox.commands`), and the one error
 boundary they all run behind.
 
+A command's module is imported only when that command runs (or `--help` lists them all): `lakebox status` does not
+pay for what `lakebox demo` or `lakebox up` import.
+
 Every failure of a command ends in one red line on stderr that says what failed and what to do, and exit code 1
 (2 for a usage error or a bad setting), never a traceback: :func:`lakebox_infra.failures.failure_of` words it. A
 usage error typer finds (an unknown option, a missing argument) is one line too, naming the command's --help.
@@ -9,6 +12,7 @@ usage error typer finds (an unknown option, a missing argument) is one line too,
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from collections.abc import Callable
 from typing import Any, ParamSpec
@@ -17,29 +21,14 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from lakebox.commands import (
-    common,
-    demo,
-    docs,
-    down,
-    health,
-    ingest,
-    logs,
-    pause,
-    query,
-    reconcile,
-    redrive,
-    resume,
-    send,
-    status,
-    trace,
-    up,
-)
-from lakebox.lake.target import Target
+from lakebox.commands import common
 from lakebox_infra.failures import DEBUG_VARIABLE, failure_of
 
 P = ParamSpec("P")
 USAGE_EXIT_CODE = 2
+# Each command is the function of its own name in `lakebox.commands.<name>`, listed in this order.
+COMMANDS = ("up", "down", "ingest", "send", "status", "reconcile", "redrive", "health", "pause", "resume", "demo",
+            "query", "trace", "logs", "docs")
 
 
 def _fail(message: str) -> None:
@@ -58,7 +47,19 @@ def _usage_problem(error: Exception) -> str | None:
 
 
 class Commands(TyperGroup):
-    """The app's commands, whose usage errors are one line like every other failure."""
+    """The app's commands, each built from its module when asked for, whose usage errors are one line like every
+    other failure."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"lakebox.commands.{cmd_name}")
+        info = typer.models.CommandInfo(name=cmd_name, callback=boundary(getattr(module, cmd_name)))
+        return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                                                rich_markup_mode=app.rich_markup_mode)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -73,12 +74,18 @@ class Commands(TyperGroup):
             raise typer.Exit(USAGE_EXIT_CODE) from None
 
 
-app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="A serverless data lake on your laptop: S3, Lambda, EventBridge, DynamoDB, Glue, CloudWatch.")
+app = typer.Typer(cls=Commands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def lakebox() -> None:
+    """A serverless data lake on your laptop: S3, Lambda, EventBridge, DynamoDB, Glue, CloudWatch."""
 
 
 def _where() -> str:
     """Where the commands act, as a failure names it; reading it needs no network."""
+    from lakebox.lake.target import Target  # only a failure needs it
+
     try:
         return Target.resolve().where
     except Exception:  # the failure being reported matters more than naming the place exactly
@@ -103,11 +110,6 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
 
     return run
 
-
-COMMANDS = (up.up, down.down, ingest.ingest, send.send, status.status, reconcile.reconcile, redrive.redrive,
-            health.health, pause.pause, resume.resume, demo.demo, query.query, trace.trace, logs.logs, docs.docs)
-for command in COMMANDS:
-    app.command()(boundary(command))
 
 if __name__ == "__main__":
     app()

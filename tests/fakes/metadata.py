@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from botocore.hooks import HierarchicalEmitter
+
 from lakebox.lake.metadata import STATUS_ATTRIBUTES, MetadataReader
 from lakebox.lake.pages import PageToken, StatusPage, read_page
 from lakebox.lake.status import fold_status
@@ -55,6 +57,12 @@ class FakeDynamoDB:
     max_items: int = 1_000_000
     requests: list[dict[str, Any]] = field(default_factory=list)
     returned: list[int] = field(default_factory=list)
+    # A client's event hooks (the reader registers one that nothing here emits: the items are already as sent).
+    events: HierarchicalEmitter = field(default_factory=HierarchicalEmitter)
+
+    @property
+    def meta(self) -> FakeDynamoDB:
+        return self
 
     def add(self, *records: dict[str, Any]) -> None:
         self.items.extend(marshal(record) for record in records)

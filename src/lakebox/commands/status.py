@@ -12,7 +12,6 @@ from lakebox.commands.common import JsonOption
 from lakebox.exceptions import UsageError
 from lakebox.health.model import TargetCircuits, held_files
 from lakebox.lake.pages import DEFAULT_PAGE_FILES, every_row, page_asked_for
-from lakebox.lake.render import outcomes_table, page_line
 from lakebox.lake.status import status_json
 from lakebox.lake.target import Target, state_dir
 
@@ -33,6 +32,8 @@ def status(
     if page_token is not None and next_page:
         raise UsageError("choose one of --page-token and --next")
     target = Target.resolve()
+    from lakebox.lake.render import outcomes_table, page_line  # --json draws no table
+
     circuits = TargetCircuits(target)
     if every or (json_output and limit is None and page_token is None and not next_page):
         rows = every_row(target.metadata, target.project)

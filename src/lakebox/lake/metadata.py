@@ -3,11 +3,14 @@ page of raw keys at a time, and what `lakebox query --reveal` needs (the lake's 
 
 from __future__ import annotations
 
+import base64
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
-from lakebox_layer.privacy import DATA_KEY_PREFIX, DATA_KEY_SORT, LAKE_SETTINGS_KEY
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,6 +23,49 @@ STATUS_ATTRIBUTES = ("ProcessId", "Timestamp", "RawKey", "Status", "QualityScore
 # Placeholders for every name: several (Status, Timestamp) are reserved words in DynamoDB's expressions.
 _PROJECTION = ", ".join(f"#a{n}" for n in range(len(STATUS_ATTRIBUTES)))
 _PROJECTED_NAMES = {f"#a{n}": name for n, name in enumerate(STATUS_ATTRIBUTES)}
+
+
+_QUERY_PARSE = "before-parse.dynamodb.Query"
+_UNPARSED = "lakebox-unparsed-items"
+
+
+def _binary_decoded(value: dict[str, Any]) -> dict[str, Any]:
+    """An attribute value as DynamoDB sends it, with its binaries decoded as botocore's parser would."""
+    (kind, inner), = value.items()
+    if kind == "B":
+        return {"B": base64.b64decode(inner)}
+    if kind == "BS":
+        return {"BS": [base64.b64decode(each) for each in inner]}
+    if kind == "L":
+        return {"L": [_binary_decoded(each) for each in inner]}
+    if kind == "M":
+        return {"M": {name: _binary_decoded(each) for name, each in inner.items()}}
+    return value
+
+
+def _items_unparsed(operation_model: Any, response_dict: dict[str, Any], customized_response_dict: dict[str, Any],
+                    **_: Any) -> None:
+    """Hand a successful Query's items on as DynamoDB sent them, which is the form `unmarshal` reads, and leave
+    botocore's parser the rest of the body. The parser walks every attribute value through the model: over the
+    status index of 2,000 files that is more CPU than the rest of `lakebox status` together."""
+    if response_dict.get("status_code") != 200 or operation_model.service_model.resolved_protocol != "json":
+        return
+    body = json.loads(response_dict["body"])
+    items = body.pop("Items", [])
+    if b'"B' in response_dict["body"]:
+        items = [{name: _binary_decoded(value) for name, value in item.items()} for item in items]
+    customized_response_dict["Items"] = items
+    response_dict["body"] = json.dumps(body).encode()
+
+
+@contextmanager
+def _unparsed_items(dynamodb: DynamoDBClient) -> Iterator[None]:
+    """While inside, the client's Query answers carry their items unparsed (see :func:`_items_unparsed`)."""
+    dynamodb.meta.events.register(_QUERY_PARSE, _items_unparsed, unique_id=_UNPARSED)
+    try:
+        yield
+    finally:
+        dynamodb.meta.events.unregister(_QUERY_PARSE, unique_id=_UNPARSED)
 
 
 @dataclass(frozen=True)
@@ -54,11 +100,15 @@ class MetadataReader:
 
     def lake_environment(self) -> str | None:
         """The environment bootstrap recorded for the lake (`production`, `development`, ...); None if it has not."""
+        from lakebox_layer.privacy import LAKE_SETTINGS_KEY  # privacy imports the contracts
+
         item = self._item(LAKE_SETTINGS_KEY)
         return None if item is None else str(item.get("Environment"))
 
     def data_key(self, ref: str) -> dict[str, Any] | None:
         """The item of the data key a ciphertext names: its wrapped copy (base64) and encryption context."""
+        from lakebox_layer.privacy import DATA_KEY_PREFIX, DATA_KEY_SORT  # as above
+
         return self._item({"ProcessId": f"{DATA_KEY_PREFIX}{ref}", "Timestamp": DATA_KEY_SORT})
 
     def _item(self, key: dict[str, str]) -> dict[str, Any] | None:
@@ -78,7 +128,8 @@ class MetadataReader:
         pages = self._db.get_paginator("query").paginate(
             TableName=self.table, IndexName=STATUS_INDEX, KeyConditionExpression="Pipeline = :pipeline",
             ExpressionAttributeValues=marshal({":pipeline": pipeline}), **projection)
-        return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+        with _unparsed_items(self._db):
+            return [unmarshal(item) for page in pages for item in page.get("Items", [])]
 
     def key_page(self, pipeline: str, limit: int, after: str | None = None) -> KeyPage:
         """The stage records (what a status row needs of them) of the first `limit` raw keys after `after` (from
@@ -102,7 +153,8 @@ class MetadataReader:
         keys: list[str] = []
         records: list[dict[str, Any]] = []
         while True:
-            response = self._db.query(**request)
+            with _unparsed_items(self._db):
+                response = self._db.query(**request)
             for item in response.get("Items", []):
                 record = unmarshal(item)
                 key = str(record["RawKey"])

@@ -4,7 +4,7 @@ and the data docs start from."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from lakebox_layer.records import FileStatus
@@ -37,11 +37,14 @@ class FileRow:
         return stage.value in self.stages
 
     def to_json(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["status"] = self.status.value
-        row["records_invalid"] = self.records_invalid
-        row["stages"] = list(self.stages)
-        return row
+        # Field by field rather than dataclasses.asdict, which deep-copies every value: `status --json` builds
+        # one of these per file.
+        return {
+            "key": self.key, "status": self.status.value, "quality_score": self.quality_score,
+            "errors": list(self.errors), "destination": self.destination, "process_id": self.process_id,
+            "records_total": self.records_total, "records_valid": self.records_valid, "stages": list(self.stages),
+            "records_invalid": self.records_invalid,
+        }
 
 
 def status_json(row: FileRow, held: Mapping[str, str]) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def arrival_of(record: dict[str, Any]) -> str:
     return str(record["Timestamp"]).rsplit("#", 1)[0]
 
 
-def row_of(record: dict[str, Any]) -> FileRow:
+def row_of(record: dict[str, Any], stages: tuple[str, ...] = ()) -> FileRow:
     """The row one record gives; a record without a status (quality, curation) says the file is in progress."""
     return FileRow(
         key=record["RawKey"],
@@ -76,6 +79,7 @@ def row_of(record: dict[str, Any]) -> FileRow:
         process_id=record["ProcessId"],
         records_total=record.get("RecordsTotal"),
         records_valid=record.get("RecordsValid"),
+        stages=stages,
     )
 
 
@@ -88,7 +92,7 @@ def _process_row(records: list[dict[str, Any]]) -> FileRow:
     with_status = [record for record in records if "Status" in record]
     furthest = _furthest(with_status or records)
     orders = sorted({_stage_order(record) for record in records})
-    return replace(row_of(furthest), stages=tuple(order.partition("-")[2] for order in orders))
+    return row_of(furthest, tuple(order.partition("-")[2] for order in orders))
 
 
 def rows_by_process(records: Iterable[dict[str, Any]]) -> dict[str, FileRow]:

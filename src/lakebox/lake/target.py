@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
-from lakebox.emulator.embedded import EmbeddedEmulator
+from lakebox.emulator.embedded import EmbeddedEmulator, healthy
 from lakebox.emulator.identities import chosen_identity
 from lakebox.lake.metadata import MetadataReader
 from lakebox.lake.metrics import QualityReadout
@@ -32,6 +33,34 @@ def state_dir() -> Path:
     """Where `up` records its emulator: LAKEBOX_STATE_DIR, else `.lakebox/` in the project checkout."""
     configured = os.environ.get("LAKEBOX_STATE_DIR")
     return Path(configured) if configured else PROJECT_ROOT / ".lakebox"
+
+
+ACCOUNTS_FILE = "accounts.json"
+
+
+def _accounts() -> dict[str, str]:
+    try:
+        accounts = json.loads((state_dir() / ACCOUNTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in accounts.items() if isinstance(v, str)} if isinstance(accounts, dict) else {}
+
+
+def known_account(endpoint: str, key_id: str) -> str | None:
+    """The account an emulator answered for these keys before, as :func:`remember_account` kept it."""
+    return _accounts().get(f"{endpoint} {key_id}")
+
+
+def remember_account(endpoint: str, key_id: str, account: str) -> None:
+    """Keep the account an emulator answered for these keys, so that the next command need not ask (an access key
+    belongs to one account). Best effort: a state directory that cannot be written only costs the next command a
+    call."""
+    accounts = {**_accounts(), f"{endpoint} {key_id}": account}
+    try:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        (state_dir() / ACCOUNTS_FILE).write_text(json.dumps(accounts))
+    except OSError:
+        pass
 
 
 def default_region() -> str:
@@ -77,9 +106,22 @@ class Target:
     @cached_property
     def names(self) -> ResourceNames:
         """The names of the project's resources in the caller's account: the first call of every command, so it is
-        retried only briefly (a dead endpoint is reported in about a second, not after a long backoff)."""
-        sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=FIRST_CALL)
-        return ResourceNames(self.project, sts.get_caller_identity()["Account"], self.region)
+        retried only briefly (a dead endpoint is reported in about a second, not after a long backoff).
+
+        An emulator's account for the caller's keys is asked once and kept in the state directory: the STS client
+        alone costs a short command like `status` a third of its CPU. On AWS it is asked every time, and so is an
+        emulator that does not answer its health check."""
+        credentials = self.session.get_credentials() if self.endpoint is not None else None
+        key_id = credentials.access_key if credentials is not None else None
+        account = known_account(self.endpoint, key_id) if self.endpoint is not None and key_id else None
+        if account is not None and not healthy(self.endpoint):  # type: ignore[arg-type]
+            account = None  # let STS's short retries report what answers there, as without the memo
+        if account is None:
+            sts = self.session.client("sts", region_name=self.region, endpoint_url=self.endpoint, config=FIRST_CALL)
+            account = sts.get_caller_identity()["Account"]
+            if self.endpoint is not None and key_id:
+                remember_account(self.endpoint, key_id, account)
+        return ResourceNames(self.project, account, self.region)
 
     @cached_property
     def settings(self) -> Settings:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,9 @@ def test_every_command_lives_in_a_module_named_after_it() -> None:
     """`lakebox/commands/<command>.py` holds the command's function, and the folder holds nothing else but what the
     commands share."""
     group = typer.main.get_group(cli.app)
-    registered = set(group.commands)
+    with typer.Context(group) as context:
+        registered = set(group.list_commands(context))
+        built = {name: group.get_command(context, name) for name in registered}
     folder = Path(commands.__file__).parent
 
     assert registered == set(COMMANDS)
@@ -53,6 +56,19 @@ def test_every_command_lives_in_a_module_named_after_it() -> None:
     for name in registered:
         module = importlib.import_module(f"lakebox.commands.{name}")
         assert callable(getattr(module, name)), name
+        command = built[name]
+        assert command is not None and command.name == name, name
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    """`lakebox status` does not pay for what the other commands import: in a new interpreter, running status's
+    --help imports status's module and no other command's."""
+    probe = ("import sys\nfrom typer.testing import CliRunner\nfrom lakebox import cli\n"
+             "CliRunner().invoke(cli.app, ['status', '--help'])\n"
+             "print(' '.join(sorted(m for m in sys.modules if m.startswith('lakebox.commands.'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+
+    assert loaded == ["lakebox.commands.common", "lakebox.commands.status"]
 
 
 def test_an_unknown_option_is_a_usage_error() -> None:
