@@ -53,8 +53,10 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests under tests/docker need Docker; so does every test of the emulator when the target is a container.
 
-    A plain `pytest` (no -m, embedded target) leaves the tests/docker ones out: they build on a locally built or
-    pulled image and run with `pytest -m docker`.
+    A plain `pytest` (no -m, embedded target) is the suite to run on every change: it leaves out the tests/docker
+    ones, which build on a locally built or pulled image and run with `pytest -m docker`, and the slow ones (each
+    takes more than a few seconds: most e2e files, the gzip bomb, the packages' import checks), which run with
+    `pytest -m slow`. `.ci/run` runs all three.
     """
     container = target_of(config) == "container"
     for item in items:
@@ -62,16 +64,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.docker)
     if config.option.markexpr or container:
         return
-    docker_only = [item for item in items if item.get_closest_marker("docker")]
-    if docker_only:
-        config.hook.pytest_deselected(items=docker_only)
-        items[:] = [item for item in items if not item.get_closest_marker("docker")]
+    left_out = [item for item in items if any(item.get_closest_marker(marker) for marker in ("docker", "slow"))]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        dropped = {id(item) for item in left_out}
+        items[:] = [item for item in items if id(item) not in dropped]
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     target, workers = target_of(config), getattr(config.option, "numprocesses", None) or 0
     where = f"{workers} xdist workers (each starts an emulator at its first e2e test)" if workers else "one process"
-    return f"lakebox e2e target: {target}, {where} (docker tests run with -m docker)"
+    return (f"lakebox e2e target: {target}, {where} (slow tests run with -m slow, docker tests with -m docker, "
+            f"every test with .ci/run)")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -24,6 +24,16 @@ LONGEST_FIRST = ("test_self_healing.py", "test_load.py", "test_persistence.py", 
                  "test_demo.py", "test_emulator.py", "test_bootstrap.py")
 
 
+# The files a plain `pytest` leaves out (`pytest -m slow` runs them, and .ci/run): each takes more than about 10
+# worker-seconds on a 2-core machine (the self-healing tests about 4 minutes, waiting out circuits' cool-downs), or
+# starts emulators, servers or processes of its own. The rest prove the pipeline end to end in seconds.
+SLOW_FILES = ("test_self_healing.py", "test_healer_schedule.py", "test_persistence.py", "test_load.py",
+              "test_least_privilege.py", "test_broken_function.py", "test_status_paging.py", "test_bad_input.py",
+              "test_demo.py", "test_limits.py", "test_moto_server.py", "test_stream_faults.py", "test_cli_failures.py",
+              "test_bootstrap.py", "test_emulator.py", "test_reconcile.py", "test_personal_data.py",
+              "test_curation.py", "test_dataset_contracts.py", "test_dataset_names.py")
+
+
 def schedule_rank(item: pytest.Item) -> int:
     """0.. for the files above, then the other e2e files, then every other test (collection order within each)."""
     if "/e2e/" not in str(item.path):
@@ -32,17 +42,21 @@ def schedule_rank(item: pytest.Item) -> int:
     return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
 
+@pytest.hookimpl(tryfirst=True)  # before tests/conftest.py leaves the slow ones out of a plain run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+            if item.path.name in SLOW_FILES:
+                item.add_marker(pytest.mark.slow)
     items.sort(key=schedule_rank)
 
 
 @pytest.fixture(scope="session")
 def lake(emulator: Emulator) -> Iterator[Lake]:
     """The product's topology provisioned on the session's emulator, when a test first asks for it (a worker that
-    runs no e2e test starts and provisions nothing); torn down afterwards, whatever happened."""
+    runs no e2e test starts and provisions nothing); torn down afterwards, whatever happened, on an emulator the
+    session did not start."""
     saved = os.environ.get("AWS_ENDPOINT_URL")
     os.environ.pop("AWS_ENDPOINT_URL", None)
     target = Target.at(emulator.endpoint, emulator.region, "lakebox")
@@ -51,7 +65,10 @@ def lake(emulator: Emulator) -> Iterator[Lake]:
         provisioner.apply()
         yield Lake(target, emulator)
     finally:
-        provisioner.teardown()
+        # An emulator the session started (a process, a container) goes with everything on it when it stops; one
+        # that outlives the session (--target URL) is left as it was found.
+        if emulator.kind == "endpoint":
+            provisioner.teardown()
         if saved is not None:
             os.environ["AWS_ENDPOINT_URL"] = saved
 

@@ -30,6 +30,8 @@ FETCH = "python -m lakebox_infra.native_layers --fetch"
 GOOD_TAG = "cp312-abi3-manylinux_2_28_x86_64"
 VERSIONS = {name: native_layers.installed_version(name) for layer in LAYERS.values() for name in layer.distributions}
 BY_NAME = pytest.mark.parametrize("layer", list(LAYERS.values()), ids=list(LAYERS))
+SLOW_BY_NAME = pytest.mark.parametrize("layer", [pytest.param(layer, marks=pytest.mark.slow)  # a layer built: seconds
+                                                 for layer in LAYERS.values()], ids=list(LAYERS))
 # The compiled files each layer must hold, `{abi}` standing for the interpreter's extension suffix.
 ENGINES = {"duckdb": [r"python/_duckdb\.{abi}\.so"],
            "cryptography": [r"python/cryptography/hazmat/bindings/_rust\.abi3\.so", r"python/_cffi_backend\.{abi}\.so"]}
@@ -54,8 +56,7 @@ def make_wheel(tmp_path: Path) -> MakeWheel:
 
     def make(*tags: str, directory: Path | None = None, distribution: str = "duckdb", version: str = "") -> Path:
         version = version or VERSIONS[distribution]
-        directory = directory or tmp_path / "wheels"
-        directory.mkdir(parents=True, exist_ok=True)
+        (directory := directory or tmp_path / "wheels").mkdir(parents=True, exist_ok=True)
         wheel = directory / f"{distribution}-{version}-{tags[0] if tags else 'py3-none-any'}.whl"
         info = f"{distribution}-{version}.dist-info"
         with zipfile.ZipFile(wheel, "w") as archive:
@@ -99,7 +100,7 @@ def installed_layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, byte
 
 # ---- the installed distributions (MiniStack) ---------------------------------------------------------------------
 
-@BY_NAME
+@SLOW_BY_NAME
 def test_the_installed_layer_imports_with_nothing_else_on_the_path(layer: NativeLayer, tmp_path: Path,
                                                                    installed_layers: dict[str, bytes]) -> None:
     done = probe(layer, sys.executable, installed_layers[layer.name], tmp_path)
@@ -108,7 +109,7 @@ def test_the_installed_layer_imports_with_nothing_else_on_the_path(layer: Native
     assert done.stdout.strip() == layer.version
 
 
-@BY_NAME
+@SLOW_BY_NAME
 def test_the_installed_layer_holds_the_packages_the_engines_and_their_metadata(
         layer: NativeLayer, installed_layers: dict[str, bytes]) -> None:
     names = names_in(installed_layers[layer.name])
@@ -126,7 +127,7 @@ def test_the_installed_layer_holds_the_packages_the_engines_and_their_metadata(
     assert not [name for name in names if name.startswith("python/pycparser")]
 
 
-@BY_NAME
+@SLOW_BY_NAME
 def test_the_layer_is_byte_for_byte_deterministic(layer: NativeLayer, installed_layers: dict[str, bytes],
                                                   cache: Path) -> None:
     rebuilt = native_layers.build_layer(layer, Source.INSTALLED)
@@ -348,10 +349,10 @@ def test_the_cached_wheels_are_for_the_declared_runtime_on_x86_64(distribution: 
     assert not [tag for tag in tags if not tag.endswith("_x86_64")], tags
 
 
+@pytest.mark.slow
 def test_the_runtime_layers_fit_lambdas_limits_with_the_curation_function() -> None:
     built = {name: runtime_layer(layer) for name, layer in LAYERS.items()}
-    assert native_layers.MAX_DIRECT_UPLOAD_BYTES == 50 * 1024 * 1024
-    assert native_layers.MAX_UNZIPPED_BYTES == 250 * 1024 * 1024
+    assert (native_layers.MAX_DIRECT_UPLOAD_BYTES, native_layers.MAX_UNZIPPED_BYTES) == (50 * 2**20, 250 * 2**20)
     for name, archive in built.items():
         names = names_in(archive)
         assert f"python/{LAYERS[name].distributions[0]}/__init__.py" in names
@@ -383,7 +384,7 @@ def _python312() -> str | None:
     return found if answer.stdout.strip() == "True" else None
 
 
-@BY_NAME
+@SLOW_BY_NAME
 def test_the_runtime_layer_imports_on_the_runtimes_python_and_not_on_another(layer: NativeLayer,
                                                                              tmp_path: Path) -> None:
     archive = runtime_layer(layer)

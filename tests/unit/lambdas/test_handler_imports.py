@@ -29,6 +29,9 @@ from lakebox_infra.packaging import build_layer as build_shared_layer
 from lakebox_layer.registry import Stage
 from tests.fakes.functions import FUNCTION_ENV
 
+# Each test unpacks a function's package and imports it in a new interpreter: seconds each.
+pytestmark = pytest.mark.slow
+
 # What the Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3")
 # The shared layer's personal data detectors (phonenumberslite, python-stdnum: lakebox_layer.detectors).

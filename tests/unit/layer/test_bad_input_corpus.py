@@ -39,7 +39,9 @@ def decide(case: Case) -> tuple[bool, list[str]]:
     return outcome.passed, outcome.errors
 
 
-@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+# The gzip bomb takes seconds of CPU by design: it runs with the slow tests (`pytest -m slow`, and .ci/run).
+@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.slow) if case.name == "gzip bomb" else case
+                                  for case in cases()], ids=lambda c: c.name)
 def test_every_case_gets_a_decision_with_a_reason(case: Case) -> None:
     # The decision's own CPU time: the suite runs on parallel workers (and under coverage in CI), so the wall clock
     # also counts the time this worker waits for a CPU; the work, decompressing and reading in-process, is all here.

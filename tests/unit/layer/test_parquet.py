@@ -210,6 +210,7 @@ def test_the_object_bound_is_validations_where_the_memory_holds_it(monkeypatch: 
     assert expected * 2 <= int(limit.removesuffix("MB")) * 1024 * 1024 or expected == 16 * 1024 * 1024
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("file_format", [FileFormat.JSON, FileFormat.JSON_LINES])
 def test_an_object_as_large_as_validation_accepts_is_read(engine: ParquetEngine, tmp_path: Path,
                                                           file_format: FileFormat) -> None:

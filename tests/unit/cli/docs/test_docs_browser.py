@@ -89,6 +89,7 @@ def assert_not_blank(png: Path) -> None:
     assert background < 0.97 * sum(counts.values()), f"{png.name}: almost all one colour"
 
 
+@pytest.mark.slow
 def test_the_index_and_a_dataset_page_render_in_chromium(tmp_path: Path) -> None:
     chromium = browser()
     built = build_site(lake(), tmp_path / "site", "here")
