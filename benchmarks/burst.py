@@ -8,9 +8,10 @@ limit there). Starts another for lakebox and provisions it; then `--producers` t
 function cold. Times, from the stage records (their `RecordedAt`), upload start to the last file's terminal status
 and to the last file curated; profiles the burst (CPU seconds per file of each function's workers and of the emulator,
 from /proc; each stage queue's peak depth); then measures `lakebox status --json` over the burst's rows as a user
-runs it (the CLI as a process: its CPU seconds, user plus system, and its wall time). Prints one JSON object.
+runs it (the CLI as a process: its CPU seconds, user plus system, and its wall time) beside the floor any command
+that reads the lake pays; fills the lake to `--status-rows` files and measures it again. Prints one JSON object.
 
-    python benchmarks/burst.py [--files 500] [--producers 16]
+    python benchmarks/burst.py [--files 500] [--producers 16] [--status-rows 2000]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -69,30 +71,39 @@ def _seconds(recorded_at: str) -> float:
     return datetime.fromisoformat(recorded_at).timestamp()
 
 
-def status_cost(endpoint: str, runs: int = 3) -> dict[str, Any]:
+# What any command that reads the lake pays before its first call: the interpreter, typer and boto3 imported, one
+# DynamoDB client made. `status --json`'s own cost is what it adds to this.
+FLOOR = ("import boto3, typer; boto3.Session(aws_access_key_id='test', aws_secret_access_key='test')"
+         ".client('dynamodb', region_name='us-east-1', endpoint_url='http://127.0.0.1:9')")
+
+
+def status_cost(endpoint: str, runs: int = 5) -> dict[str, Any]:
     """`lakebox status --json` as a user runs it, `runs` times: the CLI process's CPU and wall seconds (medians),
-    and the same for `lakebox --help` (what importing the CLI alone costs)."""
-    environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
-    environment.pop("LAKEBOX_STATE_DIR", None)
+    beside `lakebox --help` (importing the CLI and every command) and the floor any such command pays (FLOOR)."""
+    with tempfile.TemporaryDirectory() as state:
+        environment = {**os.environ, "AWS_ENDPOINT_URL": endpoint, "LAKEBOX_STATE_DIR": state}
 
-    def measured(*args: str) -> tuple[float, float, bytes]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        done = subprocess.run([str(Path(sys.executable).with_name("lakebox")), *args], env=environment,
-                              capture_output=True, check=True)
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), wall, done.stdout
+        def measured(*command: str) -> tuple[float, float, bytes]:
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            done = subprocess.run(list(command), env=environment, capture_output=True, check=True)
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            return (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime), wall, done.stdout
 
-    status = [measured("status", "--json") for _ in range(runs)]
-    help_ = [measured("--help") for _ in range(runs)]
+        lakebox = str(Path(sys.executable).with_name("lakebox"))
+        measured(lakebox, "status", "--limit", "1")  # the first command at an endpoint asks STS for the account
+        status = [measured(lakebox, "status", "--json") for _ in range(runs)]
+        help_ = [measured(lakebox, "--help") for _ in range(runs)]
+        floor = [measured(sys.executable, "-c", FLOOR) for _ in range(runs)]
     return {"rows": len(json.loads(status[0][2])),
             "status_json_cpu_s": round(statistics.median(cpu for cpu, _, _ in status), 2),
             "status_json_wall_s": round(statistics.median(wall for _, wall, _ in status), 2),
-            "help_cpu_s": round(statistics.median(cpu for cpu, _, _ in help_), 2)}
+            "help_cpu_s": round(statistics.median(cpu for cpu, _, _ in help_), 2),
+            "floor_cpu_s": round(statistics.median(cpu for cpu, _, _ in floor), 2)}
 
 
-def run_lakebox(files: int, producers: int) -> dict[str, Any]:
+def run_lakebox(files: int, producers: int, status_rows: int) -> dict[str, Any]:
     with fresh_emulator() as state:
         target = Target.at(state.endpoint, state.region)
         Provisioner(Topology(target.names), target.session, state.endpoint).apply()
@@ -119,7 +130,13 @@ def run_lakebox(files: int, producers: int) -> dict[str, Any]:
 
         terminal = last(Stage.VALIDATION, ids)
         curated = last(Stage.CURATION, processed)
-        keyboard = status_cost(state.endpoint)
+        keyboard = [status_cost(state.endpoint)]
+        if status_rows > files:  # more files in the same dataset, uploaded the same way, for a larger status
+            more = [burst_file(dataset, n) for n in range(files, status_rows)]
+            with ThreadPoolExecutor(producers) as pool:
+                added = list(pool.map(lambda item: put_raw(target, *item), more))
+            wait_for_outcomes(target, [u.raw for u in added], deadline_s=DEADLINE_S, interval_s=1.0)
+            keyboard.append(status_cost(state.endpoint))
     prefix = f"{target.names.project}-"
     cpu = {name.removeprefix(prefix): round((after.get(name, 0.0) - before.get(name, 0.0)) * 1000 / files, 1)
            for name in after}
@@ -136,10 +153,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=500)
     parser.add_argument("--producers", type=int, default=16)
+    parser.add_argument("--status-rows", type=int, default=2000,
+                        help="after the burst, fill the lake to this many files and measure `status --json` again")
     args = parser.parse_args()
     bare = run_bare(args.files)
     bare_concurrent = concurrent_bare(args.files, args.producers)
-    lakebox = run_lakebox(args.files, args.producers)
+    lakebox = run_lakebox(args.files, args.producers, args.status_rows)
     print(json.dumps({
         "cores": os.cpu_count(), "bare_chain": bare, "bare_chain_concurrent_cold": bare_concurrent, "lakebox": lakebox,
         "ratio_terminal": round(lakebox["terminal_files_per_s"] / bare["files_per_s"], 2),
