@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import enum
-import hashlib
 import importlib.metadata
 import io
 import logging
-import os
 import re
 import shlex
 import shutil
@@ -32,6 +30,7 @@ from pathlib import Path
 
 from lakebox_infra import packaging
 from lakebox_infra.exceptions import ProvisioningError
+from lakebox_infra.packaging import CACHE_ENV, cache_dir
 from lakebox_infra.specs import RUNTIME
 from lakebox_layer.settings import ResourceNames
 
@@ -46,7 +45,6 @@ PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x8
 # glibc of Amazon Linux 2023, the OS of the python3.12 runtime: a wheel needing a newer one would not load.
 RUNTIME_GLIBC = (2, 34)
 PIP_TIMEOUT_S = 600
-CACHE_ENV = "LAKEBOX_WHEEL_CACHE"
 # Part of every cached zip's key: change it when the layer's layout changes, so older zips are not reused.
 _LAYOUT = 1
 _RUNTIME = re.compile(r"python(\d)\.(\d+)")
@@ -142,15 +140,6 @@ def python_tag(runtime: str = RUNTIME) -> str:
     """The CPython tag of a Lambda runtime: "python3.12" -> "cp312"."""
     major, minor = _runtime_version(runtime)
     return f"cp{major}{minor}"
-
-
-def cache_dir() -> Path:
-    """Downloaded wheels, their unpacked trees and built layer zips: `$LAKEBOX_WHEEL_CACHE`, else
-    `$XDG_CACHE_HOME/lakebox/wheels`, else `~/.cache/lakebox/wheels`."""
-    if override := os.environ.get(CACHE_ENV):
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "lakebox" / "wheels"
 
 
 def runs_on(tag: str, runtime: str = RUNTIME) -> bool:
@@ -334,42 +323,12 @@ def check_limits(archive: bytes, what: str) -> None:
         raise ProvisioningError(f"{what} is {size} bytes unzipped, over Lambda's limit of {MAX_UNZIPPED_BYTES}")
 
 
-def _cache_key(layer: NativeLayer, tag: str, entries: list[tuple[str, Path]]) -> str:
-    digest = hashlib.sha256(str(_LAYOUT).encode())
-    for name, path in sorted(entries):
-        stat = path.stat()
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return f"{layer.name}-{layer.version}-{tag}-{digest.hexdigest()[:16]}.zip"
-
-
-def _store(layer: NativeLayer, path: Path, archive: bytes) -> None:
-    """Cache a built zip, replacing older builds of the same version and tag; a cache that cannot be written only
-    costs a rebuild next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, scratch = tempfile.mkstemp(dir=path.parent, prefix=".build-")
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(archive)
-        Path(scratch).chmod(0o644)
-        Path(scratch).replace(path)
-        prefix = path.name.rsplit("-", 1)[0]
-        for older in path.parent.glob(f"{prefix}-*.zip"):
-            if older != path:
-                older.unlink(missing_ok=True)
-    except OSError as error:
-        log.warning("could not cache the %s layer at %s: %s", layer.name, path, error)
-
-
 def build_layer(layer: NativeLayer, source: Source, runtime: str = RUNTIME) -> bytes:
     """The layer's zip, byte-for-byte the same for the same files; built once, then read from the cache."""
     entries, tag = _entries(layer, source, runtime)
-    cached = cache_dir() / "layers" / _cache_key(layer, tag, entries)
-    if cached.is_file():
-        return cached.read_bytes()
-    archive = packaging._zip(entries)
-    check_limits(archive, f"the {layer.name} layer ({tag})")
-    _store(layer, cached, archive)
-    return archive
+    what = f"the {layer.name} layer ({tag})"
+    return packaging.cached_zip(entries, cache_dir() / "layers", f"{layer.name}-{layer.version}-{tag}",
+                                salt=str(_LAYOUT), check=lambda archive: check_limits(archive, what))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,7 @@
 """Deterministic zips of the layer and the functions: the same sources give the same bytes, so a second bootstrap
-sees an unchanged CodeSha256 and changes nothing."""
+sees an unchanged CodeSha256 and changes nothing. A zip is built once and then read from a cache on this machine,
+keyed by the files that went in (their names, sizes and modification times): `lakebox up` with nothing changed
+zips nothing."""
 
 from __future__ import annotations
 
@@ -7,8 +9,11 @@ import base64
 import hashlib
 import importlib.metadata
 import io
+import logging
+import os
+import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from lakebox_infra import project_root
@@ -20,6 +25,20 @@ from lakebox_infra import project_root
 VENDORED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extensions", "fastjsonschema",
                           "phonenumberslite", "python-stdnum")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+# Part of every cached zip's key: change it when what goes into a zip changes in a way its files' stats do not show.
+ZIP_LAYOUT = 1
+CACHE_ENV = "LAKEBOX_WHEEL_CACHE"
+
+log = logging.getLogger("lakebox.bootstrap")
+
+
+def cache_dir() -> Path:
+    """Downloaded wheels, their unpacked trees and built zips: `$LAKEBOX_WHEEL_CACHE`, else
+    `$XDG_CACHE_HOME/lakebox/wheels`, else `~/.cache/lakebox/wheels`."""
+    if override := os.environ.get(CACHE_ENV):
+        return Path(override)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "lakebox" / "wheels"
 
 
 def _wanted(path: Path) -> bool:
@@ -35,6 +54,48 @@ def _zip(entries: Iterable[tuple[str, Path]]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, source.read_bytes())
     return buffer.getvalue()
+
+
+def files_key(entries: Iterable[tuple[str, Path]], salt: str = "") -> str:
+    """What tells one set of files from another without reading them: each name, size and modification time."""
+    digest = hashlib.sha256(f"{ZIP_LAYOUT}\0{salt}\n".encode())
+    for name, path in sorted(entries):
+        stat = path.stat()
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _store(path: Path, archive: bytes, prefix: str) -> None:
+    """Cache a built zip, replacing older builds under the same prefix; a cache that cannot be written only costs a
+    rebuild next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, scratch = tempfile.mkstemp(dir=path.parent, prefix=".build-")
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(archive)
+        Path(scratch).chmod(0o644)
+        Path(scratch).replace(path)
+        for older in path.parent.glob(f"{prefix}-*.zip"):
+            if older != path:
+                older.unlink(missing_ok=True)
+    except OSError as error:
+        log.warning("could not cache %s at %s: %s", prefix, path, error)
+
+
+def cached_zip(entries: list[tuple[str, Path]], directory: Path, prefix: str, salt: str = "",
+               check: Callable[[bytes], None] | None = None) -> bytes:
+    """The zip of `entries`, read from `directory` when the same files were zipped before under `prefix`; else built,
+    checked with `check` and kept there (older builds under the prefix removed)."""
+    path = directory / f"{prefix}-{files_key(entries, salt)}.zip"
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass  # not built yet (or replaced meanwhile by another build): build it
+    archive = _zip(entries)
+    if check is not None:
+        check(archive)
+    _store(path, archive, prefix)
+    return archive
 
 
 def _tree(root: Path, prefix: str) -> list[tuple[str, Path]]:
@@ -65,7 +126,7 @@ def layer_entries() -> list[tuple[str, Path]]:
 
 
 def build_layer() -> bytes:
-    return _zip(layer_entries())
+    return cached_zip(layer_entries(), cache_dir() / "packages", "shared-layer")
 
 
 def build_function(stage: str, *, bundle_layer: bool = False, extra: Iterable[tuple[str, Path]] = ()) -> bytes:
@@ -79,7 +140,7 @@ def build_function(stage: str, *, bundle_layer: bool = False, extra: Iterable[tu
     if bundle_layer:
         entries.extend((name.removeprefix("python/"), path) for name, path in layer_entries())
     entries.extend(extra)
-    return _zip(entries)
+    return cached_zip(entries, cache_dir() / "packages", f"function-{stage}{'+bundled' if bundle_layer else ''}")
 
 
 def code_sha256(archive: bytes) -> str:

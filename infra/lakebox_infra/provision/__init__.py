@@ -100,8 +100,7 @@ class Provisioner:
             iam.apply_role(ctx, function.role, "lambda.amazonaws.com", function.policy)
         layer_arn = functions.apply_layer(ctx)
         native_layer_arns = functions.apply_native_layers(ctx)
-        for function in topology.functions:
-            functions.apply_function(ctx, function, layer_arn, native_layer_arns)
+        functions.apply_functions(ctx, topology.functions, layer_arn, native_layer_arns)
         events.apply_bus(ctx)
         for queue in topology.queues.values():
             queues.apply_queue(ctx, queue)

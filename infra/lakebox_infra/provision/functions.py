@@ -3,7 +3,7 @@ their asynchronous retries."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -138,10 +138,20 @@ def _wait(ctx: Context, name: str, waiter: str) -> None:
     ctx.client("lambda").get_waiter(waiter).wait(FunctionName=name, WaiterConfig=WAIT)
 
 
+def apply_functions(ctx: Context, specs: Sequence[FunctionSpec], layer_arn: str,
+                    native_layer_arns: Mapping[str, str] | None = None) -> None:
+    """Every function, as :func:`apply_function` makes it. Lambda creates a function Pending: each one created is
+    waited for only once all are created, so that their waits overlap instead of adding up."""
+    created = [spec.name for spec in specs if apply_function(ctx, spec, layer_arn, native_layer_arns, wait=False)]
+    for name in created:
+        _wait(ctx, name, "function_active_v2")
+
+
 def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str,
-                   native_layer_arns: Mapping[str, str] | None = None) -> None:
+                   native_layer_arns: Mapping[str, str] | None = None, wait: bool = True) -> bool:
     """Create the function, or update its code and its configuration where they differ; then its tags. Where the
-    endpoint does not apply layers, their files go into the zip too (its native layers' as well)."""
+    endpoint does not apply layers, their files go into the zip too (its native layers' as well). Whether it was
+    created; one created is Active on return unless `wait` is False."""
     lam = ctx.client("lambda")
     bundle = ctx.capabilities.bundle_layer
     extra = _bundled_native(ctx, spec) if bundle else []
@@ -152,7 +162,8 @@ def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str,
         # On AWS a new role takes seconds to become assumable: retry only that error, with a deadline.
         retry(lambda: lam.create_function(**wanted, Code={"ZipFile": archive}),
               retry_on={"InvalidParameterValueException"}, what=f"creating function {spec.name}")
-        _wait(ctx, spec.name, "function_active_v2")
+        if wait:
+            _wait(ctx, spec.name, "function_active_v2")
         ctx.report.changed("created", f"function {spec.name}")
     else:
         if found.get("CodeSha256") != packaging.code_sha256(archive):
@@ -171,6 +182,7 @@ def apply_function(ctx: Context, spec: FunctionSpec, layer_arn: str,
     arn = ctx.topology.function_arn(spec.name)
     ensure_tags(ctx, "functions", f"function {spec.name}", lambda: dict(lam.list_tags(Resource=arn)["Tags"]),
                 lambda tags: lam.tag_resource(Resource=arn, Tags=tags))
+    return found is None
 
 
 def _source(spec: FunctionSpec) -> str:

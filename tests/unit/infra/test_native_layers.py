@@ -46,7 +46,7 @@ MakeWheel = Callable[..., Path]
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty cache of its own for the test."""
     directory = tmp_path / "cache"
-    monkeypatch.setenv(native_layers.CACHE_ENV, str(directory))
+    monkeypatch.setenv(packaging.CACHE_ENV, str(directory))
     return directory
 
 
@@ -94,7 +94,7 @@ def probe(layer: NativeLayer, python: str, archive: bytes, where: Path) -> subpr
 @pytest.fixture(scope="module")
 def installed_layers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(native_layers.CACHE_ENV, str(tmp_path_factory.mktemp("installed-cache")))
+        patch.setenv(packaging.CACHE_ENV, str(tmp_path_factory.mktemp("installed-cache")))
         return {name: native_layers.build_layer(layer, Source.INSTALLED) for name, layer in LAYERS.items()}
 
 
@@ -194,7 +194,7 @@ def test_the_wheel_layer_is_deterministic_across_caches(layer: NativeLayer, make
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     built = []
     for name in ("one", "two"):
-        monkeypatch.setenv(native_layers.CACHE_ENV, str(tmp_path / name))
+        monkeypatch.setenv(packaging.CACHE_ENV, str(tmp_path / name))
         make_wheels(make_wheel, layer, tmp_path / name)
         built.append(native_layers.build_layer(layer, Source.WHEEL))
 
@@ -287,12 +287,12 @@ def test_the_fetch_command_fails_with_the_reason_then_prints_every_layers_cached
 
 
 def test_the_cache_defaults_under_the_user_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv(native_layers.CACHE_ENV, raising=False)
+    monkeypatch.delenv(packaging.CACHE_ENV, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert native_layers.cache_dir() == tmp_path / "lakebox" / "wheels"
+    assert packaging.cache_dir() == tmp_path / "lakebox" / "wheels"
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert native_layers.cache_dir() == tmp_path / "home" / ".cache" / "lakebox" / "wheels"
+    assert packaging.cache_dir() == tmp_path / "home" / ".cache" / "lakebox" / "wheels"
 
 
 @BY_NAME
@@ -324,7 +324,7 @@ def runtime_wheel(distribution: str) -> Path:
     """The wheel the fetch command cached; its absence fails under CI=true (the fetch step is part of CI)."""
     if (wheel := native_layers.cached_wheel(distribution)) is None:
         reason = (f"no {RUNTIME} wheel of {distribution} {VERSIONS[distribution]} in "
-                  f"{native_layers.cache_dir()}: run `{FETCH}` first (it downloads it once)")
+                  f"{packaging.cache_dir()}: run `{FETCH}` first (it downloads it once)")
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
