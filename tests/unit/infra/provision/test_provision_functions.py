@@ -348,3 +348,24 @@ def test_teardown_deletes_every_version_of_each_native_layer() -> None:
     stubs.done()
     assert stubs.changes == [("deleted", f"layer {DUCKDB_LAYER}"), ("deleted", f"layer {CRYPTOGRAPHY_LAYER}")]
     assert stubs.unchanged == [f"layer {CRYPTOGRAPHY_LAYER} (absent)", f"layer {DUCKDB_LAYER} (absent)"]
+
+
+def test_functions_created_are_waited_for_once_all_are_created() -> None:
+    """Lambda creates a function Pending: the second is created before the first is waited for."""
+    stubs = Stubs()
+    lam = stubs("lambda")
+    specs = [SPEC, dataclasses.replace(SPEC, stage=Stage.QUALITY)]
+    for spec in specs:
+        wanted = functions.function_config(stubs.context, spec, LAYER_ARN)
+        missing(lam, "get_function", "ResourceNotFoundException", {"FunctionName": spec.name})
+        lam.add_response("create_function", {}, {**wanted, "Code": {"ZipFile": ARCHIVE}})
+        arn = TOPOLOGY.function_arn(spec.name)
+        lam.add_response("list_tags", {"Tags": TAGS}, {"Resource": arn})
+    for spec in specs:
+        lam.add_response("get_function", {"Configuration": configuration(FunctionName=spec.name)},
+                         {"FunctionName": spec.name})
+
+    functions.apply_functions(stubs.context, specs, LAYER_ARN)
+
+    stubs.done()
+    assert stubs.changes == [("created", f"function {spec.name}") for spec in specs]
