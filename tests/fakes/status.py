@@ -35,6 +35,9 @@ class StatusLake:
             records.append(stage_record(process_id, ARRIVED, Stage.VALIDATION, RawKey=key, Status=status.value))
         return records
 
+    def process_status_records(self, process_id: str) -> list[dict[str, Any]]:
+        return self.stage_records(process_id)
+
     def file_records(self, pipeline: str) -> list[dict[str, Any]]:
         raise AssertionError("the wait must not read the whole status index")
 

@@ -34,7 +34,7 @@ def wait_for_outcomes(target: Target, raws: Sequence[RawObject], deadline_s: flo
     def all_terminal() -> bool:
         try:
             for pid in [pid for pid in wanted if pid not in rows]:
-                row = rows_by_process(target.metadata.stage_records(pid)).get(pid)
+                row = rows_by_process(target.metadata.process_status_records(pid)).get(pid)
                 if row is None or not row.status.terminal:
                     return False
                 rows[pid] = row
@@ -45,7 +45,7 @@ def wait_for_outcomes(target: Target, raws: Sequence[RawObject], deadline_s: flo
 
     def in_flight() -> str:
         waiting = [pid for pid in wanted if pid not in rows]
-        named = [(wanted[pid], awaiting(rows_by_process(target.metadata.stage_records(pid)).get(pid)))
+        named = [(wanted[pid], awaiting(rows_by_process(target.metadata.process_status_records(pid)).get(pid)))
                  for pid in waiting[:NAMED_IN_FLIGHT]]
         width = max(len(key) for key, _ in named)
         lines = [f"  {key:<{width}}  {what}" for key, what in named]

@@ -4,6 +4,7 @@ each file's outcome (:mod:`lakebox.ingest.outcomes`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,12 @@ from lakebox.lake.target import Target
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.records import DEFAULT_DATASET, INPUT_PREFIX, RawObject
+
+# Files up to this size are sent in one PUT (s3transfer's own multipart threshold); larger ones through upload_file,
+# in parts.
+SINGLE_PUT_BYTES = 8 * 1024 * 1024
+# Files uploaded at once: S3 (and the emulator) take concurrent PUTs, and each waits mostly on the network.
+UPLOAD_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -48,21 +55,32 @@ def files_to_upload(paths: Iterable[Path]) -> list[tuple[Path, str]]:
 
 
 def upload(target: Target, files: list[tuple[Path, str]], dataset: str) -> list[Upload]:
-    """Upload each file to the raw bucket; what S3 stored (etag, version) names the process to wait for."""
+    """Upload each file to the raw bucket, UPLOAD_THREADS at a time; what S3 stored (etag, version) names the
+    process to wait for. In the order given."""
     s3 = target.clients.s3
     bucket = target.settings.raw_bucket
-    uploads = []
-    for path, relative in files:
+
+    def one(path: Path, relative: str) -> Upload:
         key = raw_key(relative, dataset)
-        s3.upload_file(str(path), bucket, key)
-        stored = current_version(s3, bucket, key)  # listed: the operator may not head a raw file
-        if stored is None:
-            raise LakeboxError(f"s3://{bucket}/{key} is not listed right after its upload")
+        size = path.stat().st_size
+        if size <= SINGLE_PUT_BYTES:
+            # The PUT's answer names what S3 stored: no second call.
+            with path.open("rb") as body:
+                stored: dict[str, Any] = dict(s3.put_object(Bucket=bucket, Key=key, Body=body))
+        else:
+            s3.upload_file(str(path), bucket, key)
+            listed = current_version(s3, bucket, key)  # listed: the operator may not head a raw file
+            if listed is None:
+                raise LakeboxError(f"s3://{bucket}/{key} is not listed right after its upload")
+            stored = dict(listed)
         version = stored.get("VersionId")
-        raw = RawObject(bucket, key, stored["ETag"].strip('"'), int(stored["Size"]),
-                        None if version in (None, "null") else version)
-        uploads.append(Upload(path, raw))
-    return uploads
+        return Upload(path, RawObject(bucket, key, str(stored["ETag"]).strip('"'), size,
+                                      None if version in (None, "null") else str(version)))
+
+    if len(files) == 1:
+        return [one(*files[0])]
+    with ThreadPoolExecutor(UPLOAD_THREADS) as pool:
+        return list(pool.map(lambda file: one(*file), files))
 
 
 def ingest_paths(target: Target, paths: Iterable[Path], dataset: str, wait: bool = False,

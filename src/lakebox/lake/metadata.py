@@ -98,6 +98,16 @@ class MetadataReader:
         )
         return [unmarshal(item) for page in pages for item in page.get("Items", [])]
 
+    def process_status_records(self, process_id: str) -> list[dict[str, Any]]:
+        """What one process's status row is folded from: its stage records, only the attributes a row needs, read
+        as `status` reads the index (what a wait polls for each file)."""
+        pages = self._db.get_paginator("query").paginate(
+            TableName=self.table, KeyConditionExpression="ProcessId = :pid",
+            ExpressionAttributeValues=marshal({":pid": process_id}), ConsistentRead=True,
+            ProjectionExpression=_PROJECTION, ExpressionAttributeNames=_PROJECTED_NAMES)
+        with _unparsed_items(self._db):
+            return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+
     def lake_environment(self) -> str | None:
         """The environment bootstrap recorded for the lake (`production`, `development`, ...); None if it has not."""
         from lakebox_layer.privacy import LAKE_SETTINGS_KEY  # privacy imports the contracts
