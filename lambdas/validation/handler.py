@@ -27,4 +27,4 @@ def received(body: str) -> DataReceived:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return sqs_batch_response(event, received, validation.validate_all, logger, one_file, health)
+    return sqs_batch_response(event, received, validation.within(context), logger, one_file, health)

@@ -31,6 +31,19 @@ class ContractInvalid(LakeboxError):
     """A contract document is malformed; it is refused at publish time and never applied."""
 
 
+class OutOfTime(LakeboxError):
+    """A file whose records could not all be read within the function's time limit, though it had the invocation to
+    itself: too large for the stage; it ends `failed` with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class BatchOutOfTime(LakeboxError):
+    """A file stopped when the time was up, after other files of its batch took most of it: retried."""
+
+
 class RawObjectMissing(LakeboxError):
     """The raw object named by an event no longer exists."""
 

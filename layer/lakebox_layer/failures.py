@@ -27,6 +27,7 @@ from botocore.exceptions import ConnectionError as EndpointUnreachable
 from lakebox_layer.adapters.errors import ACCESS_DENIED, CREDENTIALS_REFUSED, NOT_FOUND, error_code
 from lakebox_layer.exceptions import (
     BatchHeld,
+    BatchOutOfTime,
     CatalogError,
     ContentRejected,
     CurationRejected,
@@ -38,6 +39,7 @@ from lakebox_layer.exceptions import (
     LedgerConflict,
     MetadataError,
     MetricsError,
+    OutOfTime,
     PublishError,
     RawObjectMissing,
     StageAlreadyRecorded,
@@ -177,6 +179,11 @@ FLOW: dict[type[BaseException], FailureClass] = {
     # A duplicate delivery: the file's record exists already, so the file has its outcome; a retry would find the
     # record again, and a failed condition says nothing against DynamoDB.
     StageAlreadyRecorded: FailureClass.FILE,
+    # A file too large to be read within the function's time limit, though it had the invocation to itself: it would
+    # be too large the next time too.
+    OutOfTime: FailureClass.FILE,
+    # A file stopped because the batch's earlier files took the time: retried, against no service.
+    BatchOutOfTime: FailureClass.TRANSIENT,
     # A redelivered batch that does not give the pending plan again. Not the file's (no file exists yet, and an
     # outcome would drop its records) nor a service's: a Kinesis retry redelivers from the same position, so records
     # are missing only where the mapping splits batches (bisect on error) or the batcher has a bug. Alert.

@@ -4,6 +4,8 @@ Validated", and undeclared personal data with a "Sensitive Data Detected" notice
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools import Logger
 
 from lakebox_layer import ports
@@ -14,7 +16,7 @@ from lakebox_layer.adapters.events import EventPublisher
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.contracts import Contract, Mode, structural_contract
-from lakebox_layer.exceptions import ContentRejected, ContractInvalid, RawObjectMissing
+from lakebox_layer.exceptions import ContentRejected, ContractInvalid, OutOfTime, RawObjectMissing
 from lakebox_layer.failures import file_failure
 from lakebox_layer.free_text import FreeTextPass
 from lakebox_layer.outputs import RecordSplit
@@ -26,6 +28,7 @@ from lakebox_layer.settings import Settings
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.delivery import Delivery, pii_tags
 from lakebox_layer.stages.recorder import StageRecorder
+from lakebox_layer.time_limit import LambdaContext, TimeLimit
 from lakebox_layer.validation import apply_undeclared_pii, rejected, validate_records
 
 
@@ -62,8 +65,10 @@ class Validation:
         self.logger.warning("free-text detection unavailable: until this instance ends, the files of contracts with "
                             "policy.pii_free_text are judged by patterns only", extra={"reason": reason})
 
-    def _judge(self, received: DataReceived, contract: Contract) -> tuple[ValidationOutcome, RecordSplit | None]:
-        """Read and judge the file as a stream; in record mode also write its good and bad records as they come."""
+    def _judge(self, received: DataReceived, contract: Contract,
+               limit: TimeLimit) -> tuple[ValidationOutcome, RecordSplit | None]:
+        """Read and judge the file as a stream, within the time limit; in record mode also write its good and bad
+        records as they come."""
         # Ingestion gives a reason for every file it refuses: an unsupported format or a refused dataset name.
         if received.reason is not None or received.format is FileFormat.UNSUPPORTED:
             return rejected(received.reason or "unsupported format", contract), None
@@ -71,8 +76,8 @@ class Validation:
         reader = RecordReader(body, received.format, received.compression)
         split = self.delivery.record_split(received, reader) if contract.mode is Mode.RECORD else None
         try:
-            outcome = validate_records(reader, contract, received.format, split.route if split else None,
-                                       self.free_text.columns)
+            outcome = validate_records(limit.within(reader, "validation"), contract, received.format,
+                                       split.route if split else None, self.free_text.columns)
         except ContentRejected as rejection:
             if split is not None:
                 split.abort()
@@ -99,15 +104,30 @@ class Validation:
         """Judge a file against its dataset's contract, deliver it (or its records) and announce the outcome."""
         return single(self.validate_all([received])[0])
 
-    def validate_all(self, batch: list[DataReceived]) -> list[Outcome[DataValidated]]:
-        """Validate a batch of files: each judged and delivered in turn, then every "Data Validated" published in
-        as few calls as the bus allows, then the validation record of each file whose event was accepted. Each
-        dataset's contract is read once for the batch. Per file: its result, None for a duplicate, or its error."""
+    def within(self, context: LambdaContext) -> Callable[[list[DataReceived]], list[Outcome[DataValidated]]]:
+        """`validate_all` within the time the invocation of `context` has."""
+        limit = TimeLimit.of(context)
+        return lambda batch: self.validate_all(batch, limit)
+
+    def validate_all(self, batch: list[DataReceived],
+                     limit: TimeLimit | None = None) -> list[Outcome[DataValidated]]:
+        """Validate a batch of files: each judged and delivered in turn, the largest first (each read within the
+        invocation's time `limit`), then every "Data Validated" published in as few calls as the bus allows, then
+        the validation record of each file whose event was accepted. Each dataset's contract is read once for the
+        batch. Per file, in the batch's order: its result, None for a duplicate, or its error."""
         self.contracts.new_batch()
         self.recorder.look_up(Stage.VALIDATION, [(received.process_id, received.arrived_at) for received in batch])
-        return announce(self.events, batch, self._judge_and_deliver, key=lambda received: received.process_id)
+        within = limit or TimeLimit.unlimited()
+        order = sorted(range(len(batch)), key=lambda index: -batch[index].size)
+        outcomes = announce(self.events, [batch[index] for index in order],
+                            lambda received: self._judge_and_deliver(received, within),
+                            key=lambda received: received.process_id)
+        in_batch_order: list[Outcome[DataValidated]] = [None] * len(batch)
+        for position, index in enumerate(order):
+            in_batch_order[index] = outcomes[position]
+        return in_batch_order
 
-    def _judge_and_deliver(self, received: DataReceived) -> Announcement[DataValidated] | None:
+    def _judge_and_deliver(self, received: DataReceived, limit: TimeLimit) -> Announcement[DataValidated] | None:
         """A file's side effects: judged and delivered. What remains is its event, then its record."""
         self.logger.set_correlation_id(received.process_id)
         raw = received.raw_object
@@ -120,13 +140,16 @@ class Validation:
         contract = structural_contract(received.dataset)
         try:
             contract = self.contracts.contract_for(received.dataset)
-            outcome, split = self._judge(received, contract)
+            outcome, split = self._judge(received, contract, limit)
             status, destination_uri, quarantined = self.delivery.deliver(received, contract, outcome, split)
             if status is FileStatus.PROCESSED:
                 validated_copy = Destination.of(destination_uri)
                 self.objects.tag(validated_copy.bucket, validated_copy.key, pii_tags(outcome.pii_columns))
         except RawObjectMissing as missing:
             outcome = rejected(f"raw object deleted before validation: {missing}", contract)
+            status = FileStatus.FAILED
+        except OutOfTime as out_of_time:
+            outcome = rejected(out_of_time.reason, contract)
             status = FileStatus.FAILED
         except ContractInvalid as invalid:
             # Bootstrap refuses malformed contracts; one written by other means (or one whose pattern does not

@@ -134,6 +134,10 @@ class StubValidation:
     fail_on: str
     seen: list[DataReceived] = field(default_factory=list)
 
+    def within(self, context: LambdaContext) -> Callable[[list[DataReceived]], list[Any]]:
+        assert context.get_remaining_time_in_millis() >= 0  # the invocation's context
+        return self.validate_all
+
     def validate_all(self, batch: list[DataReceived]) -> list[DataValidated | BaseException | None]:
         self.seen.extend(batch)
         return [ConnectionResetError("connection reset while reading the raw object")

@@ -4,10 +4,12 @@ announces."""
 from __future__ import annotations
 
 import gzip
+import time
 from dataclasses import replace
 
 import pytest
 
+from lakebox_layer import time_limit
 from lakebox_layer.contracts import FieldRules, parse_contract
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import StorageError
@@ -326,3 +328,32 @@ def test_a_dependencys_failure_is_not_the_files_and_is_retried(harness: Harness,
     with pytest.raises(StorageError, match="SlowDown"):
         harness.validation.validate(received)
     assert harness.metadata.stage("validation") == []
+
+
+def test_a_file_that_does_not_fit_in_the_time_limit_ends_failed_with_the_reason(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the invocation's time the file is stopped and ends failed (not retried into the dead-letter queue)."""
+    monkeypatch.setattr(time_limit, "CHECK_EVERY", 2)
+    received = harness.ingest("input/sales/big.jsonl", jsonl(*[good_record(n) for n in range(6)]))
+    now = time.monotonic()
+    spent = time_limit.TimeLimit(ends_at=now - 1, limit_s=300, started_at=now)
+
+    [validated] = harness.validation.validate_all([received], spent)
+
+    assert isinstance(validated, DataValidated)
+    assert validated.status is FileStatus.FAILED
+    assert validated.errors == ["validation stopped after 2 records: the file does not fit in the function's 300 s "
+                                "time limit (see the largest file each stage handles in docs/performance.md)"]
+    assert harness.objects.keys(PROCESSED) == [] and harness.objects.keys(QUARANTINE) == []
+    [record] = harness.metadata.stage("validation")
+    assert record["Status"] == "failed"
+
+
+def test_a_batchs_largest_file_is_validated_first_and_outcomes_keep_the_batchs_order(harness: Harness) -> None:
+    small = harness.ingest("input/sales/small.jsonl", jsonl(good_record(1)))
+    large = harness.ingest("input/sales/large.jsonl", jsonl(*[good_record(n) for n in range(50)]))
+
+    outcomes = harness.validation.validate_all([small, large])
+
+    assert [outcome.key for outcome in outcomes if isinstance(outcome, DataValidated)] == [small.key, large.key]
+    assert [record["RawKey"] for record in harness.metadata.stage("validation")] == [large.key, small.key]
