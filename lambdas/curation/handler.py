@@ -27,4 +27,4 @@ def validated(body: str) -> DataValidated:
 
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return sqs_batch_response(event, validated, curation.curate_all, logger, one_file, health)
+    return sqs_batch_response(event, validated, curation.within(context), logger, one_file, health)

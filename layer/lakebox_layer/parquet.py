@@ -33,6 +33,7 @@ from lakebox_layer.parsing import MAX_JSON_OBJECT_BYTES, csv_dialect
 from lakebox_layer.records import FileFormat
 from lakebox_layer.sources import Reader, Source, ident, literal
 from lakebox_layer.streams import decompressed, record_end, record_pieces
+from lakebox_layer.time_limit import TimeLimit
 
 # Glue types as DuckDB writes them to Parquet (and reads them back), for casting and for the schema check.
 DUCKDB_TYPES = {"bigint": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN", "date": "DATE",
@@ -129,6 +130,8 @@ class ParquetEngine:
         self.memory = memory or memory_limit()
         self.object_bytes = object_limit(self.memory)
         self.chunk_bytes = chunk_bytes
+        # How long the file being written may still take: set for each file by the stage (none by default).
+        self.limit = TimeLimit.unlimited()
         (work_dir / "duckdb-spill").mkdir(parents=True, exist_ok=True)
         self.db = duckdb.connect(config={
             "home_directory": str(work_dir),
@@ -186,7 +189,8 @@ class ParquetEngine:
         try:
             with source.path.open("rb") as raw:
                 stream = decompressed(raw, source.compression)
-                for number, piece in enumerate(record_pieces(stream, self.chunk_bytes, not source.is_json)):
+                pieces = record_pieces(stream, self.chunk_bytes, not source.is_json)
+                for number, piece in enumerate(self.limit.within(pieces, "curation", "chunks", every=1)):
                     if number == 0 and not source.is_json:
                         header = piece[:record_end(piece, quoted=True, last=False) or len(piece)]
                     chunk.write_bytes(piece if number == 0 else header + piece)

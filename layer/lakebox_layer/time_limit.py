@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from lakebox_layer.exceptions import BatchOutOfTime, OutOfTime
@@ -35,12 +35,13 @@ class LambdaContext(Protocol):
 @dataclass(frozen=True)
 class TimeLimit:
     """The point (on `clock`) past which a file is not read further; `limit_s`, the time the invocation had, for the
-    reason."""
+    reason; when the invocation and the file being read started."""
 
     ends_at: float
     limit_s: float
     started_at: float
     clock: Callable[[], float] = time.monotonic
+    file_started_at: float | None = None
 
     @classmethod
     def of(cls, context: LambdaContext, clock: Callable[[], float] = time.monotonic) -> TimeLimit:
@@ -52,16 +53,22 @@ class TimeLimit:
     def unlimited(cls) -> TimeLimit:
         return cls(math.inf, math.inf, 0.0)
 
-    def within(self, records: Iterable[T], stage: str) -> Iterator[T]:
-        """The records, read until the time is up: then OutOfTime when the file started first in the invocation,
-        else BatchOutOfTime."""
-        started = self.clock()
-        for count, record in enumerate(records, 1):
-            if count % CHECK_EVERY == 0 and self.clock() >= self.ends_at:
+    def for_file(self) -> TimeLimit:
+        """The limit for a file that starts now."""
+        return replace(self, file_started_at=self.clock())
+
+    def within(self, items: Iterable[T], stage: str, unit: str = "records", every: int | None = None) -> Iterator[T]:
+        """The items (records, or chunks of a file) read until the time is up, the clock read every `every` of them
+        (CHECK_EVERY by default): then OutOfTime when the file started first in the invocation, else
+        BatchOutOfTime."""
+        every = every or CHECK_EVERY
+        started = self.file_started_at if self.file_started_at is not None else self.clock()
+        for count, item in enumerate(items, 1):
+            yield item
+            if count % every == 0 and self.clock() >= self.ends_at:
                 if started - self.started_at <= FIRST_FILE_S:
-                    raise OutOfTime(f"{stage} stopped after {count:,} records: the file does not fit in the "
+                    raise OutOfTime(f"{stage} stopped after {count:,} {unit}: the file does not fit in the "
                                     f"function's {self.limit_s:.0f} s time limit (see the largest file each stage "
                                     "handles in docs/performance.md)")
-                raise BatchOutOfTime(f"{stage} ran out of time after {count:,} records of a file the batch's other "
+                raise BatchOutOfTime(f"{stage} ran out of time after {count:,} {unit} of a file the batch's other "
                                      "files left too little time for: retried")
-            yield record

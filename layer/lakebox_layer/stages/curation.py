@@ -35,7 +35,7 @@ from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.columns import Column, contract_columns, data_columns, widen
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import dataset_name_problem, table_name
-from lakebox_layer.exceptions import ContractInvalid, CurationRejected
+from lakebox_layer.exceptions import ContractInvalid, CurationRejected, OutOfTime
 from lakebox_layer.failures import file_failure
 from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine
 from lakebox_layer.privacy import (
@@ -54,6 +54,7 @@ from lakebox_layer.settings import Settings
 from lakebox_layer.sources import Source
 from lakebox_layer.stages.batch import Announcement, Outcome, announce, single
 from lakebox_layer.stages.recorder import StageRecorder, stage_record
+from lakebox_layer.time_limit import LambdaContext, TimeLimit
 
 CURATED = "curated"
 CURATION_FAILED = "failed"
@@ -127,18 +128,32 @@ class Curation:
         """Curate one processed file; None for a duplicate delivery or a file that is not processed."""
         return single(self.curate_all([validated])[0])
 
-    def curate_all(self, batch: list[DataValidated]) -> list[Outcome[Curated]]:
-        """Curate a batch of processed files: each written and catalogued in turn, then every "Data Curated"
-        published in as few calls as the bus allows, then the curation record of each file whose event was
-        accepted. Each dataset's contract is read once for the batch. Per file: its outcome, None for a duplicate
-        or a file that is not processed, or its error."""
+    def within(self, context: LambdaContext) -> Callable[[list[DataValidated]], list[Outcome[Curated]]]:
+        """`curate_all` within the time the invocation of `context` has."""
+        limit = TimeLimit.of(context)
+        return lambda batch: self.curate_all(batch, limit)
+
+    def curate_all(self, batch: list[DataValidated], limit: TimeLimit | None = None) -> list[Outcome[Curated]]:
+        """Curate a batch of processed files: each written and catalogued in turn, the one of most records first
+        (each within the invocation's time `limit`), then every "Data Curated" published in as few calls as the bus
+        allows, then the curation record of each file whose event was accepted. Each dataset's contract is read
+        once for the batch. Per file, in the batch's order: its outcome, None for a duplicate or a file that is not
+        processed, or its error."""
         self.contracts.new_batch()
         self._partitions.clear()
         self.recorder.look_up(Stage.CURATION, [(validated.process_id, validated.arrived_at) for validated in batch
                                                if validated.status is FileStatus.PROCESSED])
-        return announce(self.events, batch, self._curate_file, key=lambda validated: validated.process_id)
+        within = limit or TimeLimit.unlimited()
+        order = sorted(range(len(batch)), key=lambda index: -(batch[index].records_total or 0))
+        outcomes = announce(self.events, [batch[index] for index in order],
+                            lambda validated: self._curate_file(validated, within.for_file()),
+                            key=lambda validated: validated.process_id)
+        in_batch_order: list[Outcome[Curated]] = [None] * len(batch)
+        for position, index in enumerate(order):
+            in_batch_order[index] = outcomes[position]
+        return in_batch_order
 
-    def _curate_file(self, validated: DataValidated) -> Announcement[Curated] | None:
+    def _curate_file(self, validated: DataValidated, limit: TimeLimit) -> Announcement[Curated] | None:
         """A file's side effects: its Parquet and catalog entries. What remains is its event, then its record."""
         self.logger.set_correlation_id(validated.process_id)
         if validated.status is not FileStatus.PROCESSED or validated.destination is None:
@@ -148,8 +163,8 @@ class Curation:
             self.logger.info("duplicate delivery: curation already recorded", extra={"key": validated.key})
             return None
         try:
-            outcome = self._curate(validated)
-        except CurationRejected as rejected:
+            outcome = self._curate(validated, limit)
+        except (CurationRejected, OutOfTime) as rejected:
             outcome = Curated(validated.process_id, validated.key, validated.dataset, CURATION_FAILED,
                               self._table_or_none(validated.dataset), reason=rejected.reason)
         except Exception as error:  # the file's own failure ends it now; any other is retried
@@ -200,7 +215,7 @@ class Curation:
         except ContractInvalid as invalid:
             raise CurationRejected(f"the published contract of {dataset!r} is invalid: {invalid}") from invalid
 
-    def _curate(self, validated: DataValidated) -> Curated:
+    def _curate(self, validated: DataValidated, limit: TimeLimit) -> Curated:
         problem = dataset_name_problem(validated.dataset)
         if problem is not None:
             raise CurationRejected(problem)
@@ -213,6 +228,7 @@ class Curation:
         processed = Destination.of(validated.destination or "")
         work = Path(tempfile.mkdtemp(prefix="lakebox-curation-"))
         engine = self._connected()
+        engine.limit = limit
         try:
             downloaded = work / "processed"
             self.objects.download_to(processed.bucket, processed.key, downloaded)

@@ -76,7 +76,7 @@ class Validation:
         reader = RecordReader(body, received.format, received.compression)
         split = self.delivery.record_split(received, reader) if contract.mode is Mode.RECORD else None
         try:
-            outcome = validate_records(limit.within(reader, "validation"), contract, received.format,
+            outcome = validate_records(limit.for_file().within(reader, "validation"), contract, received.format,
                                        split.route if split else None, self.free_text.columns)
         except ContentRejected as rejection:
             if split is not None:
