@@ -15,6 +15,7 @@ name and module), so a function imports it at no cost.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -190,6 +191,10 @@ FLOW: dict[type[BaseException], FailureClass] = {
     StreamPlanMismatch: FailureClass.CODE,
 }
 
+# The code of a file too large for the function's /tmp, and what the codes that are lakebox's own mean.
+NO_SPACE = "ENOSPC"
+FILE_FAILURE_MEANINGS = {NO_SPACE: "the function's /tmp, its ephemeral storage, cannot hold what the file needs there"}
+
 # Longest cause chain walked: a chain is a few wrappers deep; this only stops a pathological one.
 MAX_CHAIN = 32
 
@@ -206,12 +211,27 @@ def classify(error: BaseException) -> Failure:
     flow = next((kind for link in chain if (kind := _by_type(FLOW, link)) is not None), None)
     if flow is not None:
         kind = flow
+    elif _no_space(chain):
+        # The function's /tmp (its ephemeral storage) cannot hold what the file needs there: too large for the
+        # function, the next time too.
+        return Failure(FailureClass.FILE, None, NO_SPACE)
     elif aws is not None:
         kind = _aws_kind(aws)
     else:
         kind = _own_kind(error)
     code = error_code(aws) if isinstance(aws, ClientError) else ""
     return Failure(kind, _dependency(chain, aws), code or type(error if aws is None else aws).__name__)
+
+
+def _no_space(chain: list[BaseException]) -> bool:
+    return any(isinstance(link, OSError) and link.errno == errno.ENOSPC for link in chain)
+
+
+def file_failure_reason(stage: str, failure: Failure) -> str:
+    """What a stage records for a file it ends `failed` on the file's own failure: the code, and what it means where
+    the code alone does not say it."""
+    meaning = FILE_FAILURE_MEANINGS.get(failure.code)
+    return f"{stage} failed on the file itself ({failure.code}{f': {meaning}' if meaning else ''})"
 
 
 def file_failure(error: BaseException) -> Failure | None:

@@ -36,7 +36,7 @@ from lakebox_layer.columns import Column, contract_columns, data_columns, widen
 from lakebox_layer.contracts import Contract
 from lakebox_layer.datasets import dataset_name_problem, table_name
 from lakebox_layer.exceptions import ContractInvalid, CurationRejected, OutOfTime
-from lakebox_layer.failures import file_failure
+from lakebox_layer.failures import file_failure, file_failure_reason
 from lakebox_layer.parquet import CuratedPart, Lineage, ParquetEngine
 from lakebox_layer.privacy import (
     ColumnPlan,
@@ -172,7 +172,7 @@ class Curation:
                 raise
             outcome = Curated(validated.process_id, validated.key, validated.dataset, CURATION_FAILED,
                               self._table_or_none(validated.dataset),
-                              reason=f"curation failed on the file itself ({failure.code})")
+                              reason=file_failure_reason("curation", failure))
         record = stage_record(
             validated.process_id, validated.arrived_at, Stage.CURATION,
             Pipeline=self.settings.project, RawKey=validated.key, Dataset=validated.dataset,

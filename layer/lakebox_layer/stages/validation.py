@@ -17,7 +17,7 @@ from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.adapters.objects import ObjectStore
 from lakebox_layer.contracts import Contract, Mode, structural_contract
 from lakebox_layer.exceptions import ContentRejected, ContractInvalid, OutOfTime, RawObjectMissing
-from lakebox_layer.failures import file_failure
+from lakebox_layer.failures import file_failure, file_failure_reason
 from lakebox_layer.free_text import FreeTextPass
 from lakebox_layer.outputs import RecordSplit
 from lakebox_layer.parsing import RecordReader
@@ -159,7 +159,7 @@ class Validation:
         except Exception as error:  # the file's own failure ends it now; any other is retried
             if (failure := file_failure(error)) is None:
                 raise
-            outcome = rejected(f"validation failed on the file itself ({failure.code})", contract)
+            outcome = rejected(file_failure_reason("validation", failure), contract)
             status = FileStatus.FAILED
         output_format, output_compression = self._output_shape(received, contract)
         validated = DataValidated(

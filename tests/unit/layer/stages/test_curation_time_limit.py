@@ -1,12 +1,16 @@
-"""Curation within the invocation's time: a file whose chunks do not all fit ends failed with the reason (never
-retried into the dead-letter queue), and a batch's file of most records goes first, its outcomes in the batch's
-order."""
+"""Curation within the function's limits: a file whose chunks do not all fit in the invocation's time, or that the
+function's /tmp cannot hold, ends failed with the reason (never retried into the dead-letter queue); a batch's file
+of most records goes first, its outcomes in the batch's order."""
 
 from __future__ import annotations
 
+import errno
 import time
 from pathlib import Path
 
+import pytest
+
+from lakebox_layer.exceptions import StorageError
 from lakebox_layer.parquet import ParquetEngine
 from lakebox_layer.stages.curation import CURATED, CURATION_FAILED, Curated
 from lakebox_layer.time_limit import TimeLimit
@@ -41,3 +45,22 @@ def test_the_file_of_most_records_goes_first_and_outcomes_keep_the_batchs_order(
     assert [o.process_id for o in outcomes if isinstance(o, Curated) and o.status == CURATED] == ["pid-few",
                                                                                                   "pid-many"]
     assert [record["ProcessId"] for record in world.records()] == ["pid-many", "pid-few"]
+
+
+def test_a_file_the_functions_tmp_cannot_hold_ends_failed_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = World()
+
+    def full(bucket: str, key: str, path: Path) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as error:
+            raise StorageError(f"downloading s3://{bucket}/{key}") from error
+
+    monkeypatch.setattr(world.objects, "download_to", full)
+    outcome = world.stage.curate(world.processed("orders", "huge.csv", ORDERS_CSV.encode()))
+
+    assert outcome is not None and outcome.status == CURATION_FAILED
+    assert outcome.reason == ("curation failed on the file itself (ENOSPC: the function's /tmp, its ephemeral "
+                              "storage, cannot hold what the file needs there)")
+    [record] = world.records()
+    assert record["Reason"] == outcome.reason
