@@ -16,6 +16,7 @@ name and module), so a function imports it at no cost.
 from __future__ import annotations
 
 import errno
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -224,7 +225,11 @@ def classify(error: BaseException) -> Failure:
 
 
 def _no_space(chain: list[BaseException]) -> bool:
-    return any(isinstance(link, OSError) and link.errno == errno.ENOSPC for link in chain)
+    """A disk that is full: the system's ENOSPC, or SQLite's SQLITE_FULL (validation's `unique` keys past the first
+    50,000 are kept in SQLite under /tmp)."""
+    return any((isinstance(link, OSError) and link.errno == errno.ENOSPC)
+               or (isinstance(link, sqlite3.Error) and getattr(link, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+               for link in chain)
 
 
 def file_failure_reason(stage: str, failure: Failure) -> str:

@@ -385,12 +385,3 @@ def test_the_module_imports_only_botocore_and_the_layer() -> None:
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT)
 
     assert found.stdout.strip() == "[]"
-
-
-def test_a_full_tmp_is_the_files_failure_and_another_os_error_is_not() -> None:
-    full = classify(StorageError("downloading").with_traceback(None))
-    assert full.kind is not FailureClass.FILE
-    wrapped_full = StorageError("downloading")
-    wrapped_full.__cause__ = OSError(28, "No space left on device")
-    assert classify(wrapped_full) == Failure(FailureClass.FILE, None, failures.NO_SPACE)
-    assert classify(OSError(13, "Permission denied")).kind is FailureClass.CODE
