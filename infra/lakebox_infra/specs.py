@@ -70,6 +70,10 @@ class FunctionSpec:
         return self.declared.timeout_s
 
     @property
+    def tmp(self) -> int:
+        return self.declared.tmp_mb
+
+    @property
     def description(self) -> str:
         return f"lakebox {self.stage.value}: {self.declared.summary}"
 

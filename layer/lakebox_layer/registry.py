@@ -106,6 +106,9 @@ class StageSpec:
     only: FileStatus | None = None
     # Whether the stage emits its event when it fails a file (ingestion does not: the raw object is gone).
     emits_on_failure: bool = True
+    # The function's /tmp (Lambda's ephemeral storage, 512 to 10,240 MB): what a stage that writes a file there holds
+    # at most (curation downloads the file it curates; validation keeps `unique` keys past 50,000 in SQLite).
+    tmp_mb: int = 512
     # Events it emits for people rather than for a stage, each to the alerts topic through a rule of its own.
     notices: tuple[Event, ...] = ()
     # What `lakebox reconcile` says of a file while this stage has not recorded it (None: a stage that records no
@@ -168,7 +171,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
     StageSpec(
         Stage.VALIDATION, "Data Received to processed or quarantine",
         consumes=DATA_RECEIVED, emits=DATA_VALIDATED, notices=(SENSITIVE_DATA_DETECTED,),
-        batch_size=10, concurrency=4, memory_mb=512, timeout_s=300,
+        batch_size=10, concurrency=4, memory_mb=512, timeout_s=300, tmp_mb=2048,
         depends_on=frozenset({"s3", "dynamodb", "events"}), optional=frozenset({"comprehend"}),
         awaiting="awaiting validation",
         trace=TraceRow("Status", {
@@ -190,7 +193,7 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
     StageSpec(
         Stage.CURATION, "processed files to Parquet and the Glue catalog",
         consumes=DATA_VALIDATED, only=FileStatus.PROCESSED, emits=DATA_CURATED,
-        batch_size=10, concurrency=4, memory_mb=1024, timeout_s=300,
+        batch_size=10, concurrency=4, memory_mb=1024, timeout_s=300, tmp_mb=4096,
         depends_on=frozenset({"s3", "dynamodb", "glue", "kms", "events"}), optional=frozenset({"lakeformation"}),
         awaiting="awaiting curation",
         trace=TraceRow("CurationStatus", {"CurationStatus": "status", "Table": "table", "CuratedRows": "rows",

@@ -58,8 +58,9 @@ def test_every_stage_has_its_function_and_its_own_role(stage: Stage) -> None:
     spec = declared(stage)
 
     assert (function.name, function.role) == (f"lakebox-{stage.value}", f"lakebox-{stage.value}-role")
-    assert (function.memory, function.timeout, function.native_layers) == (spec.memory_mb, spec.timeout_s,
-                                                                            spec.native_layers)
+    assert (function.memory, function.timeout, function.tmp, function.native_layers) == (
+        spec.memory_mb, spec.timeout_s, spec.tmp_mb, spec.native_layers)
+    assert 512 <= spec.tmp_mb <= 10_240  # Lambda's range of ephemeral storage
     assert [f.role for f in TOPOLOGY.functions].count(function.role) == 1
 
 

@@ -103,6 +103,7 @@ def test_a_missing_function_is_created_once_its_role_can_be_assumed(monkeypatch:
 
     stubs.done()
     assert WANTED["Handler"] == HANDLER and WANTED["TracingConfig"] == {"Mode": "Active"}
+    assert WANTED["EphemeralStorage"] == {"Size": SPEC.tmp}
     assert stubs.changes == [("created", f"function {SPEC.name}"), ("set", f"tags of function {SPEC.name}")]
 
 
