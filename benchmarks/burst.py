@@ -9,9 +9,11 @@ function cold. Times, from the stage records (their `RecordedAt`), upload start 
 and to the last file curated; profiles the burst (CPU seconds per file of each function's workers and of the emulator,
 from /proc; each stage queue's peak depth); then measures `lakebox status --json` over the burst's rows as a user
 runs it (the CLI as a process: its CPU seconds, user plus system, and its wall time) beside the floor any command
-that reads the lake pays; fills the lake to `--status-rows` files and measures it again. Prints one JSON object.
+that reads the lake pays; fills the lake to `--status-rows` files and measures it again. Last, what
+`benchmarks/keyboard.py` measures: `lakebox up` first and with nothing to change, and with `--suite` the README's
+`pytest`. Every figure of the speed table in one run; prints one JSON object.
 
-    python benchmarks/burst.py [--files 500] [--producers 16] [--status-rows 2000]
+    python benchmarks/burst.py [--files 500] [--producers 16] [--status-rows 2000] [--suite]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import bare_chain
+import keyboard
 from throughput import QueueSampler, cpu_snapshot, default_json, fresh_emulator, orders_csv, put_raw, run_bare
 
 from lakebox.ingest.outcomes import wait_for_outcomes
@@ -155,6 +158,7 @@ def main() -> None:
     parser.add_argument("--producers", type=int, default=16)
     parser.add_argument("--status-rows", type=int, default=2000,
                         help="after the burst, fill the lake to this many files and measure `status --json` again")
+    parser.add_argument("--suite", action="store_true", help="also time the README's pytest (a minute or two)")
     args = parser.parse_args()
     bare = run_bare(args.files)
     bare_concurrent = concurrent_bare(args.files, args.producers)
@@ -163,6 +167,7 @@ def main() -> None:
         "cores": os.cpu_count(), "bare_chain": bare, "bare_chain_concurrent_cold": bare_concurrent, "lakebox": lakebox,
         "ratio_terminal": round(lakebox["terminal_files_per_s"] / bare["files_per_s"], 2),
         "ratio_curated": round(lakebox["curated_files_per_s"] / bare["files_per_s"], 2),
+        "keyboard": keyboard.keyboard(runs=3, suite=args.suite),
     }, indent=2))
 
 

@@ -26,7 +26,10 @@ VENDORED_DISTRIBUTIONS = ("aws-lambda-powertools", "jmespath", "typing-extension
                           "phonenumberslite", "python-stdnum")
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Part of every cached zip's key: change it when what goes into a zip changes in a way its files' stats do not show.
-ZIP_LAYOUT = 1
+ZIP_LAYOUT = 2
+# zlib's fastest level: DuckDB's layer zips in a third of the time level 6 takes, 26 MB instead of 23 (Lambda takes
+# 50 MB uploaded directly), so a first `lakebox up` builds its packages in about a second.
+COMPRESS_LEVEL = 1
 CACHE_ENV = "LAKEBOX_WHEEL_CACHE"
 
 log = logging.getLogger("lakebox.bootstrap")
@@ -52,7 +55,7 @@ def _zip(entries: Iterable[tuple[str, Path]]) -> bytes:
             info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, source.read_bytes())
+            archive.writestr(info, source.read_bytes(), compresslevel=COMPRESS_LEVEL)
     return buffer.getvalue()
 
 
