@@ -119,3 +119,27 @@ def test_the_emulator_listens_on_the_loopback_only(tmp_path: Path) -> None:
         emulator.stop()
     assert addresses, "the emulator listens somewhere"
     assert addresses == {"0100007F"}, f"listening beyond 127.0.0.1: {addresses}"  # 127.0.0.1, as /proc writes it
+
+
+def test_the_function_workers_files_live_in_the_state_directory_and_go_with_the_emulator(tmp_path: Path) -> None:
+    """MiniStack unpacks each function worker into the temporary directory, over 100 MB for curation, and a stopped
+    emulator leaves them: the emulator's own temporary directory is in its state directory and goes at `stop`."""
+    from lakebox.lake.target import Target
+    from lakebox_infra.provision import Provisioner
+    from lakebox_infra.topology import Topology
+
+    emulator = EmbeddedEmulator(tmp_path)
+    state, _ = emulator.start(port=None)
+    try:
+        environment = Path(f"/proc/{state.pid}/environ").read_bytes().split(b"\0")
+        assert f"TMPDIR={emulator.scratch_dir}".encode() in environment
+        target = Target.at(state.endpoint, state.region, "lakebox")
+        Provisioner(Topology(target.names), target.session, state.endpoint).apply()
+        target.clients.client("lambda").invoke(FunctionName=target.names.function("quality"),
+                                               Payload=b'{"Records": []}')
+        workers = list(emulator.scratch_dir.glob("ministack-lambda-*"))
+        assert workers, "the invoked function's worker unpacked under the state directory"
+    finally:
+        emulator.stop()
+    assert not emulator.scratch_dir.exists()
+    assert not any(worker.exists() for worker in workers)

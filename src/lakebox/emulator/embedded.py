@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,6 +31,8 @@ HEALTH_PATH = "/_ministack/health"
 START_DEADLINE_S = 60.0
 STOP_DEADLINE_S = 15.0
 _STATE_FILE = "emulator.json"
+# The emulator's temporary directory (TMPDIR): its function workers' code and the functions' scratch files.
+_SCRATCH_DIR = "emulator-tmp"
 _LOG_FILE = "emulator.log"
 _PORT_FILE = "port"
 # An identity's credentials under enforced IAM, one file each ("operator.json", "steward.json").
@@ -177,6 +180,7 @@ class EmbeddedEmulator:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         self.state_file = state_dir / _STATE_FILE
+        self.scratch_dir = state_dir / _SCRATCH_DIR
 
     def state(self) -> EmulatorState | None:
         """The recorded emulator if its process is still alive and still ours, else None (a stale record is
@@ -230,8 +234,14 @@ class EmbeddedEmulator:
             )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.state_dir / _LOG_FILE
+        # MiniStack unpacks each function worker's code and layers into a directory of its own under the temporary
+        # directory (over 100 MB for curation's), and the functions write their scratch files there too; a stopped
+        # emulator leaves them behind. Kept in the state directory, they go when the emulator stops.
+        shutil.rmtree(self.scratch_dir, ignore_errors=True)
+        self.scratch_dir.mkdir()
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
         env.update({
+            "TMPDIR": str(self.scratch_dir),
             "GATEWAY_PORT": str(port),
             "BIND_HOST": HOST,
             # MiniStack's IoT mTLS listener binds every interface on 8883 by default; lakebox has no use for it.
@@ -272,6 +282,7 @@ class EmbeddedEmulator:
                        on_timeout=lambda: f"\n--- {log_file} ---\n{log_tail(log_file)}")
         except TimeoutError as error:
             self._kill(process.pid)
+            shutil.rmtree(self.scratch_dir, ignore_errors=True)
             raise EmulatorError(str(error)) from error
         self.state_file.write_text(json.dumps(asdict(state)))
         if persist_dir is not None:
@@ -304,10 +315,12 @@ class EmbeddedEmulator:
         state, stale = self._recorded()
         self._forget()
         if stale is not None:
+            shutil.rmtree(self.scratch_dir, ignore_errors=True)
             return Stopped(stale.state, stopped=False, reason=stale.reason)
         if state is None:
             return None
         self._kill(state.pid)
+        shutil.rmtree(self.scratch_dir, ignore_errors=True)
         return Stopped(state, stopped=True)
 
     @staticmethod
