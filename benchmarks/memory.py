@@ -1,7 +1,8 @@
 """Peak memory of every pipeline function against the size of the file it handles.
 
 For each format (`csv`: the `orders` dataset, record mode under contracts/orders.json; `jsonl`: the `events`
-dataset, which has no contract, so structural checks in file mode and curation infers the types), each size (MiB)
+dataset, which has no contract, so structural checks in file mode and curation infers the types; `csv.gz`: the
+orders CSV gzipped, its size counted before compression), each size (MiB)
 and each way of uploading (`ingest`: `lakebox ingest`'s `upload_file`; `multipart`: a plain multipart PUT in 8 MiB
 parts, as the AWS CLI sends it, by `aws s3 cp` where the CLI is installed, else the same three S3 calls through
 boto3), one file goes through a FRESH MiniStack: start, provision, upload, wait for the file's terminal status and
@@ -20,6 +21,7 @@ and whether it is within --max-ratio), or JSON with --json (the table then goes 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -49,7 +51,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 FUNCTIONS = ("ingestion", "validation", "quality", "curation")
-DATASETS = {"csv": ("orders", "csv"), "jsonl": ("events", "jsonl")}
+DATASETS = {"csv": ("orders", "csv"), "jsonl": ("events", "jsonl"), "csv.gz": ("orders", "csv.gz")}
 WAYS = ("ingest", "multipart")
 PART_BYTES = 8 * MIB  # the AWS CLI's default multipart chunk size (and threshold)
 SAMPLE_S = 0.05
@@ -96,7 +98,14 @@ def generate_events(path: Path, seed: int, target_bytes: int) -> dict[str, Any]:
 
 
 def generate(scratch: Path, file_format: str, size_mib: int) -> tuple[Path, dict[str, Any]]:
+    """The file of `size_mib` (before compression, for `csv.gz`), and what it holds."""
     path = scratch / f"{DATASETS[file_format][0]}-{size_mib}mb.{DATASETS[file_format][1]}"
+    if file_format == "csv.gz":
+        plain, held = generate(scratch, "csv", size_mib)
+        with plain.open("rb") as source, gzip.open(path, "wb", compresslevel=1) as target:
+            shutil.copyfileobj(source, target, 8 * MIB)
+        plain.unlink()
+        return path, {**held, "uncompressed_bytes": held["bytes"], "bytes": path.stat().st_size}
     if file_format == "csv":
         return path, generate_orders(path, SEED + size_mib, target_bytes=size_mib * MIB)
     return path, generate_events(path, SEED + size_mib, size_mib * MIB)
@@ -325,7 +334,7 @@ def table(report: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1,10,100", help="file sizes in MiB, comma-separated")
-    parser.add_argument("--formats", default="csv,jsonl", help="csv, jsonl or both")
+    parser.add_argument("--formats", default="csv,jsonl", help="csv, jsonl and csv.gz (the orders CSV gzipped)")
     parser.add_argument("--ways", default="ingest,multipart", help="ingest, multipart or both")
     parser.add_argument("--max-ratio", type=float, default=MAX_RATIO, help="the target: largest/smallest peak")
     parser.add_argument("--deadline", type=float, default=600.0, help="seconds to wait for one file's outcome")
@@ -335,7 +344,7 @@ def main() -> None:
     formats = [f for f in args.formats.split(",") if f.strip()]
     ways = [w for w in args.ways.split(",") if w.strip()]
     if not sizes or min(sizes) <= 0 or not set(formats) <= set(DATASETS) or not set(ways) <= set(WAYS):
-        parser.error("--sizes needs positive integers, --formats csv/jsonl, --ways ingest/multipart")
+        parser.error("--sizes needs positive integers, --formats csv/jsonl/csv.gz, --ways ingest/multipart")
     if not (PROC / "self" / "status").is_file():
         parser.error("needs /proc (Linux) to read the workers' peak RSS")
     cli = aws_cli()
