@@ -10,9 +10,10 @@ from typing import Protocol
 
 from lakebox_layer.exceptions import ContentRejected
 
-# A gzip is refused as a bomb past 1 GiB decompressed, or past 16 MiB when it expands more than 100 times (text
-# compresses 5-20 times; a bomb thousands of times).
-MAX_DECOMPRESSED_BYTES = 1024 * 1024 * 1024
+# A gzip is refused as a bomb past 4 GiB decompressed, or past 16 MiB when it expands more than 100 times (text
+# compresses 5-20 times; a bomb thousands of times). A file of 1 GiB, gzipped, goes through; one too large for a
+# stage's time limit ends failed there (lakebox_layer.time_limit).
+MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024 * 1024
 SUSPICIOUS_BYTES = 16 * 1024 * 1024
 MAX_RATIO = 100
 
