@@ -74,14 +74,18 @@ Outcome: TypeAlias = Result | BaseException | None
 
 def announce(events: ports.EventPublisher, items: Sequence[Item],
              prepare: Callable[[Item], Announcement[Result] | None],
-             key: Callable[[Item], object] = id) -> list[Outcome[Result]]:
+             key: Callable[[Item], object] = id, size: Callable[[Item], int] | None = None) -> list[Outcome[Result]]:
     """Prepare every item, publish all their events at once, then finish each item whose event was accepted. An
     item whose `key` an earlier item of the batch has (the same file delivered twice) waits for a later round, after
-    that item's record, so it finds the record and is a duplicate, as it would be in a batch of its own."""
+    that item's record, so it finds the record and is a duplicate, as it would be in a batch of its own. With `size`,
+    the largest items are prepared first (the one most likely to need the invocation's whole time gets it); the
+    outcomes are in the items' order either way."""
     outcomes: list[Outcome[Result]] = [None] * len(items)
     rounds: list[list[int]] = []
     seen: dict[object, int] = {}
-    for index, item in enumerate(items):
+    order = sorted(range(len(items)), key=lambda index: -size(items[index])) if size else range(len(items))
+    for index in order:
+        item = items[index]
         copies = seen[key(item)] = seen.get(key(item), -1) + 1
         if copies == len(rounds):
             rounds.append([])

@@ -144,14 +144,9 @@ class Curation:
         self.recorder.look_up(Stage.CURATION, [(validated.process_id, validated.arrived_at) for validated in batch
                                                if validated.status is FileStatus.PROCESSED])
         within = limit or TimeLimit.unlimited()
-        order = sorted(range(len(batch)), key=lambda index: -(batch[index].records_total or 0))
-        outcomes = announce(self.events, [batch[index] for index in order],
-                            lambda validated: self._curate_file(validated, within.for_file()),
-                            key=lambda validated: validated.process_id)
-        in_batch_order: list[Outcome[Curated]] = [None] * len(batch)
-        for position, index in enumerate(order):
-            in_batch_order[index] = outcomes[position]
-        return in_batch_order
+        return announce(self.events, batch, lambda validated: self._curate_file(validated, within.for_file()),
+                        key=lambda validated: validated.process_id,
+                        size=lambda validated: validated.records_total or 0)
 
     def _curate_file(self, validated: DataValidated, limit: TimeLimit) -> Announcement[Curated] | None:
         """A file's side effects: its Parquet and catalog entries. What remains is its event, then its record."""

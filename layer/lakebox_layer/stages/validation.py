@@ -76,7 +76,7 @@ class Validation:
         reader = RecordReader(body, received.format, received.compression)
         split = self.delivery.record_split(received, reader) if contract.mode is Mode.RECORD else None
         try:
-            outcome = validate_records(limit.for_file().within(reader, "validation"), contract, received.format,
+            outcome = validate_records(limit.within(reader, "validation"), contract, received.format,
                                        split.route if split else None, self.free_text.columns)
         except ContentRejected as rejection:
             if split is not None:
@@ -118,14 +118,8 @@ class Validation:
         self.contracts.new_batch()
         self.recorder.look_up(Stage.VALIDATION, [(received.process_id, received.arrived_at) for received in batch])
         within = limit or TimeLimit.unlimited()
-        order = sorted(range(len(batch)), key=lambda index: -batch[index].size)
-        outcomes = announce(self.events, [batch[index] for index in order],
-                            lambda received: self._judge_and_deliver(received, within),
-                            key=lambda received: received.process_id)
-        in_batch_order: list[Outcome[DataValidated]] = [None] * len(batch)
-        for position, index in enumerate(order):
-            in_batch_order[index] = outcomes[position]
-        return in_batch_order
+        return announce(self.events, batch, lambda received: self._judge_and_deliver(received, within.for_file()),
+                        key=lambda received: received.process_id, size=lambda received: received.size)
 
     def _judge_and_deliver(self, received: DataReceived, limit: TimeLimit) -> Announcement[DataValidated] | None:
         """A file's side effects: judged and delivered. What remains is its event, then its record."""
