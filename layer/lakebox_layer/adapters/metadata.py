@@ -59,9 +59,29 @@ def marshal(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in to_dynamo(item).items()}
 
 
+def _plain(value: dict[str, Any]) -> Any:
+    """One attribute value in DynamoDB's wire form as `from_dynamo(TypeDeserializer().deserialize(value))` gives it,
+    decoded in one pass for the types records hold (strings, numbers, booleans, null, maps, lists); sets and
+    binaries are left to boto3's deserializer."""
+    (kind, raw), = value.items()
+    if kind == "S":
+        return raw
+    if kind == "N":
+        number = Decimal(raw)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "M":
+        return {k: _plain(v) for k, v in raw.items()}
+    if kind == "L":
+        return [_plain(v) for v in raw]
+    if kind == "BOOL":
+        return raw
+    if kind == "NULL":
+        return None
+    return from_dynamo(_deserializer.deserialize(value))
+
+
 def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
-    return from_dynamo(  # type: ignore[no-any-return]
-        {k: _deserializer.deserialize(v) for k, v in item.items()})
+    return {k: _plain(v) for k, v in item.items()}
 
 
 class MetadataStore:

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from lakebox_infra.topology import Topology
 from lakebox_layer.adapters.errors import missing
 from lakebox_layer.exceptions import SettingsInvalid
 
 if TYPE_CHECKING:
     from mypy_boto3_iam import IAMClient
+
+    from lakebox_infra.topology import Topology
 
 OPERATOR = "operator"
 STEWARD = "steward"
