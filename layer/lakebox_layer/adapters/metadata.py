@@ -77,7 +77,7 @@ def _plain(value: dict[str, Any]) -> Any:
         return raw
     if kind == "NULL":
         return None
-    return from_dynamo(_deserializer.deserialize(value))
+    return from_dynamo(_deserializer.deserialize(value))  # type: ignore[arg-type]
 
 
 def unmarshal(item: dict[str, Any]) -> dict[str, Any]:
