@@ -29,6 +29,9 @@ class Failure:
 
     message: str
     exit_code: int = 1
+    # Whether the failure found a resource missing, which `lakebox up` would create: the lake may no longer be as
+    # it was last provisioned.
+    missing_resource: bool = False
 
 
 def _aws_refusal(error: ClientError, where: str) -> str:
@@ -61,7 +64,7 @@ def failure_of(error: Exception, where: str) -> Failure:
     if isinstance(error, NoRegionError):
         return Failure(f"no AWS region for {where}: set AWS_REGION")
     if isinstance(error, ClientError):
-        return Failure(_aws_refusal(error, where))
+        return Failure(_aws_refusal(error, where), missing_resource=missing(error))
     if isinstance(error, BotoCoreError):
         return Failure(f"the AWS call to {where} failed: {error}")
     if isinstance(error, (TimeoutError, FileNotFoundError, PermissionError, IsADirectoryError)):

@@ -128,6 +128,15 @@ def layer_entries() -> list[tuple[str, Path]]:
     return entries
 
 
+def checkout_key(salt: str = "") -> str:
+    """What the topology is built from, as one key (see :func:`files_key`): the infra package, the layer with its
+    vendored dependencies, the functions and the contracts. Any edit to any of them gives another key."""
+    root = project_root()
+    entries = [*layer_entries(), *_tree(root / "infra" / "lakebox_infra", "infra/"),
+               *_tree(root / "lambdas", "lambdas/"), *_tree(root / "contracts", "contracts/")]
+    return files_key(entries, salt)
+
+
 def build_layer() -> bytes:
     return cached_zip(layer_entries(), cache_dir() / "packages", "shared-layer")
 

@@ -92,6 +92,15 @@ def _where() -> str:
         return os.environ.get("AWS_ENDPOINT_URL") or "AWS"
 
 
+def _forget_provisioned() -> None:
+    """A resource is missing: the `lakebox up` the failure names then reads and compares every resource, rather than
+    trusting its record of the last run (:mod:`lakebox.lake.applied`)."""
+    from lakebox.lake import applied
+    from lakebox.lake.target import state_dir
+
+    applied.forget(state_dir())
+
+
 def boundary(command: Callable[P, None]) -> Callable[P, None]:
     """The command, with any failure it raises ended as one line on stderr and an exit code."""
 
@@ -105,6 +114,8 @@ def boundary(command: Callable[P, None]) -> Callable[P, None]:
             if os.environ.get(DEBUG_VARIABLE):
                 raise
             failure = failure_of(error, _where())
+            if failure.missing_resource:
+                _forget_provisioned()
             _fail(failure.message)
             raise typer.Exit(failure.exit_code) from None
 

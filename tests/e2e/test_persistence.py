@@ -73,7 +73,8 @@ def test_a_restart_mid_run_loses_nothing(tmp_path: Path) -> None:
 
 def test_a_plain_up_restarts_a_persisted_state_on_its_saved_port(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without --port, `up --persist DIR` starts where the saved state was: its queue URLs name that port."""
+    """Without --port, `up --persist DIR` starts where the saved state was: its queue URLs name that port. The
+    restored emulator is read and compared in full once; a further `up` reads nothing unless `--verify`."""
     monkeypatch.setenv("LAKEBOX_STATE_DIR", str(tmp_path / "state"))
     for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -97,5 +98,15 @@ def test_a_plain_up_restarts_a_persisted_state_on_its_saved_port(
         port = endpoint.rsplit(":", 1)[1]
         assert f":{port}/" in url, url
         assert "Attributes" in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        # Restored from the saved state, the emulator was read and compared in full; the next `up` to the same
+        # process trusts that run and reads nothing, unless asked to verify.
+        assert "resources already as declared" in again.stderr, again.stderr
+        unchanged = runner.invoke(app, ["up", "--json", "--persist", persist])
+        assert unchanged.exit_code == 0, unchanged.output
+        assert "no changes: nothing declared has changed since" in unchanged.stderr, unchanged.stderr
+        assert json.loads(unchanged.stdout) == json.loads(again.stdout)
+        verified = runner.invoke(app, ["up", "--verify", "--persist", persist])
+        assert verified.exit_code == 0, verified.output
+        assert "no changes: all" in verified.stderr and "resources already as declared" in verified.stderr
     finally:
         runner.invoke(app, ["down"])

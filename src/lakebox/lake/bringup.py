@@ -8,9 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lakebox.emulator.embedded import DEFAULT_PORT, EmbeddedEmulator, healthy, saved_port
+from lakebox.emulator.embedded import DEFAULT_PORT, EmbeddedEmulator, EmulatorState, healthy, saved_port
 from lakebox.emulator.identities import IDENTITIES, issue_credentials
 from lakebox.exceptions import EmulatorError
+from lakebox.lake import applied
 from lakebox.lake.target import Target, default_project, default_region, state_dir
 from lakebox_infra import native_layers, project_root
 from lakebox_infra.provision import Provisioner
@@ -38,12 +39,14 @@ def emulator_port(given: int | None, saved: int | None) -> int | None:
 
 
 def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: bool = False,
-             say: Say = _quiet) -> Target:
+             say: Say = _quiet, verify: bool = False) -> Target:
     """Make sure an emulator answers, provision the topology there, and return the target.
 
     With AWS_ENDPOINT_URL set, that emulator must answer; otherwise the embedded one recorded in the state
     directory is reused or started (`port` as `emulator_port` reads it). With `strict_iam` the embedded emulator
     enforces IAM, and the operator's and the steward's fresh keys are recorded for the other commands to act as.
+    An embedded emulator this checkout provisioned with nothing changed since is left as it is, unless `verify`
+    (see :mod:`lakebox.lake.applied`).
     """
     # Refuse before starting anything: no checkout to provision from, or a setting that cannot be used.
     project_root()
@@ -52,6 +55,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     ResourceNames.check(default_project(), region)
     overrides = Settings.bootstrap_overrides()
     embedded = endpoint is None
+    state: EmulatorState | None = None
     if endpoint is not None:
         if not healthy(endpoint):
             raise EmulatorError(f"nothing answers at AWS_ENDPOINT_URL={endpoint}; start your emulator or unset it")
@@ -67,17 +71,39 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         verb = "started" if started else "reusing"
         say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
     target = Target.at(endpoint, region)
+    key = applied.declared_key(state) if state is not None else None
+    last = _unchanged(state, key, strict_iam) if state is not None and key is not None and not verify else None
+    if last is not None:
+        for warning in last.warnings:
+            say(f"  {warning}")
+        say(f"  no changes: nothing declared has changed since {last.at}, when all {last.resources} resources were "
+            "as declared (`lakebox up --verify` reads and compares each)")
+        return target
     say(f"provisioning {target.project} at {endpoint}")
     topology = Topology(target.names, settings_overrides=overrides)
     provisioner = Provisioner(topology, target.session, endpoint)
-    say(f"  {provisioner.apply().summary()}")
+    report = provisioner.apply()
+    say(f"  {report.summary()}")
     if strict_iam and embedded:
         emulator = EmbeddedEmulator(state_dir())
         for identity in IDENTITIES:
             emulator.record_credentials(identity, issue_credentials(provisioner.client("iam"), topology, identity))
         say(f"  IAM is enforced: lakebox acts as the user {target.names.operator} "
             f"({target.names.steward} with LAKEBOX_IDENTITY=steward)")
+    if state is not None and key is not None:
+        applied.remember(state_dir(), key, state, len(report.changes) + len(report.unchanged), report.warnings)
     return target
+
+
+def _unchanged(state: EmulatorState, key: str, strict_iam: bool) -> applied.Applied | None:
+    """The record of the last full run when it still holds for this emulator process and this checkout (and, under
+    enforced IAM, the identities' keys are still recorded): then there is nothing to change."""
+    last = applied.recorded(state_dir())
+    if last is None or not last.holds_for(key, state) or strict_iam != state.strict_iam:
+        return None
+    if strict_iam and not all(EmbeddedEmulator(state_dir()).credentials(identity) for identity in IDENTITIES):
+        return None
+    return last
 
 
 def describe(target: Target) -> dict[str, Any]:
