@@ -41,6 +41,12 @@ class Capabilities:
 AWS = Capabilities("AWS", layers_applied=True)
 
 
+def ministack(version: str = "", tls: bool = False) -> Capabilities:
+    """MiniStack's: the embedded emulator's, known before it answers."""
+    return Capabilities(f"MiniStack {version}".strip(), layers_applied=True, tls=tls, host_interpreter=True,
+                        batching_window=False)
+
+
 def _get_json(url: str) -> dict[str, object] | None:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - the configured endpoint
@@ -57,9 +63,8 @@ def detect(endpoint: str | None) -> Capabilities:
         return AWS
     base = endpoint.rstrip("/")
     tls = base.startswith("https://")
-    if (ministack := _get_json(f"{base}/_ministack/health")) is not None:
-        return Capabilities(f"MiniStack {ministack.get('version', '')}".strip(), layers_applied=True, tls=tls,
-                            host_interpreter=True, batching_window=False)
+    if (health := _get_json(f"{base}/_ministack/health")) is not None:
+        return ministack(str(health.get("version", "")), tls)
     if (localstack := _get_json(f"{base}/_localstack/health")) is not None:
         edition = str(localstack.get("edition", "unknown"))
         name = f"LocalStack {localstack.get('version', '')} ({edition})"

@@ -6,6 +6,7 @@ zips nothing."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import importlib.metadata
 import io
@@ -109,7 +110,9 @@ def _tree(root: Path, prefix: str) -> list[tuple[str, Path]]:
     ]
 
 
-def _distribution_files(name: str) -> list[tuple[str, Path]]:
+@functools.cache
+def _distribution_files(name: str) -> tuple[tuple[str, Path], ...]:
+    """An installed distribution's files (read once per process: reading its RECORD is most of a layer's key)."""
     distribution = importlib.metadata.distribution(name)
     entries = []
     for file in distribution.files or []:
@@ -117,7 +120,7 @@ def _distribution_files(name: str) -> list[tuple[str, Path]]:
         if path.parts[0] == ".." or ".dist-info" in path.parts[0] or not _wanted(path):
             continue
         entries.append((f"python/{path.as_posix()}", Path(str(distribution.locate_file(file)))))
-    return entries
+    return tuple(entries)
 
 
 def layer_entries() -> list[tuple[str, Path]]:

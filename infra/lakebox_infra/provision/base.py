@@ -4,8 +4,10 @@ teardown step that counts "already gone" as done."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -85,12 +87,41 @@ class Context:
         return self.topology.names
 
     def client(self, service: str) -> Any:
-        """The run's client for `service`, built on first use."""
-        if service not in self.clients:
-            self.clients[service] = self.session.client(  # type: ignore[call-overload]
-                service, region_name=self.names.region, endpoint_url=self.endpoint_url,
-            )
-        return self.clients[service]
+        """The run's client for `service`, built on first use (one lane at a time: a session is not thread-safe,
+        its clients are)."""
+        with _CLIENTS_LOCK:
+            if service not in self.clients:
+                self.clients[service] = self.session.client(  # type: ignore[call-overload]
+                    service, region_name=self.names.region, endpoint_url=self.endpoint_url,
+                )
+            return self.clients[service]
+
+
+_CLIENTS_LOCK = threading.Lock()
+
+
+Done = Mapping[str, Any]
+
+
+def in_order(steps: Mapping[str, tuple[str, ...]], run: Callable[[str, Done], Any]) -> dict[str, Any]:
+    """Run every step, each on a thread of its own as soon as the steps it needs are done: `run(step, done)`, with
+    what the steps done so far returned. Returns what each returned. A step whose needs failed does not run; when
+    every step has ended, the first failure in the steps' order is raised."""
+    seen: set[str] = set()
+    for step, needs in steps.items():
+        if not seen.issuperset(needs):
+            raise ValueError(f"step {step} needs {', '.join(sorted(set(needs) - seen))}, which must come before it")
+        seen.add(step)
+    with ThreadPoolExecutor(len(steps), thread_name_prefix="provision") as pool:
+        futures: dict[str, Future[Any]] = {}
+
+        def after(step: str) -> Any:
+            done = {need: futures[need].result() for need in steps[step]}
+            return run(step, done)
+
+        for step in steps:  # a step's needs come before it, so their futures exist when it asks
+            futures[step] = pool.submit(after, step)
+    return {step: future.result() for step, future in futures.items()}
 
 
 def offered(ctx: Context, service: str, listing: Callable[[], T], skipped: str) -> T | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ from lakebox.exceptions import EmulatorError
 from lakebox.lake import applied
 from lakebox.lake.target import Target, default_project, default_region, state_dir
 from lakebox_infra import native_layers, project_root
-from lakebox_infra.provision import Provisioner
+from lakebox_infra.capabilities import Capabilities, ministack
+from lakebox_infra.provision import Provisioner, build_ahead
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames, Settings
 
@@ -56,6 +58,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     overrides = Settings.bootstrap_overrides()
     embedded = endpoint is None
     state: EmulatorState | None = None
+    ahead: Future[Capabilities] | None = None
     if endpoint is not None:
         if not healthy(endpoint):
             raise EmulatorError(f"nothing answers at AWS_ENDPOINT_URL={endpoint}; start your emulator or unset it")
@@ -65,8 +68,10 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         wanted = emulator_port(port, saved)
         if saved is not None and wanted != saved:
             say(f"warning: the state kept in {persist} was saved on port {saved}; its queue URLs name that port")
-        state, started = EmbeddedEmulator(state_dir()).start(port=wanted, region=region, persist_dir=persist,
-                                                             strict_iam=strict_iam)
+        emulator = EmbeddedEmulator(state_dir())
+        # An emulator about to start is provisioned in full: its packages are built meanwhile.
+        ahead = build_ahead(ministack(), default_project(), region) if emulator.state() is None else None
+        state, started = emulator.start(port=wanted, region=region, persist_dir=persist, strict_iam=strict_iam)
         endpoint, region = state.endpoint, state.region
         verb = "started" if started else "reusing"
         say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
@@ -81,7 +86,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         return target
     say(f"provisioning {target.project} at {endpoint}")
     topology = Topology(target.names, settings_overrides=overrides)
-    provisioner = Provisioner(topology, target.session, endpoint)
+    provisioner = Provisioner(topology, target.session, endpoint, built_ahead=ahead)
     report = provisioner.apply()
     say(f"  {report.summary()}")
     if strict_iam and embedded:

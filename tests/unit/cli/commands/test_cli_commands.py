@@ -145,11 +145,15 @@ def test_bring_up_restarts_a_persisted_state_on_its_saved_port(
         def __init__(self, state_dir: Path) -> None:
             self.state_dir = state_dir
 
+        def state(self) -> None:
+            return None  # none running: `up` starts one, building the packages meanwhile
+
         def start(self, port: int | None, **_: Any) -> Any:
             ports.append(port)
             raise _Started
 
     monkeypatch.setattr(bringup, "EmbeddedEmulator", FakeEmulator)
+    monkeypatch.setattr(bringup, "build_ahead", lambda *_: None)
     said: list[str] = []
 
     with pytest.raises(_Started):

@@ -35,6 +35,9 @@ class Lake:
             def __init__(self, _: Path) -> None:
                 pass
 
+            def state(self) -> EmulatorState:
+                return lake.state  # running: nothing is built ahead
+
             def start(self, **_: Any) -> tuple[EmulatorState, bool]:
                 return lake.state, False
 
@@ -45,7 +48,7 @@ class Lake:
                 lake.credentials[identity] = credentials
 
         class Provisioner:
-            def __init__(self, *_: Any) -> None:
+            def __init__(self, *_: Any, **__: Any) -> None:
                 pass
 
             def apply(self) -> Report:
