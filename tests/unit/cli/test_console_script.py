@@ -3,6 +3,7 @@ exit code the command chose: everything it printed arrives, on stdout and on std
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -65,6 +66,7 @@ def test_a_reader_that_stopped_reading_ends_it_with_a_failure_not_a_traceback(
     monkeypatch.setattr(cli, "app", command)
     monkeypatch.setattr(sys, "stdout", _StoppedReader())
     monkeypatch.setattr(os, "_exit", exits.append)
+    monkeypatch.setattr(logging, "shutdown", lambda: None)  # the test session's logging stays open
 
     cli.main()
 
