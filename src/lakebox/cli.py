@@ -20,7 +20,6 @@ from collections.abc import Callable
 from typing import Any, ParamSpec
 
 import typer
-from rich.text import Text
 from typer.core import TyperGroup
 
 from lakebox.commands import common
@@ -34,6 +33,8 @@ COMMANDS = ("up", "down", "ingest", "send", "status", "reconcile", "redrive", "h
 
 
 def _fail(message: str) -> None:
+    from rich.text import Text
+
     common.err.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
 
 

@@ -6,14 +6,36 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
-# Piped output gets a wide table rather than rich's 80-column default.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    out: Console  # results
+    err: Console  # progress, warnings and errors
+
+
+def __getattr__(name: str) -> Any:
+    """The consoles `out` and `err`, each made when first printed to (rich is imported then: `status --json`
+    prints to neither)."""
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return _console(name)
+
+
+def _console(name: str) -> Console:
+    """The console named, made on first use and kept as this module's attribute (which a test may replace)."""
+    made = globals().get(name)
+    if made is None:
+        from rich.console import Console
+
+        # Piped output gets a wide table rather than rich's 80-column default.
+        made = Console(width=None if sys.stdout.isatty() else 160) if name == "out" else Console(stderr=True)
+        globals()[name] = made
+    return made
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 # None means "not given": `up --persist` then restarts on the port its saved state names.
@@ -23,7 +45,7 @@ PortOption = Annotated[int | None, typer.Option(
 
 def say(message: str) -> None:
     """A progress line on stderr, unwrapped: such lines name paths and endpoints that should stay whole in a log."""
-    err.print(message, highlight=False, soft_wrap=True)
+    _console("err").print(message, highlight=False, soft_wrap=True)
 
 
 def configure_logging() -> None:
@@ -34,7 +56,7 @@ def configure_logging() -> None:
 
 
 def print_json(value: object) -> None:
-    out.print_json(json.dumps(value))
+    _console("out").print_json(json.dumps(value))
 
 
 def echo_json(value: object) -> None:
