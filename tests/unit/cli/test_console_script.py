@@ -31,7 +31,7 @@ def test_help_is_printed_whole_with_exit_code_0(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("args", "code", "says"), [
-    (["status"], 1, "error: cannot reach http://127.0.0.1:9"),
+    (["ingest", "/nonexistent/file.csv"], 1, "error: no such file or folder: /nonexistent/file.csv"),
     (["up", "--port", "many"], 2, "error: Invalid value for '--port'"),
     (["no-such-command"], 2, "error: No such command 'no-such-command'"),
 ])
