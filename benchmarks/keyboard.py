@@ -3,7 +3,8 @@
 `lakebox up` is run as a process on a free port with a state directory of its own: first with an empty zip cache
 (the packages built, as on a fresh clone), then, once `down`, with the cache it filled (a cold emulator, warm
 caches), then again with nothing to change (median of `--runs`). With `--suite`, the README's `pytest` too (its wall
-time and what it ran): it takes a minute or two and wants a quiet machine. Prints one JSON object.
+time and what it ran): it takes a minute or two and wants a quiet machine. Before and after, the host's speed
+(`yardstick_cpu_s`: the CPU seconds of importing boto3), which every figure follows. Prints one JSON object.
 
     python benchmarks/keyboard.py [--runs 3] [--suite]
 """
@@ -14,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,10 +67,27 @@ def suite_time() -> dict[str, Any]:
     return {"wall_s": round(elapsed, 1), "summary": summary.strip("= ")}
 
 
+# The host's speed at the time of a run: the CPU seconds an interpreter takes to import boto3. A shared machine's
+# speed drifts by half and more over a day, and every figure here follows it (0.15 on this machine when quiet).
+YARDSTICK = "import boto3"
+
+
+def yardstick(runs: int = 5) -> float:
+    """The median CPU seconds (user plus system) of `python -c YARDSTICK` as a process."""
+    spent = []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run([sys.executable, "-c", YARDSTICK], check=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        spent.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return round(statistics.median(spent), 3)
+
+
 def keyboard(runs: int, suite: bool) -> dict[str, Any]:
-    figures: dict[str, Any] = {"up": up_times(runs)}
+    figures: dict[str, Any] = {"yardstick_cpu_s": yardstick(), "up": up_times(runs)}
     if suite:
         figures["readme_pytest"] = suite_time()
+    figures["yardstick_after_cpu_s"] = yardstick()
     return figures
 
 
