@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 # Managed transfers in memory that does not follow the object: two parts in flight and a short queue of received
 # pieces waiting for the disk (the defaults, ten threads and a hundred pieces, hold about 50 MiB for a large object).
 TRANSFER = TransferConfig(max_concurrency=2, max_io_queue=8)
+# And two parts read ahead of their upload: s3transfer reads up to ten (80 MiB) by default, and boto3's TransferConfig
+# takes no argument for it.
+TRANSFER.max_in_memory_upload_chunks = 2
 
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
