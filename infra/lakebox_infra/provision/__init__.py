@@ -2,8 +2,9 @@
 
 One module per kind of resource (storage, table, iam, keys, functions, queues, streams, events, catalog,
 lake_formation, analytics, monitoring), each with its apply and teardown steps. Every step reads first and writes
-only what differs (:func:`base.ensure`), so a second run reports no changes. The same calls run against AWS and
-against an emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
+only what differs (:func:`base.ensure`), so a second run reports no changes. `apply` runs its steps at once where
+they do not depend on each other (:data:`APPLY_STEPS`). The same calls run against AWS and against an emulator;
+only the endpoint differs. Waits use boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ APPLY_STEPS: dict[str, tuple[str, ...]] = {
     "rules": ("functions", "plumbing", "monitoring"),  # one of them notifies the alerts topic
     "active": ("functions", "triggers", "rules"),  # each function created is waited for, once wired
     "notification": ("buckets",),
-    "lake_formation": ("buckets", "catalog"),
+    "lake_formation": ("buckets", "catalog", "identities"),  # grants to the steward and the curation role
     "workgroup": ("buckets",),
     "free_text_check": (),
 }

@@ -71,7 +71,7 @@ def _before(step: str) -> set[str]:
     ("triggers", {"functions", "plumbing"}),  # mappings read the queues and the stream
     ("rules", {"functions", "plumbing", "monitoring"}),  # a rule notifies the alerts topic
     ("active", {"functions", "triggers", "rules"}),
-    ("lake_formation", {"buckets", "catalog"}),
+    ("lake_formation", {"buckets", "catalog", "identities"}),  # it grants to the steward and the curation role
     ("notification", {"buckets"}),
 ])
 def test_apply_steps_wait_for_what_they_use(step: str, after: set[str]) -> None:
