@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -54,7 +54,7 @@ class Report:
         return f"{len(self.changes)} changed, {len(self.unchanged)} unchanged"
 
 
-def retry(call: Callable[[], T], *, retry_on: set[str], what: str, deadline_s: float = 90.0) -> T:
+def retry(call: Callable[[], T], *, retry_on: Set[str], what: str, deadline_s: float = 90.0) -> T:
     """Retry a call while it fails with one of `retry_on` (IAM propagation on AWS), until a deadline."""
     deadline = time.monotonic() + deadline_s
     delay = 1.0

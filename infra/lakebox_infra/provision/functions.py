@@ -26,6 +26,9 @@ WAIT: dict[str, float] = {"Delay": 0.25, "MaxAttempts": 480}
 # What a mapping declares that cannot be compared or changed in place: which function reads what, from where.
 MAPPING_IDENTITY = ("FunctionName", "EventSourceArn", "StartingPosition")
 LIVE_MAPPING_STATES = (None, "Enabled", "Enabling", "Creating", "Updating")
+# A function is wired while it may still be Pending (it is waited for after): on AWS a call Lambda refuses until it
+# is Active answers ResourceConflictException, and one whose role is not yet assumable InvalidParameterValueException.
+WIRING_RETRIES = frozenset({"InvalidParameterValueException", "ResourceConflictException"})
 # A layer zip larger than this is published from the processed bucket, staged under the prefix for the call.
 STAGED_LAYER_BYTES = 8 * 1024 * 1024
 STAGING_PREFIX = "lakebox-staging/layers"
@@ -264,7 +267,7 @@ def apply_event_source_mapping(ctx: Context, spec: FunctionSpec) -> None:
     def write(found: dict[str, Any] | None) -> None:
         if found is None:
             retry(lambda: lam.create_event_source_mapping(**wanted, Enabled=True),
-                  retry_on={"InvalidParameterValueException"}, what=f"mapping {_source(spec)} to {spec.name}")
+                  retry_on=WIRING_RETRIES, what=f"mapping {_source(spec)} to {spec.name}")
             return
         lam.update_event_source_mapping(UUID=mappings[0]["UUID"], Enabled=live, **{key: wanted[key] for key in fields})
 
@@ -291,7 +294,7 @@ def apply_event_invoke_config(ctx: Context, spec: FunctionSpec) -> None:
 
     ensure(ctx, f"async invoke config of {spec.name}", read, {key: wanted[key] for key in compared},
            lambda _: retry(lambda: lam.put_function_event_invoke_config(**wanted),
-                           retry_on={"InvalidParameterValueException"}, what=f"configuring retries of {spec.name}"))
+                           retry_on=WIRING_RETRIES, what=f"configuring retries of {spec.name}"))
 
 
 def teardown_function(ctx: Context, spec: FunctionSpec) -> None:

@@ -3,6 +3,7 @@ they differ; a stage whose circuit is open keeps its mapping paused (only `lakeb
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -40,6 +41,26 @@ def test_a_missing_mapping_is_created_enabled() -> None:
     stubs = Stubs()
     lam = stubs("lambda")
     lam.add_response(*mappings())
+    lam.add_response("create_event_source_mapping", {}, {**MAPPING, "Enabled": True})
+
+    functions.apply_event_source_mapping(stubs.context, SPEC)
+
+    stubs.done()
+    assert stubs.changes == [("mapped", f"mapping {SPEC.queue} -> {SPEC.name}")]
+
+
+@pytest.mark.parametrize("refusal", ["ResourceConflictException", "InvalidParameterValueException"])
+def test_a_mapping_to_a_function_not_yet_active_is_created_once_it_can_be(
+        monkeypatch: pytest.MonkeyPatch, refusal: str) -> None:
+    """The functions are wired before they are waited for: on AWS a Pending function, or a role not yet assumable,
+    refuses the mapping for a moment."""
+    monkeypatch.setattr("lakebox_infra.provision.base.time", SimpleNamespace(monotonic=lambda: 0.0,
+                                                                             sleep=lambda seconds: None))
+    stubs = Stubs()
+    lam = stubs("lambda")
+    lam.add_response(*mappings())
+    lam.add_client_error("create_event_source_mapping", service_error_code=refusal, http_status_code=409,
+                         expected_params={**MAPPING, "Enabled": True})
     lam.add_response("create_event_source_mapping", {}, {**MAPPING, "Enabled": True})
 
     functions.apply_event_source_mapping(stubs.context, SPEC)
