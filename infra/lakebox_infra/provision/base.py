@@ -81,23 +81,21 @@ class Context:
     clients: dict[str, Any] = field(default_factory=dict)
     # Resource kinds the endpoint cannot tag: warned about once, then left untagged.
     untaggable: set[str] = field(default_factory=set)
+    # Clients are made one at a time: a session is not thread-safe (its clients are), and steps run at once.
+    _clients_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def names(self) -> ResourceNames:
         return self.topology.names
 
     def client(self, service: str) -> Any:
-        """The run's client for `service`, built on first use (one lane at a time: a session is not thread-safe,
-        its clients are)."""
-        with _CLIENTS_LOCK:
+        """The run's client for `service`, built on first use."""
+        with self._clients_lock:
             if service not in self.clients:
                 self.clients[service] = self.session.client(  # type: ignore[call-overload]
                     service, region_name=self.names.region, endpoint_url=self.endpoint_url,
                 )
             return self.clients[service]
-
-
-_CLIENTS_LOCK = threading.Lock()
 
 
 Done = Mapping[str, Any]

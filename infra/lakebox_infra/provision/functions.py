@@ -3,7 +3,7 @@ their asynchronous retries."""
 
 from __future__ import annotations
 
-import hashlib
+import base64
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -97,13 +97,14 @@ def apply_native_layers(ctx: Context) -> dict[str, str]:
 def _publish_layer(ctx: Context, layer: str, what: str, archive: bytes) -> str:
     lam = ctx.client("lambda")
     # A layer version cannot be read back as a zip: its description carries the content's digest instead.
-    description = f"{what} sha256:{packaging.code_sha256(archive)}"
+    digest = packaging.code_sha256(archive)
+    description = f"{what} sha256:{digest}"
     versions = lam.list_layer_versions(LayerName=layer).get("LayerVersions", [])
     latest = max(versions, key=lambda v: v["Version"], default=None)
     if latest and latest.get("Description") == description:
         ctx.report.same(f"layer {layer}")
         return str(latest["LayerVersionArn"])
-    with _layer_content(ctx, layer, archive) as content:
+    with _layer_content(ctx, layer, archive, digest) as content:
         published = lam.publish_layer_version(LayerName=layer, Description=description, Content=content,
                                               CompatibleRuntimes=[RUNTIME, "python3.11"])
     ctx.report.changed("published", f"layer {layer} version {published['Version']}")
@@ -111,15 +112,15 @@ def _publish_layer(ctx: Context, layer: str, what: str, archive: bytes) -> str:
 
 
 @contextmanager
-def _layer_content(ctx: Context, layer: str, archive: bytes) -> Iterator[dict[str, Any]]:
+def _layer_content(ctx: Context, layer: str, archive: bytes, digest: str) -> Iterator[dict[str, Any]]:
     """The layer version's content: a small zip in the request, a large one staged in the processed bucket for the
-    publish and removed after it (a request carries the zip base64-encoded in JSON, which costs the caller and the
-    endpoint a third of a second for DuckDB's)."""
+    publish and removed after it, under a key named by the layer and its `digest` (a request carries the zip
+    base64-encoded in JSON, which costs the caller and the endpoint a third of a second for DuckDB's)."""
     if len(archive) <= STAGED_LAYER_BYTES:
         yield {"ZipFile": archive}
         return
     s3, bucket = ctx.client("s3"), ctx.names.processed_bucket
-    key = f"{STAGING_PREFIX}/{layer}-{hashlib.sha256(archive).hexdigest()[:16]}.zip"
+    key = f"{STAGING_PREFIX}/{layer}-{base64.b64decode(digest).hex()[:16]}.zip"
     s3.put_object(Bucket=bucket, Key=key, Body=archive)
     try:
         yield {"S3Bucket": bucket, "S3Key": key}

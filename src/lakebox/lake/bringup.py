@@ -56,8 +56,7 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     region = default_region()
     ResourceNames.check(default_project(), region)
     overrides = Settings.bootstrap_overrides()
-    embedded = endpoint is None
-    state: EmulatorState | None = None
+    state: EmulatorState | None = None  # the embedded emulator's, when it is the one provisioned
     ahead: Future[Capabilities] | None = None
     if endpoint is not None:
         if not healthy(endpoint):
@@ -76,8 +75,8 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
         verb = "started" if started else "reusing"
         say(f"{verb} the embedded emulator (MiniStack) at {endpoint}, pid {state.pid}, log {state.log_file}")
     target = Target.at(endpoint, region)
-    key = applied.declared_key(state) if state is not None else None
-    last = _unchanged(state, key, strict_iam) if state is not None and key is not None and not verify else None
+    key = applied.declared_key(state) if state is not None else ""
+    last = _unchanged(state, key, strict_iam) if state is not None and not verify else None
     if last is not None:
         for warning in last.warnings:
             say(f"  {warning}")
@@ -89,13 +88,13 @@ def bring_up(port: int | None = None, persist: Path | None = None, strict_iam: b
     provisioner = Provisioner(topology, target.session, endpoint, built_ahead=ahead)
     report = provisioner.apply()
     say(f"  {report.summary()}")
-    if strict_iam and embedded:
+    if strict_iam and state is not None:
         emulator = EmbeddedEmulator(state_dir())
         for identity in IDENTITIES:
             emulator.record_credentials(identity, issue_credentials(provisioner.client("iam"), topology, identity))
         say(f"  IAM is enforced: lakebox acts as the user {target.names.operator} "
             f"({target.names.steward} with LAKEBOX_IDENTITY=steward)")
-    if state is not None and key is not None:
+    if state is not None:
         applied.remember(state_dir(), key, state, len(report.changes) + len(report.unchanged), report.warnings)
     return target
 

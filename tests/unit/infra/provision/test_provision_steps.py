@@ -4,6 +4,7 @@ bucket, where it is staged only for the call."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from concurrent.futures import Future
@@ -158,6 +159,6 @@ def test_the_staged_key_names_the_layer_and_its_content(monkeypatch: pytest.Monk
 
     stubs = Stubs()
     monkeypatch.setattr(stubs.context, "client", lambda service: S3())
-    with functions._layer_content(stubs.context, "lakebox-duckdb", LARGE) as content:
+    with functions._layer_content(stubs.context, "lakebox-duckdb", LARGE, packaging.code_sha256(LARGE)) as content:
         assert content == {"S3Bucket": NAMES.processed_bucket, "S3Key": keys[0]}
-    assert keys[0].startswith(f"{functions.STAGING_PREFIX}/lakebox-duckdb-") and keys[0].endswith(".zip")
+    assert keys[0] == f"{functions.STAGING_PREFIX}/lakebox-duckdb-{hashlib.sha256(LARGE).hexdigest()[:16]}.zip"
