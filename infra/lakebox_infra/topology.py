@@ -71,9 +71,10 @@ class Topology(Arns):
         return Settings.from_names(self.names, **self.settings_overrides)
 
     def function_environment(self, component: str) -> dict[str, str]:
-        """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it."""
+        """The settings plus the logging level, set explicitly so no inherited LOG_LEVEL decides it, and what the
+        stage's process needs (:attr:`StageSpec.environment`)."""
         environment = {**self.settings.function_environment(), "POWERTOOLS_LOG_LEVEL": "INFO",
-                       "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}"}
+                       "POWERTOOLS_SERVICE_NAME": f"lakebox-{component}", **STAGES[Stage(component)].environment}
         if component == Stage.HEALER.value:
             environment[ALERTS_TOPIC_ENV] = self.alerts_topic_arn
         return environment

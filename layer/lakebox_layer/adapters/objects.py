@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.errors import error_code, missing
@@ -22,14 +21,6 @@ if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.type_defs import CopySourceTypeDef, GetObjectOutputTypeDef
-
-
-# Managed transfers in memory that does not follow the object: two parts in flight and a short queue of received
-# pieces waiting for the disk (the defaults, ten threads and a hundred pieces, hold about 50 MiB for a large object).
-TRANSFER = TransferConfig(max_concurrency=2, max_io_queue=8)
-# And two parts read ahead of their upload: s3transfer reads up to ten (80 MiB) by default, and boto3's TransferConfig
-# takes no argument for it.
-TRANSFER.max_in_memory_upload_chunks = 2
 
 
 DOWNLOAD_PIECE_BYTES = 1024 * 1024
@@ -141,15 +132,23 @@ class ObjectStore:
                 body.close()
 
     def upload_from(self, path: Path, bucket: str, key: str, content_type: str) -> None:
-        """Put a local file: one PutObject streamed from the file up to PART_BYTES, a managed multipart upload
-        past it (its thread pool costs more than a small file's whole PUT); the same key again overwrites it."""
+        """Put a local file: one PutObject streamed from the file up to PART_BYTES, past it a multipart upload of
+        parts read one at a time (a managed transfer reads parts ahead and sends two at once: 30 MiB more at the
+        peak of a large curation); the same key again overwrites it, and a failed upload is aborted."""
         with _mapped(f"uploading s3://{bucket}/{key}"):
             if path.stat().st_size <= PART_BYTES:
                 with path.open("rb") as body:
                     self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
-            else:
-                self._s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type},
-                                     Config=TRANSFER)
+                return
+            writer = ObjectWriter(self._s3, bucket, key, content_type, part_bytes=PART_BYTES)
+            try:
+                with path.open("rb") as local:
+                    while piece := local.read(PART_BYTES):
+                        writer.write(piece)
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
 
     def put_once(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:
         """Write the object only if its key is free (`If-None-Match: *`): True when written, False when the key
@@ -201,8 +200,11 @@ class ObjectWriter:
         return f"s3://{self.bucket}/{self.key}"
 
     def write(self, data: bytes) -> None:
-        self._buffer.write(data)
         self.bytes_written += len(data)
+        if not self._buffer.tell() and len(data) >= self._part_bytes:
+            self._upload_part(data)  # a whole part already: sent as it is, not copied into the buffer first
+            return
+        self._buffer.write(data)
         if self._buffer.tell() >= self._part_bytes:
             self._upload_part()
 
@@ -213,17 +215,17 @@ class ObjectWriter:
         self._buffer = io.BytesIO()
         return body
 
-    def _upload_part(self) -> None:
+    def _upload_part(self, body: bytes | None = None) -> None:
         with _mapped(f"uploading a part of {self.uri}"):
-            self._send_part()
+            self._send_part(self._body() if body is None else body)
 
-    def _send_part(self) -> None:
+    def _send_part(self, body: bytes) -> None:
         if self._upload_id is None:
             self._upload_id = self._s3.create_multipart_upload(
                 Bucket=self.bucket, Key=self.key, ContentType=self._content_type)["UploadId"]
         number = len(self._parts) + 1
         response = self._s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                        PartNumber=number, Body=self._body())
+                                        PartNumber=number, Body=body)
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
     def commit(self) -> None:

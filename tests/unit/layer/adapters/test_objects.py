@@ -92,9 +92,6 @@ class FakeS3:
         self._record("copy_object", **kwargs)
         return {}
 
-    def upload_file(self, filename: str, bucket: str, key: str, **kwargs: Any) -> None:
-        self._record("upload_file", filename=filename, bucket=bucket, key=key, **kwargs)
-
 
 def part_sizes(s3: FakeS3) -> list[int]:
     return [len(kwargs["Body"]) for name, kwargs in s3.calls if name == "upload_part"]
@@ -309,16 +306,38 @@ def test_download_is_one_get_streamed_to_the_file_in_pieces(tmp_path: Path) -> N
     assert body.closed
 
 
-def test_a_small_file_goes_up_in_one_put_and_a_large_one_as_a_managed_upload(tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_small_file_goes_up_in_one_put_and_a_large_one_in_parts_read_one_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
     s3 = FakeS3()
     small, large = tmp_path / "small.parquet", tmp_path / "large.parquet"
     small.write_bytes(b"0123456789")
-    large.write_bytes(b"0123456789a")
+    large.write_bytes(b"0123456789abcdefghijklmnopqrstu")
     store = ObjectStore(s3)  # type: ignore[arg-type]
     store.upload_from(small, "b", "curated/t/dt=2026-01-01/p_0.parquet", "application/vnd.apache.parquet")
     store.upload_from(large, "b", "curated/t/dt=2026-01-02/p_0.parquet", "application/vnd.apache.parquet")
-    assert s3.names() == ["put_object", "upload_file"]
-    assert s3.calls[1][1]["ExtraArgs"] == {"ContentType": "application/vnd.apache.parquet"}
+    assert s3.names() == ["put_object", "create_multipart_upload", "upload_part", "upload_part", "upload_part",
+                          "upload_part", "complete_multipart_upload"]
+    assert part_sizes(s3) == [10, 10, 10, 1], "one part of PART_BYTES at a time, the rest last"
+    assert s3.objects[("b", "curated/t/dt=2026-01-02/p_0.parquet")] == large.read_bytes()
     assert s3.content_types[("b", "curated/t/dt=2026-01-01/p_0.parquet")] == "application/vnd.apache.parquet"
+    assert s3.content_types[("b", "curated/t/dt=2026-01-02/p_0.parquet")] == "application/vnd.apache.parquet"
+
+
+def test_a_large_file_whose_upload_fails_is_aborted_and_the_error_mapped(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
+    s3 = FakeS3()
+    large = tmp_path / "large.parquet"
+    large.write_bytes(b"x" * 25)
+
+    def failing_part(**kwargs: Any) -> dict[str, Any]:
+        s3.calls.append(("upload_part", kwargs))
+        raise ClientError({"Error": {"Code": "InternalError", "Message": "boom"}}, "UploadPart")
+
+    monkeypatch.setattr(s3, "upload_part", failing_part)
+    store = ObjectStore(s3)  # type: ignore[arg-type]
+    with pytest.raises(StorageError, match=r"curated/t/p_0\.parquet"):
+        store.upload_from(large, "b", "curated/t/p_0.parquet", "application/vnd.apache.parquet")
+    assert s3.names() == ["create_multipart_upload", "upload_part", "abort_multipart_upload"]
+    assert s3.uploads == {} and s3.objects == {}
