@@ -143,3 +143,10 @@ class FreeTextError(LakeboxError):
 class LakeFormationError(LakeboxError):
     """Lake Formation refused to tag a table's columns for a reason other than not being offered (access, a missing
     tag or column, ...); the message names the table, the columns and the code."""
+
+
+class ProducerRefused(LakeboxError, ValueError):
+    """A producer cannot be made, found or revoked as asked: a bad name or dataset, a name in use, an unknown name
+    (exit code 2, like any usage error)."""
+
+    exit_code = 2

@@ -29,7 +29,7 @@ P = ParamSpec("P")
 USAGE_EXIT_CODE = 2
 # Each command is the function of its own name in `lakebox.commands.<name>`, listed in this order.
 COMMANDS = ("up", "down", "ingest", "send", "status", "reconcile", "redrive", "health", "pause", "resume", "demo",
-            "query", "trace", "logs", "docs")
+            "query", "trace", "logs", "docs", "producer")
 
 
 def _fail(message: str) -> None:
@@ -60,6 +60,14 @@ class Commands(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         module = importlib.import_module(f"lakebox.commands.{cmd_name}")
+        group = getattr(module, "app", None)
+        if isinstance(group, typer.Typer):  # a command of commands (`lakebox producer add`)
+            for command in group.registered_commands:
+                if command.callback is not None and not hasattr(command.callback, "__wrapped__"):
+                    command.callback = boundary(command.callback)
+            built = typer.main.get_group(group)
+            built.name = cmd_name
+            return built
         info = typer.models.CommandInfo(name=cmd_name, callback=boundary(getattr(module, cmd_name)))
         return typer.main.get_command_from_info(info, pretty_exceptions_short=app.pretty_exceptions_short,
                                                 rich_markup_mode=app.rich_markup_mode)
