@@ -18,6 +18,7 @@ from typing import Any
 
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import ProducerRefused
+from lakebox_layer.stream_batches import STREAM_FOLDER
 
 KEY_PREFIX = "lbk_"
 # How long the API keeps an authorizer's answer for a key: a revoked key is refused within this.
@@ -31,6 +32,8 @@ _KEY = re.compile(KEY_PREFIX + r"[A-Za-z0-9_-]{43}")
 
 def producer_name_problem(name: str) -> str | None:
     """Why `name` cannot name a producer (it goes into raw keys, `input/<dataset>/<producer>/...`), or None."""
+    if name == STREAM_FOLDER:
+        return f"producer name {name!r} is taken: the stream batcher writes under input/<dataset>/{STREAM_FOLDER}/"
     if _NAME.fullmatch(name):
         return None
     return (f"producer name {name!r} must be 1 to 63 lowercase letters, digits and '-', starting with a letter or "

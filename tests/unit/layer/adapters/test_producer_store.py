@@ -42,6 +42,11 @@ def test_bad_producer_names_are_refused_with_the_rule(name: str) -> None:
         new_producer(name, ["orders"], NOW)
 
 
+def test_the_stream_batchers_folder_is_no_producer_name() -> None:
+    with pytest.raises(ProducerRefused, match="'stream' is taken"):
+        new_producer("stream", ["orders"], NOW)
+
+
 def test_a_producer_needs_valid_datasets() -> None:
     with pytest.raises(ProducerRefused, match="at least one dataset"):
         new_producer("partner", [], NOW)

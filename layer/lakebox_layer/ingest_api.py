@@ -1,0 +1,151 @@
+"""The ingestion API's decisions, as data: who a request comes from, whether it may write the dataset it names, and
+the records its body holds. Pure, no AWS: the authorizer and the API's function call these and answer with them.
+
+The authorizer looks up the bearer key and always answers "authorized" with what it found in its context
+(`producer`, `datasets`, `refused`): an HTTP API's simple authorizer response can only say 403, while a client with
+an unknown or revoked key must be told 401 (change your credentials) and one asking for a dataset it may not write
+403 (change your request). The API's function reads that context first and answers 401 or 403 before it touches
+anything. The gateway caches the authorizer's answer per key for AUTHORIZER_CACHE_S, so the context holds the
+producer's datasets, never a per-dataset verdict.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from lakebox_layer.datasets import dataset_name_problem
+from lakebox_layer.producers import Producer
+from lakebox_layer.strict_json import StrictJson
+
+BEARER = "bearer "
+# A request's body at most: what one PutRecords call takes is 5 MB and 500 records; a smaller body keeps each call
+# quick and a producer's retry cheap.
+MAX_BODY_BYTES = 1024 * 1024
+MAX_RECORDS = 500
+# Authorizer context keys (values are strings: API Gateway passes them on as given).
+PRODUCER = "producer"
+DATASETS = "datasets"
+REFUSED = "refused"
+
+
+def bearer_key(headers: Mapping[str, str] | None) -> str | None:
+    """The key of an `Authorization: Bearer <key>` header (any case), or None."""
+    value = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), None)
+    if value is None or value[:len(BEARER)].lower() != BEARER:
+        return None
+    return value[len(BEARER):].strip() or None
+
+
+def authorizer_answer(producer: Producer | None) -> dict[str, Any]:
+    """The authorizer's simple response for the producer a key belongs to (None: no such key)."""
+    if producer is None:
+        context = {REFUSED: "unknown key"}
+    elif producer.revoked:
+        context = {REFUSED: f"key revoked at {producer.revoked_at}", PRODUCER: producer.name}
+    else:
+        context = {PRODUCER: producer.name, DATASETS: ",".join(producer.datasets)}
+    return {"isAuthorized": True, "context": context}
+
+
+class Refusal(Exception):
+    """A request refused: its HTTP status and the reason the client reads."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"{status}: {reason}")
+        self.status = status
+        self.reason = reason
+
+    def response(self) -> dict[str, Any]:
+        return json_response(self.status, {"error": self.reason})
+
+
+def json_response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    """An HTTP API (payload 2.0) response with a JSON body."""
+    return {"statusCode": status, "headers": {"content-type": "application/json"},
+            "body": json.dumps(body, separators=(",", ":"))}
+
+
+def caller(event: Mapping[str, Any]) -> str:
+    """The producer the authorizer vouched for, or a Refusal: 401 for an unknown or revoked key."""
+    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    if context.get(REFUSED) or not context.get(PRODUCER):
+        raise Refusal(401, f"{context.get(REFUSED) or 'no producer key'}: send `Authorization: Bearer <key>` "
+                           "with a key from `lakebox producer add`")
+    return str(context[PRODUCER])
+
+
+def writable_dataset(event: Mapping[str, Any]) -> str:
+    """The request's dataset, when the caller may write it: 400 for a bad name, 403 for one not its own."""
+    dataset = str((event.get("pathParameters") or {}).get("dataset") or "")
+    problem = dataset_name_problem(dataset)
+    if problem is not None:
+        raise Refusal(400, problem)
+    context = event["requestContext"]["authorizer"]["lambda"]
+    if dataset not in str(context.get(DATASETS) or "").split(","):
+        raise Refusal(403, f"producer {context[PRODUCER]} may not write dataset {dataset}")
+    return dataset
+
+
+def body_bytes(event: Mapping[str, Any]) -> bytes:
+    """The request's body as bytes (API Gateway sends binary bodies in base64): 413 past MAX_BODY_BYTES."""
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refusal(413, f"the body is {len(raw)} bytes: at most {MAX_BODY_BYTES} in one request")
+    return raw
+
+
+def records_of(raw: bytes) -> list[dict[str, Any]]:
+    """The records of a body: one JSON object, a JSON array of objects, or JSON Lines (an object per line). Every
+    record must be a JSON object; 400 with where and why otherwise, 413 past MAX_RECORDS."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise Refusal(400, f"the body is not UTF-8 text: {error.reason} at byte {error.start}") from error
+    if not text.strip():
+        raise Refusal(400, "the body is empty: send a JSON object, a JSON array of objects or JSON Lines")
+    whole = _decoded(text)
+    if isinstance(whole, dict):
+        records: list[Any] = [whole]
+    elif isinstance(whole, list):
+        records = whole
+        if not records:
+            raise Refusal(400, "the body is an empty array: nothing to send")
+    else:
+        records = [_line(line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if len(records) > MAX_RECORDS:
+        raise Refusal(413, f"{len(records)} records: at most {MAX_RECORDS} in one request")
+    for position, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise Refusal(400, f"record {position} is {type(record).__name__}, not a JSON object")
+    return records
+
+
+def _decoded(text: str) -> Any:
+    """The body as one JSON value, or None when it is not one (JSON Lines, or not JSON at all)."""
+    decoder = StrictJson()
+    try:
+        value = decoder.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    problem = decoder.problem()
+    if problem is not None:
+        raise Refusal(400, f"ambiguous JSON: {problem}")
+    return value if isinstance(value, dict | list) else None
+
+
+def _line(line: str, number: int) -> Any:
+    decoder = StrictJson()
+    try:
+        value = decoder.loads(line)
+    except RecursionError:
+        raise Refusal(400, f"line {number} is nested too deeply") from None
+    except ValueError as error:
+        raise Refusal(400, f"line {number} is not JSON: {error}") from None
+    problem = decoder.problem()
+    if problem is not None:
+        raise Refusal(400, f"line {number} is ambiguous JSON: {problem}")
+    return value
