@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.producers import Producer
+from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.strict_json import StrictJson
 
 BEARER = "bearer "
@@ -25,6 +27,11 @@ BEARER = "bearer "
 # quick and a producer's retry cheap.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RECORDS = 500
+# A file sent through a presigned URL: at most this size (the largest file every stage is known to handle, see
+# docs/performance.md), the URL valid this long, and a name S3 and a shell take as it is.
+MAX_FILE_BYTES = 1024 * 1024 * 1024
+PRESIGNED_URL_S = 300
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 # Authorizer context keys (values are strings: API Gateway passes them on as given).
 PRODUCER = "producer"
 DATASETS = "datasets"
@@ -149,3 +156,26 @@ def _line(line: str, number: int) -> Any:
     if problem is not None:
         raise Refusal(400, f"line {number} is ambiguous JSON: {problem}")
     return value
+
+
+def file_key(event: Mapping[str, Any], dataset: str, producer: str) -> tuple[str, int]:
+    """Where a producer's file goes, `input/<dataset>/<producer>/<name>`, and its declared size (the presigned URL
+    signs it, so S3 takes exactly that many bytes): 400 for a missing or bad name or size, 413 past
+    MAX_FILE_BYTES."""
+    query = event.get("queryStringParameters") or {}
+    name = str(query.get("name") or "")
+    if not _FILE_NAME.fullmatch(name) or name in (".", ".."):
+        raise Refusal(400, f"file name {name!r} must be 1 to 200 letters, digits, '.', '_' and '-', starting with a "
+                           "letter or digit (?name=...)")
+    size = str(query.get("size") or "")
+    if not size.isdigit() or int(size) == 0:
+        raise Refusal(400, f"size {size!r} must be the file's size in bytes, a positive integer (?size=...)")
+    if int(size) > MAX_FILE_BYTES:
+        raise Refusal(413, f"a file of {size} bytes: at most {MAX_FILE_BYTES} through the API")
+    return f"{INPUT_PREFIX}{dataset}/{producer}/{name}", int(size)
+
+
+def sent_by(raw_key: str, producer: str) -> bool:
+    """Whether a raw file is one `producer` sent through the API (its key is `input/<dataset>/<producer>/...`)."""
+    parts = raw_key.split("/")
+    return len(parts) >= 4 and f"{parts[0]}/" == INPUT_PREFIX and parts[2] == producer

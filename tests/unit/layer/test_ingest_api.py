@@ -1,5 +1,6 @@
 """The ingestion API's decisions: the bearer key read from the header, the authorizer's answer for a live, revoked
-or unknown key, 401 / 403 / 400 / 413 with reasons, and the records of a JSON object, array or JSON Lines body."""
+or unknown key, 401 / 403 / 400 / 413 with reasons, the records of a JSON object, array or JSON Lines body, where a
+producer's file goes and which files are its own."""
 
 from __future__ import annotations
 
@@ -11,13 +12,16 @@ import pytest
 
 from lakebox_layer.ingest_api import (
     MAX_BODY_BYTES,
+    MAX_FILE_BYTES,
     MAX_RECORDS,
     Refusal,
     authorizer_answer,
     bearer_key,
     body_bytes,
     caller,
+    file_key,
     records_of,
+    sent_by,
     writable_dataset,
 )
 from lakebox_layer.producers import Producer
@@ -118,3 +122,34 @@ def test_too_many_records_are_413() -> None:
     assert len(records_of(json.dumps([{"n": n} for n in range(MAX_RECORDS)]).encode())) == MAX_RECORDS
     refused = refusal(records_of, "\n".join(json.dumps({"n": n}) for n in range(MAX_RECORDS + 1)).encode())
     assert refused.status == 413 and f"at most {MAX_RECORDS}" in refused.reason
+
+
+def test_a_file_goes_under_its_producer_with_its_size_signed() -> None:
+    query = {"queryStringParameters": {"name": "orders-2026-12-07.csv", "size": "2048"}}
+    assert file_key(query, "orders", "partner") == ("input/orders/partner/orders-2026-12-07.csv", 2048)
+    at_most = {"queryStringParameters": {"name": "a.csv", "size": str(MAX_FILE_BYTES)}}
+    assert file_key(at_most, "orders", "partner")[1] == MAX_FILE_BYTES
+
+
+@pytest.mark.parametrize(("query", "status", "reason"), [
+    ({}, 400, "file name ''"),
+    ({"name": "../x.csv", "size": "1"}, 400, "file name '../x.csv'"),
+    ({"name": "a/b.csv", "size": "1"}, 400, "file name 'a/b.csv'"),
+    ({"name": ".hidden", "size": "1"}, 400, "file name '.hidden'"),
+    ({"name": "a.csv"}, 400, "size ''"),
+    ({"name": "a.csv", "size": "0"}, 400, "size '0'"),
+    ({"name": "a.csv", "size": "-5"}, 400, "size '-5'"),
+    ({"name": "a.csv", "size": str(MAX_FILE_BYTES + 1)}, 413, f"at most {MAX_FILE_BYTES}"),
+])
+def test_a_bad_file_name_or_size_is_refused(query: dict[str, str], status: int, reason: str) -> None:
+    refused = refusal(file_key, {"queryStringParameters": query}, "orders", "partner")
+    assert refused.status == status and reason in refused.reason, refused.reason
+
+
+def test_a_producer_sees_only_the_files_it_sent() -> None:
+    assert sent_by("input/orders/partner/a.csv", "partner")
+    assert not sent_by("input/orders/other/a.csv", "partner")
+    assert not sent_by("input/orders/stream/2026/12/07/10/shard-1-2.jsonl", "partner")
+    assert not sent_by("input/orders/partner", "partner")
+    assert not sent_by("input/partner/a.csv", "partner")
+    assert not sent_by("other/orders/partner/a.csv", "partner")
