@@ -279,17 +279,6 @@ def test_functions_receive_the_pipeline_settings(topology: Topology) -> None:
         assert "QUALITY_THRESHOLD" not in environment
 
 
-def test_only_a_function_that_imports_duckdb_gets_its_allocator_setting(topology: Topology) -> None:
-    # jemalloc reads it when DuckDB loads: in the function's environment, or it is too late.
-    for stage in Stage:
-        environment = topology.function_environment(stage)
-        if STAGES[stage].duckdb:
-            assert environment["DUCKDB_JE_MALLOC_CONF"] == (
-                "background_thread:true,dirty_decay_ms:100,muzzy_decay_ms:0"), stage
-        else:
-            assert "DUCKDB_JE_MALLOC_CONF" not in environment, stage
-    assert STAGES[Stage.CURATION].duckdb
-
 
 def test_validation_reads_contracts_from_the_metadata_table(topology: Topology) -> None:
     # Contracts are items of the metadata table, read per file: validation needs GetItem there, and nothing more.
