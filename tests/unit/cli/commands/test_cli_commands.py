@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import typer
+from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 import lakebox_infra
@@ -23,7 +24,7 @@ from lakebox.lake import bringup
 from lakebox.lake.bringup import bring_up, emulator_port
 
 COMMANDS = ("up", "down", "ingest", "status", "reconcile", "redrive", "health", "pause", "resume", "demo", "query",
-            "trace", "logs", "docs", "send")
+            "trace", "logs", "docs", "send", "producer")
 runner = CliRunner()
 
 
@@ -43,8 +44,8 @@ def test_help_lists_every_command() -> None:
 
 
 def test_every_command_lives_in_a_module_named_after_it() -> None:
-    """`lakebox/commands/<command>.py` holds the command's function, and the folder holds nothing else but what the
-    commands share."""
+    """`lakebox/commands/<command>.py` holds the command's function (or, for a command of commands such as
+    `lakebox producer`, its `app`), and the folder holds nothing else but what the commands share."""
     group = typer.main.get_group(cli.app)
     with typer.Context(group) as context:
         registered = set(group.list_commands(context))
@@ -55,9 +56,14 @@ def test_every_command_lives_in_a_module_named_after_it() -> None:
     assert {path.stem for path in folder.glob("*.py")} - {"__init__", "common"} == registered
     for name in registered:
         module = importlib.import_module(f"lakebox.commands.{name}")
-        assert callable(getattr(module, name)), name
         command = built[name]
         assert command is not None and command.name == name, name
+        if isinstance(getattr(module, "app", None), typer.Typer):
+            assert isinstance(command, TyperGroup) and command.commands, name
+            assert all(getattr(sub.callback, "__wrapped__", None) for sub in command.commands.values()), (
+                f"every `lakebox {name}` subcommand ends its failures in one line")
+        else:
+            assert callable(getattr(module, name)), name
 
 
 def test_a_command_imports_only_its_own_module() -> None:
