@@ -39,11 +39,11 @@ from lakebox.lake.status import rows_by_process
 from lakebox.lake.target import Target
 from lakebox.send.entries import sample_entries
 from lakebox.send.landing import StreamFile, committed_reader, find_stream_files, hour_folders
-from lakebox.send.put_records import KinesisPutRecords, send_all
 from lakebox.send.sensor_sample import sensor_sample
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.registry import Stage
+from lakebox_layer.stream_puts import KinesisPutRecords, send_all
 
 DEADLINE_S = 900.0
 TARGET_RECORDS_PER_S = 5_000

@@ -150,3 +150,11 @@ class ProducerRefused(LakeboxError, ValueError):
     (exit code 2, like any usage error)."""
 
     exit_code = 2
+
+
+class NotAJsonObject(LakeboxError):
+    """A record to send to the ingest stream is not a JSON object; refused before anything is sent."""
+
+
+class RecordTooLarge(LakeboxError):
+    """An entry larger than Kinesis takes in one record; refused before its call is made."""

@@ -13,14 +13,6 @@ class DatasetNameRefused(LakeboxError):
     """A dataset name that cannot become a table name; refused before anything is uploaded."""
 
 
-class NotAJsonObject(LakeboxError):
-    """A line of the input to `lakebox send` is not a JSON object; refused before anything is sent."""
-
-
-class RecordTooLarge(LakeboxError):
-    """An entry larger than Kinesis takes in one record; refused before its call is made."""
-
-
 class UsageError(LakeboxError):
     """The options ask for something that cannot be done as asked (exit code 2, like any usage error)."""
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakebox.send.landing import overlaps
-from lakebox.send.put_records import Entry, SendReport, send_all
 from lakebox_layer.adapters.stream_ledger import LedgerState, StreamLedger
 from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
+from lakebox_layer.stream_puts import Entry, SendReport, send_all
 from tests.e2e.lake import Lake
 
 SEND_DEADLINE_S = 60.0

@@ -9,11 +9,11 @@ import json
 import math
 from collections import Counter
 
-from lakebox.send.put_records import SendReport
 from lakebox.send.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, POISON_LINES, sensor_sample
 from lakebox_layer.records import INPUT_PREFIX, FileStatus
 from lakebox_layer.routing import PROCESSED_PREFIX, QUARANTINE_PREFIX
 from lakebox_layer.settings import STREAM_DEFAULTS
+from lakebox_layer.stream_puts import SendReport
 from tests.e2e.lake import Invoke, Lake
 from tests.e2e.stream_support import ids, poison_files, raw_files
 

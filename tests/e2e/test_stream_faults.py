@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from lakebox.send.put_records import envelopes
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.stream_puts import envelopes
 from tests.e2e.lake import Lake
 from tests.e2e.stream_support import (
     batcher_mapping,

@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from botocore.exceptions import ClientError
 
-from lakebox.exceptions import DatasetNameRefused, NotAJsonObject
-from lakebox.send.put_records import (
+from lakebox.exceptions import DatasetNameRefused
+from lakebox.send.sensor_sample import SensorSample, sensor_sample
+from lakebox_layer.adapters.errors import error_code
+from lakebox_layer.datasets import dataset_name_problem
+from lakebox_layer.exceptions import NotAJsonObject
+from lakebox_layer.records import DEFAULT_DATASET
+from lakebox_layer.stream_puts import (
     SEND_DEADLINE_S,
     Entry,
     KinesisPutRecords,
@@ -33,10 +38,6 @@ from lakebox.send.put_records import (
     read_json_lines,
     send_all,
 )
-from lakebox.send.sensor_sample import SensorSample, sensor_sample
-from lakebox_layer.adapters.errors import error_code
-from lakebox_layer.datasets import dataset_name_problem
-from lakebox_layer.records import DEFAULT_DATASET
 
 if TYPE_CHECKING:
     from lakebox.lake.target import Target

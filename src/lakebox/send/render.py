@@ -30,7 +30,7 @@ from lakebox.ingest.outcomes import ProgressCallback
 from lakebox.ingest.progress import IngestProgress
 from lakebox.send.entries import Sent
 from lakebox.send.landing import Landed
-from lakebox.send.put_records import SendProgress
+from lakebox_layer.stream_puts import SendProgress
 
 _STATUS_WIDTH = 12
 T = TypeVar("T")

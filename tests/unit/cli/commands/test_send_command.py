@@ -26,10 +26,10 @@ from lakebox.lake.target import Target
 from lakebox.send import entries
 from lakebox.send import landing as landing_module
 from lakebox.send.entries import sample_entries
-from lakebox.send.put_records import SEND_DEADLINE_S, envelopes
 from lakebox.send.sensor_sample import sensor_sample
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.stream_batches import StreamRecord, quarantine_key, read_record, stream_key
+from lakebox_layer.stream_puts import SEND_DEADLINE_S, envelopes
 from tests.fakes.status import StatusLake
 
 runner = CliRunner()

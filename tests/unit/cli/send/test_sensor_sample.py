@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from lakebox.exceptions import NotAJsonObject
-from lakebox.send.put_records import read_json_lines
 from lakebox.send.sensor_sample import BAD_EMAIL, MISSING_TIMESTAMP, sensor_sample
 from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.contracts import parse_contract
+from lakebox_layer.exceptions import NotAJsonObject
 from lakebox_layer.records import FileFormat
 from lakebox_layer.rules import RecordJudge
+from lakebox_layer.stream_puts import read_json_lines
 
 DEFAULT = parse_contract(json.loads((PROJECT_ROOT / "contracts" / "default.json").read_text()))
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"

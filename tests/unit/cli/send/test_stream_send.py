@@ -13,8 +13,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from lakebox.exceptions import NotAJsonObject, RecordTooLarge
-from lakebox.send.put_records import (
+from lakebox_layer.exceptions import NotAJsonObject, RecordTooLarge
+from lakebox_layer.stream_batches import StreamRecord, read_record
+from lakebox_layer.stream_puts import (
     BACKOFF_FIRST_S,
     BACKOFF_MAX_S,
     MAX_CALL_BYTES,
@@ -30,7 +31,6 @@ from lakebox.send.put_records import (
     read_json_lines,
     send_all,
 )
-from lakebox_layer.stream_batches import StreamRecord, read_record
 
 STREAM = "lakebox-ingest"
 SHARD_A = "shardId-000000000000"

@@ -26,9 +26,9 @@ from lakebox.send.landing import (
     wait_for_commits,
     wait_for_landing,
 )
-from lakebox.send.put_records import SendReport
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.stream_batches import key_span
+from lakebox_layer.stream_puts import SendReport
 from tests.fakes.status import StatusLake
 
 STREAM = "lakebox-ingest"

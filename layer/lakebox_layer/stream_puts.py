@@ -1,4 +1,4 @@
-"""`lakebox send`, client side: JSON Lines records to the ingest stream with `PutRecords`.
+"""Records to the ingest stream with `PutRecords`: `lakebox send`'s, and the ingestion API's.
 
 Records are read lazily and refused before anything is sent when a line is not a JSON object (the CLI refuses what it
 can know is bad; the stream batcher sets aside what slips through). Each record travels in the envelope the batcher
@@ -23,9 +23,8 @@ from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from lakebox.exceptions import NotAJsonObject, RecordTooLarge
 from lakebox_layer.datasets import dataset_name_problem
-from lakebox_layer.exceptions import LakeboxError
+from lakebox_layer.exceptions import LakeboxError, NotAJsonObject, RecordTooLarge
 from lakebox_layer.strict_json import StrictJson
 
 MAX_ENTRIES_PER_CALL = 500
