@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -147,7 +147,8 @@ class ObjectStore:
                         writer.write(piece)
                 writer.commit()
             except BaseException:
-                writer.abort()
+                with suppress(StorageError):  # the upload's own failure is the one to report
+                    writer.abort()
                 raise
 
     def put_once(self, bucket: str, key: str, body: bytes, content_type: str) -> bool:

@@ -341,3 +341,21 @@ def test_a_large_file_whose_upload_fails_is_aborted_and_the_error_mapped(tmp_pat
         store.upload_from(large, "b", "curated/t/p_0.parquet", "application/vnd.apache.parquet")
     assert s3.names() == ["create_multipart_upload", "upload_part", "abort_multipart_upload"]
     assert s3.uploads == {} and s3.objects == {}
+
+
+def test_a_failed_abort_does_not_hide_the_uploads_own_failure(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
+    s3 = FakeS3()
+    large = tmp_path / "large.parquet"
+    large.write_bytes(b"x" * 25)
+
+    def failing(code: str, operation: str) -> Any:
+        def call(**kwargs: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
+        return call
+
+    monkeypatch.setattr(s3, "upload_part", failing("SlowDown", "UploadPart"))
+    monkeypatch.setattr(s3, "abort_multipart_upload", failing("InternalError", "AbortMultipartUpload"))
+    with pytest.raises(StorageError, match="SlowDown"):
+        ObjectStore(s3).upload_from(large, "b", "k.parquet", "application/vnd.apache.parquet")  # type: ignore[arg-type]
