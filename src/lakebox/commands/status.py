@@ -32,8 +32,6 @@ def status(
     if page_token is not None and next_page:
         raise UsageError("choose one of --page-token and --next")
     target = Target.resolve()
-    from lakebox.lake.render import outcomes_table, page_line  # --json draws no table
-
     circuits = TargetCircuits(target)
     if every or (json_output and limit is None and page_token is None and not next_page):
         rows = every_row(target.metadata, target.project)
@@ -41,6 +39,8 @@ def status(
         if json_output:
             common.echo_json([status_json(row, held) for row in rows])
         else:
+            from lakebox.lake.render import outcomes_table  # --json draws no table: rich's tables not imported
+
             common.out.print(outcomes_table(rows, held=held) if rows else f"no files yet at {target.where}")
         return
     page = page_asked_for(target.metadata, target.where, target.project, state_dir(), limit, page_token, next_page)
@@ -50,6 +50,8 @@ def status(
     elif not page.rows and page.first == 1:
         common.out.print(f"no files yet at {target.where}")
     else:
+        from lakebox.lake.render import outcomes_table, page_line
+
         if page.rows:
             common.out.print(outcomes_table(page.rows, held=held))
         # Unwrapped: the token on it must stay whole to be copied.

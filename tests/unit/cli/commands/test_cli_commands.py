@@ -77,6 +77,29 @@ def test_a_command_imports_only_its_own_module() -> None:
     assert loaded == ["lakebox.commands.common", "lakebox.commands.status"]
 
 
+STATUS_JSON_PROBE = """
+import sys
+from types import SimpleNamespace
+from typer.testing import CliRunner
+from lakebox import cli
+from lakebox.commands import status
+status.Target.resolve = classmethod(lambda cls, project=None: SimpleNamespace(metadata=None, project="lakebox"))
+status.TargetCircuits = lambda target: None
+status.every_row = lambda metadata, project: []
+status.held_files = lambda circuits, rows, now: {}
+result = CliRunner().invoke(cli.app, ["status", "--json"])
+assert result.exit_code == 0 and result.stdout.strip() == "[]", result.output
+print(" ".join(sorted(m for m in sys.modules if m == "lakebox.lake.render" or m.startswith("rich.table"))))
+"""
+
+
+def test_status_json_draws_no_table_and_imports_none() -> None:
+    """`lakebox status --json` is what a script polls: it imports neither the tables' module nor rich's tables."""
+    ran = subprocess.run([sys.executable, "-c", STATUS_JSON_PROBE], capture_output=True, text=True, check=True)
+
+    assert ran.stdout.split() == []
+
+
 def test_an_unknown_option_is_a_usage_error() -> None:
     result = runner.invoke(cli.app, ["status", "--nope"])
 
