@@ -1,0 +1,151 @@
+"""The ingestion API's function over a fake stream and presigner: records land on the stream in their envelopes and
+the answer names what was taken; a partial failure names exactly the records to send again; a file gets a URL under
+its producer; every refusal is its status and reason; no key or body ever reaches a log line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from lakebox_layer.ingest_api import MAX_BODY_BYTES, PRESIGNED_URL_S, authorizer_answer
+from lakebox_layer.producers import Producer
+from lakebox_layer.stages.api import FILES_ROUTE, RECORDS_ROUTE, IngestApi
+
+KEY = "lbk_" + "k" * 43
+PARTNER = Producer("partner", ("orders",), "d" * 64, "2026-12-07T10:00:00+00:00")
+
+
+@dataclass
+class FakeStream:
+    """Takes every entry but those whose record's id is in `refuse` (each refused `times` times)."""
+
+    refuse: set[int] = field(default_factory=set)
+    times: int = 1
+    taken: list[dict[str, Any]] = field(default_factory=list)
+    refusals: dict[int, int] = field(default_factory=dict)
+    fail_call: ClientError | None = None
+
+    def put_records(self, *, StreamName: str, Records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+        if self.fail_call is not None:
+            raise self.fail_call
+        results: list[dict[str, Any]] = []
+        failed = 0
+        for entry in Records:
+            envelope = json.loads(entry["Data"])
+            record_id = envelope["record"].get("id")
+            if record_id in self.refuse and self.refusals.get(record_id, 0) < self.times:
+                self.refusals[record_id] = self.refusals.get(record_id, 0) + 1
+                results.append({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow"})
+                failed += 1
+                continue
+            self.taken.append(envelope)
+            results.append({"ShardId": "shardId-000000000000", "SequenceNumber": str(1000 + len(self.taken))})
+        return {"FailedRecordCount": failed, "Records": results}
+
+
+@dataclass
+class FakeUploads:
+    asked: list[tuple[str, str, int, int]] = field(default_factory=list)
+
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str:
+        self.asked.append((bucket, key, size, expires_s))
+        return f"http://127.0.0.1:4566/{bucket}/{key}?X-Amz-Signature=abc"
+
+
+@dataclass
+class Lines:
+    lines: list[str] = field(default_factory=list)
+
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
+        self.lines.append(json.dumps([msg, kwargs], default=str))
+
+    warning = info
+
+
+# A body at the size limit whose one record, in its envelope, is more than Kinesis takes in one record.
+LARGEST_BODY = '{"id":1,"blob":"' + "x" * (MAX_BODY_BYTES - len('{"id":1,"blob":""}')) + '"}'
+
+
+def api(stream: FakeStream | None = None) -> tuple[IngestApi, FakeStream, FakeUploads, Lines]:
+    stream, uploads, lines = stream or FakeStream(), FakeUploads(), Lines()
+    return IngestApi(stream, "lakebox-ingest", uploads, "lakebox-raw", lines), stream, uploads, lines
+
+
+def request(route: str, body: str = "", producer: Producer | None = PARTNER, dataset: str = "orders",
+            query: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"routeKey": route, "pathParameters": {"dataset": dataset}, "body": body, "isBase64Encoded": False,
+            "headers": {"authorization": f"Bearer {KEY}"}, "queryStringParameters": query,
+            "requestContext": {"authorizer": {"lambda": authorizer_answer(producer)["context"]}}}
+
+
+def answer(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_records_land_on_the_stream_in_their_envelopes_and_the_answer_names_them() -> None:
+    front, stream, _, lines = api()
+    body = "\n".join(json.dumps({"id": n, "total": n * 1.5}) for n in range(3))
+    status, said = answer(front.handle(request(RECORDS_ROUTE, body)))
+    assert status == 202
+    assert said == {"dataset": "orders", "accepted": 3,
+                    "shards": {"shardId-000000000000": {"first": "1001", "last": "1003"}}}
+    assert stream.taken == [{"dataset": "orders", "record": {"id": n, "total": n * 1.5}} for n in range(3)]
+    assert KEY not in "".join(lines.lines) and "total" not in "".join(lines.lines)
+
+
+def test_a_record_the_stream_refuses_once_is_retried_and_taken_once() -> None:
+    front, stream, _, _ = api(FakeStream(refuse={1}))
+    status, said = answer(front.handle(request(RECORDS_ROUTE, json.dumps([{"id": n} for n in range(3)]))))
+    assert (status, said["accepted"]) == (202, 3)
+    assert sorted(e["record"]["id"] for e in stream.taken) == [0, 1, 2]
+
+
+def test_records_the_stream_keeps_refusing_are_named_for_a_resend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("lakebox_layer.stages.api.SEND_DEADLINE_S", 0.3)
+    front, stream, _, _ = api(FakeStream(refuse={2, 4}, times=1_000))
+    status, said = answer(front.handle(request(RECORDS_ROUTE, json.dumps([{"id": n} for n in range(5)]))))
+    assert status == 503
+    assert said["accepted"] == 3 and said["not_taken"] == [2, 4]
+    assert sorted(e["record"]["id"] for e in stream.taken) == [0, 1, 3], "each taken record on the stream once"
+
+
+def test_a_stream_that_refuses_the_call_for_good_is_503_with_the_reason() -> None:
+    refused = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "no stream"}}, "PutRecords")
+    front, _, _, _ = api(FakeStream(fail_call=refused))
+    status, said = answer(front.handle(request(RECORDS_ROUTE, '{"id": 1}')))
+    assert status == 503 and "ResourceNotFoundException" in said["error"]
+
+
+def test_a_file_gets_a_url_under_its_producer_for_its_size() -> None:
+    front, _, uploads, _ = api()
+    status, said = answer(front.handle(request(FILES_ROUTE, query={"name": "orders.csv", "size": "2048"})))
+    assert status == 200
+    assert uploads.asked == [("lakebox-raw", "input/orders/partner/orders.csv", 2048, PRESIGNED_URL_S)]
+    assert said["key"] == "input/orders/partner/orders.csv" and said["method"] == "PUT"
+    assert said["headers"] == {"Content-Length": "2048"} and said["url"].startswith("http://127.0.0.1")
+
+
+@pytest.mark.parametrize(("event", "status", "reason"), [
+    (request(RECORDS_ROUTE, '{"id": 1}', producer=None), 401, "unknown key"),
+    (request(RECORDS_ROUTE, '{"id": 1}', producer=Producer("old", ("orders",), "e" * 64, "t", "2026-12-07")),
+     401, "key revoked at 2026-12-07"),
+    (request(RECORDS_ROUTE, '{"id": 1}', dataset="payments"), 403, "may not write dataset payments"),
+    (request(FILES_ROUTE, dataset="payments", query={"name": "a.csv", "size": "1"}), 403, "may not write"),
+    (request(RECORDS_ROUTE, '{"id": 1'), 400, "line 1 is not JSON"),
+    (request(RECORDS_ROUTE, "x" * (MAX_BODY_BYTES + 1)), 413, "at most"),
+    (request(RECORDS_ROUTE, LARGEST_BODY), 413, "bytes with its partition key"),
+    (request(FILES_ROUTE, query={"name": "../a", "size": "1"}), 400, "file name"),
+    (request("GET /nowhere"), 404, "no route"),
+])
+def test_every_refusal_is_its_status_and_reason_and_nothing_is_sent(event: dict[str, Any], status: int,
+                                                                    reason: str) -> None:
+    front, stream, uploads, lines = api()
+    got, said = answer(front.handle(event))
+    assert got == status and reason in said["error"], said
+    assert stream.taken == [] and uploads.asked == []
+    assert KEY not in "".join(lines.lines)
