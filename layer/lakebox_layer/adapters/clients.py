@@ -41,15 +41,24 @@ class AwsClients:
     def client(self, service: str) -> Any:
         """The client of `service`, built once."""
         if service not in self._clients:
-            kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": _CONFIG}
-            if self.settings.endpoint_url:
-                kwargs["endpoint_url"] = self.settings.endpoint_url
-            self._clients[service] = self.session.client(service, **kwargs)  # type: ignore[call-overload]
+            self._clients[service] = self._build(service, _CONFIG)
         return self._clients[service]
+
+    def _build(self, service: str, config: Config) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": config}
+        if self.settings.endpoint_url:
+            kwargs["endpoint_url"] = self.settings.endpoint_url
+        return self.session.client(service, **kwargs)  # type: ignore[call-overload]
 
     @cached_property
     def s3(self) -> S3Client:
         return self.client("s3")  # type: ignore[no-any-return]
+
+    @cached_property
+    def presigning_s3(self) -> S3Client:
+        """S3 for presigned URLs, signed with SigV4 so that the headers a URL names (its Content-Length) are part of
+        its signature; the default for a custom endpoint is the older query signature, which signs none."""
+        return self._build("s3", _CONFIG.merge(Config(signature_version="s3v4")))  # type: ignore[no-any-return]
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:

@@ -249,3 +249,18 @@ class ObjectWriter:
                 self._s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
             self._upload_id = None
         self._buffer = io.BytesIO()
+
+
+class PresignedUploads:
+    """Presigned S3 PUT URLs for files producers send through the ingestion API (`s3` signs with SigV4: see
+    `AwsClients.presigning_s3`)."""
+
+    def __init__(self, s3: S3Client) -> None:
+        self._s3 = s3
+
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str:
+        """A URL that PUTs exactly `size` bytes to the key, valid `expires_s` seconds (S3 refuses another length:
+        the Content-Length is signed)."""
+        with _mapped(f"presigning a PUT of s3://{bucket}/{key}"):
+            return self._s3.generate_presigned_url(
+                "put_object", Params={"Bucket": bucket, "Key": key, "ContentLength": size}, ExpiresIn=expires_s)
