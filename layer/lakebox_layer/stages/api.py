@@ -21,6 +21,8 @@ from lakebox_layer.exceptions import RecordTooLarge
 from lakebox_layer.ingest_api import (
     PRESIGNED_URL_S,
     Refusal,
+    authorizer_answer,
+    bearer_key,
     body_bytes,
     caller,
     file_key,
@@ -28,12 +30,17 @@ from lakebox_layer.ingest_api import (
     records_of,
     writable_dataset,
 )
+from lakebox_layer.producers import Producer
 from lakebox_layer.stream_puts import KinesisPutRecords, SendAborted, checked_size, envelopes, send_all
 
 RECORDS_ROUTE = "POST /datasets/{dataset}/records"
 FILES_ROUTE = "POST /datasets/{dataset}/files"
 # The stream's retries of a request's failed entries end well within API Gateway's 30 s integration timeout.
 SEND_DEADLINE_S = 10.0
+
+
+class ProducerLookup(Protocol):
+    def by_key(self, key: str) -> Producer | None: ...
 
 
 class UploadUrls(Protocol):
@@ -44,6 +51,23 @@ class Logger(Protocol):
     def info(self, msg: object, *args: object, **kwargs: Any) -> None: ...
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None: ...
+
+
+@dataclass
+class Authorizer:
+    """The API's authorizer: the producer a bearer key belongs to, as the context the API's function reads (see
+    :func:`authorizer_answer`). The key is never logged; the producer's name is."""
+
+    producers: ProducerLookup
+    logger: Logger
+
+    def answer(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        key = bearer_key(event.get("headers"))
+        producer = self.producers.by_key(key) if key else None
+        answer = authorizer_answer(producer)
+        self.logger.info("authorized", extra={"producer": producer.name if producer else None,
+                                              "refused": answer["context"].get("refused")})
+        return answer
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The ingestion API's function over a fake stream and presigner: records land on the stream in their envelopes and
 the answer names what was taken; a partial failure names exactly the records to send again; a file gets a URL under
-its producer; every refusal is its status and reason; no key or body ever reaches a log line."""
+its producer, its length signed; every refusal is its status and reason; the authorizer finds a key's producer on
+moto's table; no key or body ever reaches a log line."""
 
 from __future__ import annotations
 
@@ -8,13 +9,20 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.objects import PresignedUploads
+from lakebox_layer.adapters.producers import ProducerStore
 from lakebox_layer.ingest_api import MAX_BODY_BYTES, PRESIGNED_URL_S, authorizer_answer
-from lakebox_layer.producers import Producer
-from lakebox_layer.stages.api import FILES_ROUTE, RECORDS_ROUTE, IngestApi
+from lakebox_layer.producers import Producer, new_key, new_producer
+from lakebox_layer.settings import ResourceNames, Settings
+from lakebox_layer.stages.api import FILES_ROUTE, RECORDS_ROUTE, Authorizer, IngestApi
+from tests.fakes.moto_table import TABLE, moto_metadata_table
 
 KEY = "lbk_" + "k" * 43
 PARTNER = Producer("partner", ("orders",), "d" * 64, "2026-12-07T10:00:00+00:00")
@@ -149,3 +157,38 @@ def test_every_refusal_is_its_status_and_reason_and_nothing_is_sent(event: dict[
     assert got == status and reason in said["error"], said
     assert stream.taken == [] and uploads.asked == []
     assert KEY not in "".join(lines.lines)
+
+
+def test_the_authorizer_finds_the_producer_of_a_key_and_never_logs_the_key() -> None:
+    with moto_metadata_table() as dynamodb:
+        store = ProducerStore(dynamodb, TABLE)
+        partner, key = new_producer("partner", ["orders"], "2026-12-07T10:00:00+00:00")
+        store.add(partner)
+        lines = Lines()
+        authorizer = Authorizer(store, lines)
+
+        def context(headers: dict[str, str] | None) -> dict[str, Any]:
+            answer = authorizer.answer({"headers": headers, "routeKey": RECORDS_ROUTE})
+            assert answer["isAuthorized"] is True
+            return dict(answer["context"])
+
+        assert context({"authorization": f"Bearer {key}"}) == {"producer": "partner", "datasets": "orders"}
+        assert context({"authorization": f"Bearer {new_key()}"}) == {"refused": "unknown key"}
+        assert context({"authorization": "Basic abc"}) == {"refused": "unknown key"}
+        assert context(None) == {"refused": "unknown key"}
+        store.revoke("partner", "2026-12-07T11:00:00+00:00")
+        assert context({"authorization": f"Bearer {key}"})["refused"] == "key revoked at 2026-12-07T11:00:00+00:00"
+        logged = "".join(lines.lines)
+        assert "partner" in logged and key not in logged and key.removeprefix("lbk_") not in logged
+
+
+def test_a_presigned_url_signs_the_content_length() -> None:
+    settings = Settings.from_names(ResourceNames("lakebox", "000000000000", "us-east-1"),
+                                   endpoint_url="http://127.0.0.1:9")
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    url = PresignedUploads(AwsClients(settings, session).presigning_s3).put_url(
+        "lakebox-raw", "input/orders/partner/a.csv", 2048, PRESIGNED_URL_S)
+    query = parse_qs(urlsplit(url).query)
+    assert urlsplit(url).path == "/lakebox-raw/input/orders/partner/a.csv"
+    assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
+    assert query["X-Amz-Expires"] == [str(PRESIGNED_URL_S)]
