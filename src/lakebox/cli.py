@@ -27,7 +27,8 @@ from lakebox_infra.failures import DEBUG_VARIABLE, failure_of
 
 P = ParamSpec("P")
 USAGE_EXIT_CODE = 2
-# Each command is the function of its own name in `lakebox.commands.<name>`, listed in this order.
+# Each command is the function of its own name in `lakebox.commands.<name>` (a command of commands, its `app`),
+# listed in this order.
 COMMANDS = ("up", "down", "ingest", "send", "status", "reconcile", "redrive", "health", "pause", "resume", "demo",
             "query", "trace", "logs", "docs", "producer")
 
