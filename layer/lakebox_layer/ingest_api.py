@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from lakebox_layer.datasets import dataset_name_problem
+from lakebox_layer.exceptions import NotAJsonObject
 from lakebox_layer.producers import Producer
 from lakebox_layer.records import INPUT_PREFIX
+from lakebox_layer.stream_puts import read_json_lines
 from lakebox_layer.strict_json import StrictJson
 
 BEARER = "bearer "
@@ -75,9 +77,14 @@ def json_response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
             "body": json.dumps(body, separators=(",", ":"))}
 
 
+def _authorizer_context(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What the authorizer found, as the gateway hands it on (empty when it handed nothing)."""
+    return ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+
+
 def caller(event: Mapping[str, Any]) -> str:
     """The producer the authorizer vouched for, or a Refusal: 401 for an unknown or revoked key."""
-    context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
+    context = _authorizer_context(event)
     if context.get(REFUSED) or not context.get(PRODUCER):
         raise Refusal(401, f"{context.get(REFUSED) or 'no producer key'}: send `Authorization: Bearer <key>` "
                            "with a key from `lakebox producer add`")
@@ -90,9 +97,9 @@ def writable_dataset(event: Mapping[str, Any]) -> str:
     problem = dataset_name_problem(dataset)
     if problem is not None:
         raise Refusal(400, problem)
-    context = event["requestContext"]["authorizer"]["lambda"]
+    context = _authorizer_context(event)
     if dataset not in str(context.get(DATASETS) or "").split(","):
-        raise Refusal(403, f"producer {context[PRODUCER]} may not write dataset {dataset}")
+        raise Refusal(403, f"producer {context.get(PRODUCER)} may not write dataset {dataset}")
     return dataset
 
 
@@ -121,8 +128,11 @@ def records_of(raw: bytes) -> list[dict[str, Any]]:
         records = whole
         if not records:
             raise Refusal(400, "the body is an empty array: nothing to send")
-    else:
-        records = [_line(line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    else:  # JSON Lines, read as `lakebox send` reads them
+        try:
+            records = list(read_json_lines(text.splitlines()))
+        except NotAJsonObject as refused:
+            raise Refusal(400, str(refused)) from refused
     if len(records) > MAX_RECORDS:
         raise Refusal(413, f"{len(records)} records: at most {MAX_RECORDS} in one request")
     for position, record in enumerate(records, 1):
@@ -142,20 +152,6 @@ def _decoded(text: str) -> Any:
     if problem is not None:
         raise Refusal(400, f"ambiguous JSON: {problem}")
     return value if isinstance(value, dict | list) else None
-
-
-def _line(line: str, number: int) -> Any:
-    decoder = StrictJson()
-    try:
-        value = decoder.loads(line)
-    except RecursionError:
-        raise Refusal(400, f"line {number} is nested too deeply") from None
-    except ValueError as error:
-        raise Refusal(400, f"line {number} is not JSON: {error}") from None
-    problem = decoder.problem()
-    if problem is not None:
-        raise Refusal(400, f"line {number} is ambiguous JSON: {problem}")
-    return value
 
 
 def file_key(event: Mapping[str, Any], dataset: str, producer: str) -> tuple[str, int]:

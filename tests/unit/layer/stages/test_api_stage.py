@@ -144,7 +144,7 @@ def test_a_file_gets_a_url_under_its_producer_for_its_size() -> None:
      401, "key revoked at 2026-12-07"),
     (request(RECORDS_ROUTE, '{"id": 1}', dataset="payments"), 403, "may not write dataset payments"),
     (request(FILES_ROUTE, dataset="payments", query={"name": "a.csv", "size": "1"}), 403, "may not write"),
-    (request(RECORDS_ROUTE, '{"id": 1'), 400, "line 1 is not JSON"),
+    (request(RECORDS_ROUTE, '{"id": 1'), 400, "line 1: not JSON"),
     (request(RECORDS_ROUTE, "x" * (MAX_BODY_BYTES + 1)), 413, "at most"),
     (request(RECORDS_ROUTE, LARGEST_BODY), 413, "bytes with its partition key"),
     (request(FILES_ROUTE, query={"name": "../a", "size": "1"}), 400, "file name"),
@@ -192,3 +192,12 @@ def test_a_presigned_url_signs_the_content_length() -> None:
     assert urlsplit(url).path == "/lakebox-raw/input/orders/partner/a.csv"
     assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
     assert query["X-Amz-Expires"] == [str(PRESIGNED_URL_S)]
+
+
+def test_a_bad_bodys_reason_quotes_it_to_the_caller_but_never_to_the_log() -> None:
+    front, stream, _, lines = api()
+    status, said = answer(front.handle(request(RECORDS_ROUTE, '{"id": 1}\n{"email": "ann@example.com",')))
+    assert status == 400 and "ann@example.com" in said["error"], said
+    assert stream.taken == []
+    logged = "".join(lines.lines)
+    assert "refused" in logged and "400" in logged and "ann@example.com" not in logged
