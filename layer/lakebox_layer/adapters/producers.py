@@ -79,19 +79,16 @@ class ProducerStore:
         """Mark a producer revoked (once: a second revoke keeps the first time); its key is refused from then on,
         once the API's cached answers for it expire."""
         try:
-            self._db.update_item(
+            updated = self._db.update_item(
                 TableName=self.table, Key=marshal(producer_key(name)),
                 UpdateExpression="SET RevokedAt = if_not_exists(RevokedAt, :now)",
                 ConditionExpression="attribute_exists(ProcessId)",
-                ExpressionAttributeValues=marshal({":now": now}))
+                ExpressionAttributeValues=marshal({":now": now}), ReturnValues="ALL_NEW")
         except ClientError as error:
             if error_code(error) in _CANCELLED:
                 raise ProducerRefused(f"no producer {name!r}: see `lakebox producer list`") from error
             raise MetadataError(f"revoking producer {name!r} in {self.table}: {error_code(error)}") from error
-        producer = self.get(name)
-        if producer is None:
-            raise ProducerRefused(f"no producer {name!r}: see `lakebox producer list`")
-        return producer
+        return Producer.from_item(unmarshal(updated["Attributes"]))
 
     def _item(self, key: dict[str, str]) -> dict[str, object] | None:
         try:
