@@ -324,12 +324,18 @@ def test_a_small_file_goes_up_in_one_put_and_a_large_one_in_parts_read_one_at_a_
     assert s3.content_types[("b", "curated/t/dt=2026-01-02/p_0.parquet")] == "application/vnd.apache.parquet"
 
 
-def test_a_large_file_whose_upload_fails_is_aborted_and_the_error_mapped(tmp_path: Path,
-                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def large_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file of three parts, with parts of 10 bytes."""
     monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
-    s3 = FakeS3()
     large = tmp_path / "large.parquet"
     large.write_bytes(b"x" * 25)
+    return large
+
+
+def test_a_large_file_whose_upload_fails_is_aborted_and_the_error_mapped(large_file: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    s3 = FakeS3()
 
     def failing_part(**kwargs: Any) -> dict[str, Any]:
         s3.calls.append(("upload_part", kwargs))
@@ -338,17 +344,14 @@ def test_a_large_file_whose_upload_fails_is_aborted_and_the_error_mapped(tmp_pat
     monkeypatch.setattr(s3, "upload_part", failing_part)
     store = ObjectStore(s3)  # type: ignore[arg-type]
     with pytest.raises(StorageError, match=r"curated/t/p_0\.parquet"):
-        store.upload_from(large, "b", "curated/t/p_0.parquet", "application/vnd.apache.parquet")
+        store.upload_from(large_file, "b", "curated/t/p_0.parquet", "application/vnd.apache.parquet")
     assert s3.names() == ["create_multipart_upload", "upload_part", "abort_multipart_upload"]
     assert s3.uploads == {} and s3.objects == {}
 
 
-def test_a_failed_abort_does_not_hide_the_uploads_own_failure(tmp_path: Path,
+def test_a_failed_abort_does_not_hide_the_uploads_own_failure(large_file: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("lakebox_layer.adapters.objects.PART_BYTES", 10)
     s3 = FakeS3()
-    large = tmp_path / "large.parquet"
-    large.write_bytes(b"x" * 25)
 
     def failing(code: str, operation: str) -> Any:
         def call(**kwargs: Any) -> dict[str, Any]:
@@ -358,4 +361,4 @@ def test_a_failed_abort_does_not_hide_the_uploads_own_failure(tmp_path: Path,
     monkeypatch.setattr(s3, "upload_part", failing("SlowDown", "UploadPart"))
     monkeypatch.setattr(s3, "abort_multipart_upload", failing("InternalError", "AbortMultipartUpload"))
     with pytest.raises(StorageError, match="SlowDown"):
-        ObjectStore(s3).upload_from(large, "b", "k.parquet", "application/vnd.apache.parquet")  # type: ignore[arg-type]
+        ObjectStore(s3).upload_from(large_file, "b", "k.parquet", "application/vnd.apache.parquet")  # type: ignore[arg-type]
