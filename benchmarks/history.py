@@ -34,11 +34,11 @@ from throughput import cpu_snapshot, fresh_emulator, mixed_file, put_raw
 
 from lakebox.ingest.uploads import Upload
 from lakebox.lake.pages import DEFAULT_PAGE_FILES, PageToken, every_row, read_page
-from lakebox.lake.status import FileRow, missing, rows_by_process
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
+from lakebox_layer.status import FileRow, missing, rows_by_process
 
 WAVE_DEADLINE_S = 300.0
 POLL_S = 0.25

@@ -35,7 +35,6 @@ from memory import descendants, function_of, vm_hwm_kib
 from throughput import QueueSampler, _cpu_s, fresh_emulator
 
 from lakebox.emulator.embedded import EmulatorState
-from lakebox.lake.status import rows_by_process
 from lakebox.lake.target import Target
 from lakebox.send.entries import sample_entries
 from lakebox.send.landing import StreamFile, committed_reader, find_stream_files, hour_folders
@@ -43,6 +42,7 @@ from lakebox.send.sensor_sample import sensor_sample
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import rows_by_process
 from lakebox_layer.stream_puts import KinesisPutRecords, send_all
 
 DEADLINE_S = 900.0

@@ -32,13 +32,13 @@ import bare_chain
 from lakebox.emulator.embedded import EmbeddedEmulator, EmulatorState
 from lakebox.ingest.outcomes import wait_for_outcomes
 from lakebox.ingest.uploads import Upload
-from lakebox.lake.status import FileRow
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_infra.provision import Provisioner
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import FileRow
 
 DEADLINE_S = 600.0
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -10,13 +10,13 @@ from typing import Any
 from typer.testing import Result
 
 from lakebox.ingest.outcomes import wait_for_outcomes
-from lakebox.lake.status import FileRow
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_infra.topology import Topology
 from lakebox_layer.adapters.metadata import MetadataStore
 from lakebox_layer.records import QualityTotals, RawObject
 from lakebox_layer.settings import Settings
+from lakebox_layer.status import FileRow
 from tests.emulators import Emulator
 
 DEADLINE_S = 60.0

@@ -11,8 +11,8 @@ from botocore.hooks import HierarchicalEmitter
 
 from lakebox.lake.metadata import STATUS_ATTRIBUTES, MetadataReader
 from lakebox.lake.pages import PageToken, StatusPage, read_page
-from lakebox.lake.status import fold_status
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
+from lakebox_layer.status import fold_status
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -12,8 +12,8 @@ from lakebox.commands.common import JsonOption
 from lakebox.exceptions import UsageError
 from lakebox.health.model import TargetCircuits, held_files
 from lakebox.lake.pages import DEFAULT_PAGE_FILES, every_row, page_asked_for
-from lakebox.lake.status import status_json
 from lakebox.lake.target import Target, state_dir
+from lakebox_layer.status import status_json
 
 
 def status(

@@ -17,7 +17,6 @@ from lakebox.ingest.outcomes import wait_for_metrics, wait_for_outcomes
 from lakebox.ingest.uploads import upload
 from lakebox.lake.athena import QueryResult, run_query
 from lakebox.lake.metrics import QualityFigures
-from lakebox.lake.status import FileRow
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox.send.entries import Sent, sample_entries, send_entries
@@ -26,6 +25,7 @@ from lakebox.send.sensor_sample import SampleReport, sensor_sample
 from lakebox_infra import PROJECT_ROOT
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import FileRow
 
 SAMPLE_DATA = PROJECT_ROOT / "sample_data"
 OUTCOMES_DEADLINE_S = 180.0

@@ -15,10 +15,10 @@ from typing import Any
 
 from lakebox.docs.html import dataset_page, file_page, index_page
 from lakebox.docs.model import LATEST_QUARANTINES, MAX_FILE_PAGES, DatasetDoc, DocsReads, FileDoc, Quarantine, Site
-from lakebox.lake.status import arrival_of, latest_versions, rows_by_process, stage_of
 from lakebox.trace.story import PROCESS_ID, Trace, gather
 from lakebox_layer.records import DEFAULT_DATASET, FileStatus
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import arrival_of, latest_versions, rows_by_process, stage_of
 
 
 def latest_files(records: Iterable[dict[str, Any]]) -> list[FileDoc]:

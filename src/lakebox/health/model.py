@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lakebox.lake.status import FileRow, waits_for
 from lakebox_layer.adapters.health import HealthStore
 from lakebox_layer.circuits import CODE, MANUAL, TRANSIENT, Circuit, State
 from lakebox_layer.registry import MAPPED_STAGES, Stage
+from lakebox_layer.status import FileRow, waits_for
 
 if TYPE_CHECKING:
     from lakebox.lake.target import Target

@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from lakebox.lake.metrics import QualityFigures
-from lakebox.lake.status import FileRow, awaiting, rows_by_process
 from lakebox.lake.target import Target
 from lakebox.polling import wait_until
 from lakebox_layer.records import RawObject
+from lakebox_layer.status import FileRow, awaiting, rows_by_process
 
 WAIT_DEADLINE_S = 120.0
 # A timeout names this many of the files still in flight (each read once more, so the message says where it is now).

@@ -9,8 +9,8 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from lakebox.lake.status import FileRow
 from lakebox_layer.records import FileStatus
+from lakebox_layer.status import FileRow
 
 _COLOURS = {FileStatus.PROCESSED: "green", FileStatus.QUARANTINED: "yellow", FileStatus.FAILED: "red",
             FileStatus.IN_PROGRESS: "cyan"}

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from lakebox.exceptions import UsageError
 from lakebox.lake.metadata import KeyPage
-from lakebox.lake.status import FileRow, fold_status, status_json
+from lakebox_layer.status import FileRow, fold_status, status_json
 
 # Files on a page unless told otherwise: a screenful.
 DEFAULT_PAGE_FILES = 50

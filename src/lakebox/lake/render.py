@@ -13,9 +13,9 @@ from rich.text import Text
 from lakebox.lake.athena import QueryResult
 from lakebox.lake.metrics import QualityFigures
 from lakebox.lake.pages import StatusPage
-from lakebox.lake.status import FileRow
 from lakebox_layer.adapters.metrics import AVERAGE_SCORE, NAMESPACE, PROCESSED_RECORDS, SUCCESS_RATE
 from lakebox_layer.records import FileStatus
+from lakebox_layer.status import FileRow
 
 INTEGER_TYPES = frozenset({"tinyint", "smallint", "integer", "int", "bigint"})
 FLOAT_TYPES = frozenset({"float", "real", "double"})

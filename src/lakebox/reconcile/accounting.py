@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from lakebox.health.model import CircuitReader, held_by
-from lakebox.lake.status import arrival_of, missing, rows_by_process, stage_of, waits_for
 from lakebox.lake.target import Target
 from lakebox_layer.records import INPUT_PREFIX, DataValidated, FileFormat, FileStatus, RawObject, dataset_of
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import arrival_of, missing, rows_by_process, stage_of, waits_for
 
 
 @dataclass(frozen=True)

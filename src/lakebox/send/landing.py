@@ -23,12 +23,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lakebox.ingest.outcomes import WAIT_DEADLINE_S, ProgressCallback, wait_for_outcomes
-from lakebox.lake.status import FileRow
 from lakebox.polling import wait_until
 from lakebox.send.entries import Sent
 from lakebox_layer.adapters.stream_ledger import StreamLedger
 from lakebox_layer.records import INPUT_PREFIX, FileStatus, RawObject
 from lakebox_layer.routing import QUARANTINE_PREFIX
+from lakebox_layer.status import FileRow
 from lakebox_layer.stream_batches import STREAM_FOLDER, key_span, sequence_value
 
 if TYPE_CHECKING:

@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from lakebox.lake.status import arrival_of, rows_by_process, stage_of
 from lakebox.trace.logs import LogLine, LogsUnavailable
 from lakebox_layer.exceptions import LakeboxError
 from lakebox_layer.records import FileStatus, RawObject
 from lakebox_layer.registry import FILE_STAGES, Stage, StageSpec, producer
 from lakebox_layer.routing import ERROR_REPORT_SUFFIX, RECORD_ERRORS_SUFFIX
+from lakebox_layer.status import arrival_of, rows_by_process, stage_of
 from lakebox_layer.stream_batches import STREAM_FOLDER, key_span
 
 PROCESS_ID = re.compile(r"^[0-9a-f]{32}$")

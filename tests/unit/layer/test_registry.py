@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from lakebox.lake.status import FileRow, missing
 from lakebox.trace.logs import STAGES as LOGGED
 from lakebox.trace.story import timeline
 from lakebox_infra import PROJECT_ROOT
@@ -18,6 +17,7 @@ from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus
 from lakebox_layer.registry import FILE_STAGES, STAGES, Event, Feed, Stage, StageSpec, producer
 from lakebox_layer.settings import ResourceNames
+from lakebox_layer.status import FileRow, missing
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
 TOPOLOGY = Topology(NAMES)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lakebox.demo.samples import StreamDemo
-from lakebox.lake.status import FileRow
 from lakebox.send.entries import Sent
 from lakebox.send.landing import Landed, StreamFile
 from lakebox.send.sensor_sample import sensor_sample
 from lakebox_layer.records import FileStatus, RawObject
+from lakebox_layer.status import FileRow
 from lakebox_layer.stream_puts import SendReport
 
 SAMPLE = sensor_sample(1_000, invalid_every=10, poison_every=250).report()

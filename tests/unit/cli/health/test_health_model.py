@@ -11,10 +11,10 @@ import pytest
 
 from lakebox.health.model import StageHealth, clock, held, held_files, holds, read_health
 from lakebox.health.render import health_table
-from lakebox.lake.status import FileRow
 from lakebox_layer.circuits import Circuit, State
 from lakebox_layer.records import FileStatus
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import FileRow
 
 NOW = datetime(2026, 12, 7, 10, 30, tzinfo=UTC).timestamp()
 AT_10_02 = datetime(2026, 12, 7, 10, 2, 13, tzinfo=UTC).timestamp()

@@ -11,8 +11,8 @@ from rich.text import Text
 
 from lakebox.ingest.outcomes import NAMED_IN_FLIGHT, wait_for_outcomes
 from lakebox.ingest.progress import IngestProgress, counts_text, status_counts
-from lakebox.lake.status import FileRow, awaiting
 from lakebox_layer.records import FileStatus
+from lakebox_layer.status import FileRow, awaiting
 from tests.fakes.status import FakeTarget, StatusLake, raws
 
 PROCESSED, QUARANTINED, FAILED, IN_PROGRESS = (FileStatus.PROCESSED, FileStatus.QUARANTINED, FileStatus.FAILED,

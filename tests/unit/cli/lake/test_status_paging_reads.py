@@ -12,8 +12,8 @@ from botocore.stub import Stubber
 
 from lakebox.lake.metadata import RECORDS_PER_KEY, STATUS_ATTRIBUTES, MetadataReader
 from lakebox.lake.pages import BadPageToken, PageToken, read_page
-from lakebox.lake.status import fold_status
 from lakebox_layer.adapters.metadata import STATUS_INDEX, marshal, unmarshal
+from lakebox_layer.status import fold_status
 
 if TYPE_CHECKING:
     pass

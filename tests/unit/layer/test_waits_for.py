@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from lakebox.lake.status import FileRow, missing, status_json, waits_for
 from lakebox_layer.records import FileStatus
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import FileRow, missing, status_json, waits_for
 
 
 def row(status: FileStatus, *stages: str) -> FileRow:

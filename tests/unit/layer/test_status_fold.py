@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from lakebox.lake.status import FileRow, fold_status, row_of, rows_by_process
 from lakebox_layer.records import FileStatus
 from lakebox_layer.registry import Stage
+from lakebox_layer.status import FileRow, fold_status, row_of, rows_by_process
 
 T1 = "2026-01-01T00:00:00+00:00"
 T2 = "2026-01-02T08:15:00+00:00"
