@@ -15,8 +15,10 @@ from lakebox_infra.lake_formation import tagging_statements
 from lakebox_infra.personal_data import key_arns
 from lakebox_infra.specs import FunctionSpec, allow, policy
 from lakebox_layer.adapters.health import circuit_key, counters_key
+from lakebox_layer.adapters.metadata import STATUS_INDEX
 from lakebox_layer.adapters.metrics import HEALTH_NAMESPACE, NAMESPACE
 from lakebox_layer.adapters.stream_ledger import LEDGER_PREFIX
+from lakebox_layer.producers import KEY_ITEM_PREFIX, PRODUCERS_PARTITION, RATE_ITEM_PREFIX
 from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.registry import MAPPED_STAGES, STAGES, Feed, Stage, StageSpec
 from lakebox_layer.routing import CURATED_PREFIX, PROCESSED_PREFIX, QUARANTINE_PREFIX
@@ -179,6 +181,28 @@ def _healer(arns: Arns) -> Statements:
     ]
 
 
+def _authorizer(arns: Arns) -> Statements:
+    return [
+        # A key's item and its producer's, and no other item of the table.
+        allow(["dynamodb:GetItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
+                  PRODUCERS_PARTITION, f"{KEY_ITEM_PREFIX}*"]}}),
+    ]
+
+
+def _api(arns: Arns) -> Statements:
+    return [
+        allow(["kinesis:PutRecords"], [arns.stream_arn]),
+        # A presigned URL carries its signer's permission: producers' files go under input/<dataset>/<producer>/.
+        allow(["s3:PutObject"], [arns.bucket_arn(arns.names.raw_bucket, f"{INPUT_PREFIX}*")]),
+        # A file's status: one process's records, or one raw key's from the status index.
+        allow(["dynamodb:Query"], [arns.table_arn, f"{arns.table_arn}/index/{STATUS_INDEX}"]),
+        # Each producer's requests counted per second, and no other item of the table written.
+        allow(["dynamodb:UpdateItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{RATE_ITEM_PREFIX}*"]}}),
+    ]
+
+
 # What each stage may touch besides what it consumes and emits: its reads and writes of S3, the table, Glue and
 # CloudWatch.
 ACCESS: dict[Stage, Callable[[Arns], Statements]] = {
@@ -188,6 +212,8 @@ ACCESS: dict[Stage, Callable[[Arns], Statements]] = {
     Stage.CURATION: _curation,
     Stage.BATCHER: _batcher,
     Stage.HEALER: _healer,
+    Stage.AUTHORIZER: _authorizer,
+    Stage.API: _api,
 }
 
 
@@ -202,5 +228,6 @@ def function(arns: Arns, spec: StageSpec) -> FunctionSpec:
 
 
 def functions(arns: Arns) -> list[FunctionSpec]:
-    """Every function, in the registry's order: the pipeline's stages, then the stream batcher."""
+    """Every function, in the registry's order: the pipeline's stages, the stream batcher, the healer, the ingestion
+    API's authorizer and function."""
     return [function(arns, spec) for spec in STAGES.values()]

@@ -21,6 +21,7 @@ from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import NotAJsonObject
 from lakebox_layer.producers import Producer
 from lakebox_layer.records import INPUT_PREFIX
+from lakebox_layer.status import latest_versions, missing, rows_by_process
 from lakebox_layer.stream_puts import read_json_lines
 from lakebox_layer.strict_json import StrictJson
 
@@ -34,6 +35,7 @@ MAX_RECORDS = 500
 MAX_FILE_BYTES = 1024 * 1024 * 1024
 PRESIGNED_URL_S = 300
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+_PROCESS_ID = re.compile(r"[0-9a-f]{32}")
 # Authorizer context keys (values are strings: API Gateway passes them on as given).
 PRODUCER = "producer"
 DATASETS = "datasets"
@@ -62,13 +64,17 @@ def authorizer_answer(producer: Producer | None) -> dict[str, Any]:
 class Refusal(Exception):
     """A request refused: its HTTP status and the reason the client reads."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, retry_after_s: int | None = None) -> None:
         super().__init__(f"{status}: {reason}")
         self.status = status
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
     def response(self) -> dict[str, Any]:
-        return json_response(self.status, {"error": self.reason})
+        response = json_response(self.status, {"error": self.reason})
+        if self.retry_after_s is not None:
+            response["headers"]["retry-after"] = str(self.retry_after_s)
+        return response
 
 
 def json_response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -159,16 +165,43 @@ def file_key(event: Mapping[str, Any], dataset: str, producer: str) -> tuple[str
     signs it, so S3 takes exactly that many bytes): 400 for a missing or bad name or size, 413 past
     MAX_FILE_BYTES."""
     query = event.get("queryStringParameters") or {}
-    name = str(query.get("name") or "")
-    if not _FILE_NAME.fullmatch(name) or name in (".", ".."):
-        raise Refusal(400, f"file name {name!r} must be 1 to 200 letters, digits, '.', '_' and '-', starting with a "
-                           "letter or digit (?name=...)")
+    name = file_name(str(query.get("name") or ""), "?name=...")
     size = str(query.get("size") or "")
     if not size.isdigit() or int(size) == 0:
         raise Refusal(400, f"size {size!r} must be the file's size in bytes, a positive integer (?size=...)")
     if int(size) > MAX_FILE_BYTES:
         raise Refusal(413, f"a file of {size} bytes: at most {MAX_FILE_BYTES} through the API")
     return f"{INPUT_PREFIX}{dataset}/{producer}/{name}", int(size)
+
+
+def file_name(name: str, where: str) -> str:
+    """A file's name in a producer's folder, or a Refusal (400) saying what a name may be and `where` it goes."""
+    if not _FILE_NAME.fullmatch(name) or name in (".", ".."):
+        raise Refusal(400, f"file name {name!r} must be 1 to 200 letters, digits, '.', '_' and '-', starting with a "
+                           f"letter or digit ({where})")
+    return name
+
+
+def process_id(event: Mapping[str, Any]) -> str:
+    """The process id a status request names (a raw object version's, as `lakebox status` shows it): 400 when it
+    is not one."""
+    value = str((event.get("pathParameters") or {}).get("process_id") or "")
+    if not _PROCESS_ID.fullmatch(value):
+        raise Refusal(400, f"{value!r} is not a process id: 32 lowercase hexadecimal digits")
+    return value
+
+
+def file_status(records: list[dict[str, Any]], producer: str, asked: str) -> dict[str, Any]:
+    """The status row of a file `producer` sent, folded from its stage records (one process's, or every version of
+    one key's: the latest version then), with what it still waits for (`waiting`, null once final). 404 when there
+    is no such file or another producer sent it: a producer learns nothing of files not its own."""
+    rows = rows_by_process(records)
+    latest = latest_versions(records)
+    row = next((row for pid, row in rows.items() if pid in latest and sent_by(row.key, producer)), None)
+    if row is None:
+        raise Refusal(404, f"no file {asked} sent by producer {producer} (a file is known once ingestion records it)")
+    waiting = missing(row)
+    return {**row.to_json(), "waiting": waiting, "final": waiting is None}
 
 
 def sent_by(raw_key: str, producer: str) -> bool:

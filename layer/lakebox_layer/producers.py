@@ -4,7 +4,8 @@ A producer is a name, the datasets it may write and one key. The key is random (
 and kept only as its SHA-256 digest: a key that random needs no slow hash, and the digest alone cannot be used to
 send. Two items of the metadata table hold a producer: its own (`producers` / its name: datasets, digest, revoked)
 and its key's (`producer-key#<digest>` / `key`: the producer's name), so the authorizer finds a producer from a
-key in two reads and `lakebox producer list` reads one partition. Neither has a `Pipeline`, so no producer is ever a
+key in two reads and `lakebox producer list` reads one partition. A third, short-lived item per second counts a
+producer's requests (REQUESTS_PER_S). Neither has a `Pipeline`, so no producer is ever a
 row of `lakebox status`. No AWS calls here.
 """
 
@@ -26,6 +27,12 @@ AUTHORIZER_CACHE_S = 60
 PRODUCERS_PARTITION = "producers"
 KEY_ITEM_PREFIX = "producer-key#"
 KEY_ITEM_SORT = "key"
+# A producer's requests to the API at most, each second: counted in the metadata table, one item per producer and
+# second (`producer-rate#<name>` / the second), which expires after RATE_ITEM_S. The API's stage throttles all
+# producers together besides (see lakebox_infra.ingest_api).
+REQUESTS_PER_S = 50
+RATE_ITEM_PREFIX = "producer-rate#"
+RATE_ITEM_S = 120
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _KEY = re.compile(KEY_PREFIX + r"[A-Za-z0-9_-]{43}")
 

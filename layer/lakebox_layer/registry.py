@@ -22,8 +22,8 @@ from lakebox_layer.records import FileStatus
 
 
 class Stage(StrEnum):
-    """Every function of the pipeline: the four file stages in pipeline order, the stream batcher, then the healer
-    (which keeps the others' circuits)."""
+    """Every function of the pipeline: the four file stages in pipeline order, the stream batcher, the healer
+    (which keeps the others' circuits), then the ingestion API's authorizer and function."""
 
     INGESTION = "ingestion"
     VALIDATION = "validation"
@@ -31,6 +31,8 @@ class Stage(StrEnum):
     CURATION = "curation"
     BATCHER = "batcher"
     HEALER = "healer"
+    AUTHORIZER = "authorizer"
+    API = "api"
 
     @property
     def order(self) -> int:
@@ -67,6 +69,9 @@ class Feed(StrEnum):
     INGEST_STREAM = "ingest stream"
     # A schedule (EventBridge Scheduler, once a minute): no queue, no mapping.
     SCHEDULE = "schedule"
+    # The ingestion API's requests (API Gateway invokes the function, and its authorizer, for each): no queue, no
+    # mapping.
+    API_REQUESTS = "api requests"
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,19 @@ STAGES: dict[Stage, StageSpec] = {spec.stage: spec for spec in (
         # Its probes (one harmless read of a dependency before a stage tries it again) fail without harm.
         depends_on=frozenset({"dynamodb", "lambda", "sns"}),
         optional=frozenset({"s3", "glue", "kms", "events", "cloudwatch"}),
+    ),
+    StageSpec(
+        Stage.AUTHORIZER, "a producer's bearer key to its producer, for the ingestion API",
+        consumes=Feed.API_REQUESTS, emits=None,
+        batch_size=None, concurrency=1, memory_mb=256, timeout_s=10,
+        depends_on=frozenset({"dynamodb"}),
+    ),
+    StageSpec(
+        Stage.API, "the ingestion API: records to the ingest stream, files to presigned URLs, a file's status",
+        consumes=Feed.API_REQUESTS, emits=None,
+        # Within API Gateway's 30 s integration timeout, with the stream's retries bounded by 10 s.
+        batch_size=None, concurrency=1, memory_mb=256, timeout_s=20,
+        depends_on=frozenset({"kinesis", "s3", "dynamodb"}),
     ),
 )}
 # The functions a circuit can pause (the healer keeps one per stage): those an event source mapping feeds.

@@ -82,6 +82,10 @@ def dead_letter_queue_name(project: str) -> str:
     return f"{project}-dead-letters"
 
 
+def ingest_stream_name(project: str) -> str:
+    return f"{project}-ingest"
+
+
 def pii_key_alias(project: str) -> str:
     """The KMS key that wraps the data keys of personal data (curation generates them; the steward decrypts)."""
     return f"alias/{project}-pii"
@@ -188,8 +192,12 @@ class ResourceNames:
 
     @property
     def ingest_stream(self) -> str:
-        """The Kinesis data stream `lakebox send` puts records to; the stream batcher writes them as raw files."""
-        return f"{self.project}-ingest"
+        """The Kinesis stream `lakebox send` and the ingestion API put records to; the batcher writes raw files."""
+        return ingest_stream_name(self.project)
+
+    @property
+    def ingest_api(self) -> str:  # producers send through it with their keys (see lakebox_infra.ingest_api)
+        return f"{self.project}-ingest-api"
 
     @property
     def operator(self) -> str:

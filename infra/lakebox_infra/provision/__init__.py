@@ -1,10 +1,10 @@
 """The boto3 calls that make :class:`lakebox_infra.topology.Topology` real, and remove it again.
 
 One module per kind of resource (storage, table, iam, keys, functions, queues, streams, events, catalog,
-lake_formation, analytics, monitoring), each with its apply and teardown steps. Every step reads first and writes
-only what differs (:func:`base.ensure`), so a second run reports no changes. `apply` runs its steps at once where
-they do not depend on each other (:data:`APPLY_STEPS`). The same calls run against AWS and against an emulator;
-only the endpoint differs. Waits use boto3 waiters or a bounded poll.
+lake_formation, analytics, monitoring, ingest_api), each with its apply and teardown steps. Every step reads first
+and writes only what differs (:func:`base.ensure`), so a second run reports no changes. `apply` runs its steps at
+once where they do not depend on each other (:data:`APPLY_STEPS`). The same calls run against AWS and against an
+emulator; only the endpoint differs. Waits use boto3 waiters or a bounded poll.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from lakebox_infra.provision import (
     events,
     functions,
     iam,
+    ingest_api,
     keys,
     lake_formation,
     monitoring,
@@ -58,6 +59,7 @@ APPLY_STEPS: dict[str, tuple[str, ...]] = {
     "lake_formation": ("buckets", "catalog", "identities"),  # grants to the steward and the curation role
     "workgroup": ("buckets",),
     "free_text_check": (),
+    "ingest_api": ("functions",),  # API Gateway's permission names the functions
 }
 
 
@@ -208,10 +210,14 @@ class Provisioner:
     def _free_text_check(self, _: Done) -> None:
         comprehend.apply_free_text_check(self.context)
 
+    def _ingest_api(self, _: Done) -> str | None:
+        return ingest_api.apply_ingest_api(self.context)
+
     def teardown(self) -> Report:
         """Remove everything apply creates, emptying buckets first; safe to run again."""
         ctx = self.context
         monitoring.teardown_monitoring(ctx)
+        ingest_api.teardown_ingest_api(ctx)
         schedule.teardown_schedule(ctx)
         events.teardown_rules(ctx)
         events.teardown_bus(ctx)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_glue import GlueClient
+    from mypy_boto3_kinesis import KinesisClient
     from mypy_boto3_kms import KMSClient
     from mypy_boto3_s3 import S3Client
 
@@ -63,6 +64,10 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
         return self.client("dynamodb")  # type: ignore[no-any-return]
+
+    @cached_property
+    def kinesis(self) -> KinesisClient:
+        return self.client("kinesis")  # type: ignore[no-any-return]
 
     @cached_property
     def events(self) -> EventBridgeClient:

@@ -206,3 +206,30 @@ class MetadataStore:
             score_sum=float(item.get("ScoreSum", 0)),
             records=int(item.get("RecordCount", 0)),
         )
+
+
+class FileRecords:
+    """The stage records a file's status row is folded from (:mod:`lakebox_layer.status`), as the ingestion API
+    reads them: one process's, or one raw key's (every version's) from the status index."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str, pipeline: str) -> None:
+        self._db = dynamodb
+        self.table = table
+        self.pipeline = pipeline
+
+    def of_process(self, process_id: str) -> list[dict[str, Any]]:
+        """Every stage record of one process (one raw object version), read consistently."""
+        return self._query(KeyConditionExpression="ProcessId = :pid", ConsistentRead=True,
+                           ExpressionAttributeValues=marshal({":pid": process_id}))
+
+    def of_key(self, raw_key: str) -> list[dict[str, Any]]:
+        """Every stage record of every version of one raw key."""
+        return self._query(IndexName=STATUS_INDEX, KeyConditionExpression="Pipeline = :pipeline AND RawKey = :key",
+                           ExpressionAttributeValues=marshal({":pipeline": self.pipeline, ":key": raw_key}))
+
+    def _query(self, **request: Any) -> list[dict[str, Any]]:
+        try:
+            pages = self._db.get_paginator("query").paginate(TableName=self.table, **request)
+            return [unmarshal(item) for page in pages for item in page.get("Items", [])]
+        except ClientError as error:
+            raise MetadataError(f"reading file records from {self.table}: {error_code(error)}") from error

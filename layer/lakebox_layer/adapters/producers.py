@@ -7,10 +7,13 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from lakebox_layer.adapters.errors import error_code
+from lakebox_layer.adapters.health import EXPIRES_AT
 from lakebox_layer.adapters.metadata import marshal, unmarshal
 from lakebox_layer.exceptions import MetadataError, ProducerRefused
 from lakebox_layer.producers import (
     PRODUCERS_PARTITION,
+    RATE_ITEM_PREFIX,
+    RATE_ITEM_S,
     Producer,
     key_digest,
     key_item,
@@ -89,6 +92,20 @@ class ProducerStore:
                 raise ProducerRefused(f"no producer {name!r}: see `lakebox producer list`") from error
             raise MetadataError(f"revoking producer {name!r} in {self.table}: {error_code(error)}") from error
         return Producer.from_item(unmarshal(updated["Attributes"]))
+
+    def count_request(self, name: str, second: int) -> int:
+        """Count one request of a producer in the second it came (seconds since the epoch); the second's count so
+        far. The count's item expires RATE_ITEM_S after its second."""
+        try:
+            updated = self._db.update_item(
+                TableName=self.table, Key=marshal({"ProcessId": f"{RATE_ITEM_PREFIX}{name}", "Timestamp": str(second)}),
+                UpdateExpression="ADD Requests :one SET #expires = :expires",
+                ExpressionAttributeNames={"#expires": EXPIRES_AT},
+                ExpressionAttributeValues=marshal({":one": 1, ":expires": second + RATE_ITEM_S}),
+                ReturnValues="UPDATED_NEW")
+        except ClientError as error:
+            raise MetadataError(f"counting producer {name}'s requests in {self.table}: {error_code(error)}") from error
+        return int(unmarshal(updated["Attributes"])["Requests"])
 
     def _item(self, key: dict[str, str]) -> dict[str, object] | None:
         try:

@@ -9,65 +9,71 @@ allow, through ports, and answers. No request ever logs the key or the body.
   and only those: the others are on the stream.
 - `POST /datasets/{dataset}/files?name=...&size=...`: 200 with a presigned `PUT` URL for
   `input/<dataset>/<producer>/<name>`, valid PRESIGNED_URL_S seconds, for exactly `size` bytes.
+- `GET /files/{process_id}`: the status row of one version of a file the producer sent, as `lakebox status` shows
+  it; `GET /datasets/{dataset}/files/{name}`: the same for the latest version of a file by its name (which tells
+  the producer its process id). Another producer's file is 404, like a file that does not exist.
+
+Every request counts against its producer's REQUESTS_PER_S (429 with `retry-after` past it). A table that does not
+answer is 503: the producer sends again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from lakebox_layer.exceptions import RecordTooLarge
+from lakebox_layer.adapters.clients import AwsClients
+from lakebox_layer.adapters.metadata import FileRecords
+from lakebox_layer.adapters.objects import PresignedUploads
+from lakebox_layer.adapters.producers import ProducerStore
+from lakebox_layer.exceptions import MetadataError, RecordTooLarge
 from lakebox_layer.ingest_api import (
     PRESIGNED_URL_S,
     Refusal,
-    authorizer_answer,
-    bearer_key,
     body_bytes,
     caller,
     file_key,
+    file_name,
+    file_status,
     json_response,
+    process_id,
     records_of,
     writable_dataset,
 )
-from lakebox_layer.producers import Producer
+from lakebox_layer.producers import REQUESTS_PER_S
+from lakebox_layer.records import INPUT_PREFIX
+from lakebox_layer.settings import Settings, ingest_stream_name
 from lakebox_layer.stream_puts import KinesisPutRecords, SendAborted, checked_size, envelopes, send_all
 
 RECORDS_ROUTE = "POST /datasets/{dataset}/records"
 FILES_ROUTE = "POST /datasets/{dataset}/files"
+STATUS_ROUTE = "GET /files/{process_id}"
+NAMED_STATUS_ROUTE = "GET /datasets/{dataset}/files/{name}"
+ROUTES = (RECORDS_ROUTE, FILES_ROUTE, STATUS_ROUTE, NAMED_STATUS_ROUTE)
 # The stream's retries of a request's failed entries end well within API Gateway's 30 s integration timeout.
 SEND_DEADLINE_S = 10.0
-
-
-class ProducerLookup(Protocol):
-    def by_key(self, key: str) -> Producer | None: ...
 
 
 class UploadUrls(Protocol):
     def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str: ...
 
 
+class StatusRecords(Protocol):
+    def of_process(self, process_id: str) -> list[dict[str, Any]]: ...
+
+    def of_key(self, raw_key: str) -> list[dict[str, Any]]: ...
+
+
+class RequestCounter(Protocol):
+    def count_request(self, name: str, second: int) -> int: ...
+
+
 class Logger(Protocol):
     def info(self, msg: object, *args: object, **kwargs: Any) -> None: ...
 
     def warning(self, msg: object, *args: object, **kwargs: Any) -> None: ...
-
-
-@dataclass
-class Authorizer:
-    """The API's authorizer: the producer a bearer key belongs to, as the context the API's function reads (see
-    :func:`authorizer_answer`). The key is never logged; the producer's name is."""
-
-    producers: ProducerLookup
-    logger: Logger
-
-    def answer(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        key = bearer_key(event.get("headers"))
-        producer = self.producers.by_key(key) if key else None
-        answer = authorizer_answer(producer)
-        self.logger.info("authorized", extra={"producer": producer.name if producer else None,
-                                              "refused": answer["context"].get("refused")})
-        return answer
 
 
 @dataclass
@@ -78,22 +84,53 @@ class IngestApi:
     stream: str
     uploads: UploadUrls
     raw_bucket: str
+    statuses: StatusRecords
+    rates: RequestCounter
     logger: Logger
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> IngestApi:
+        """The API over the AWS clients the settings name; a function builds one per cold start."""
+        clients = clients or AwsClients(settings)
+        statuses = FileRecords(clients.dynamodb, settings.metadata_table, settings.project)
+        return cls(cast(KinesisPutRecords, clients.kinesis), ingest_stream_name(settings.project),
+                   PresignedUploads(clients.presigning_s3), settings.raw_bucket, statuses,
+                   ProducerStore(clients.dynamodb, settings.metadata_table), logger)
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One request's response: every refusal is its status and reason, never an error of the function."""
         route = str(event.get("routeKey") or "")
         try:
             producer = caller(event)
+            self._admit(producer)
             if route == RECORDS_ROUTE:
                 return self._records(event, producer)
             if route == FILES_ROUTE:
                 return self._file_url(event, producer)
+            if route == STATUS_ROUTE:
+                pid = process_id(event)
+                return json_response(200, file_status(self.statuses.of_process(pid), producer, pid))
+            if route == NAMED_STATUS_ROUTE:
+                dataset = writable_dataset(event)
+                name = file_name(str((event.get("pathParameters") or {}).get("name") or ""), "the path's last part")
+                key = f"{INPUT_PREFIX}{dataset}/{producer}/{name}"
+                return json_response(200, file_status(self.statuses.of_key(key), producer, key))
             raise Refusal(404, f"no route {route!r}")
+        except MetadataError as error:
+            self.logger.warning("table unavailable", extra={"route": route, "reason": str(error)})
+            return Refusal(503, f"the lake's metadata table did not answer ({error}): try again").response()
         except Refusal as refused:
             # The reason goes to the caller only: a bad body's reason quotes the body, which may hold personal data.
             self.logger.info("refused", extra={"route": route, "status": refused.status})
             return refused.response()
+
+    def _admit(self, producer: str) -> None:
+        """Count the request against the producer's REQUESTS_PER_S: 429 past it."""
+        second = int(self.clock())
+        if self.rates.count_request(producer, second) > REQUESTS_PER_S:
+            raise Refusal(429, f"producer {producer} sent more than {REQUESTS_PER_S} requests in one second: "
+                               "wait a second and send again", retry_after_s=1)
 
     def _records(self, event: Mapping[str, Any], producer: str) -> dict[str, Any]:
         dataset = writable_dataset(event)

@@ -17,6 +17,7 @@ from lakebox.lake.target import Target, default_project, default_region, state_d
 from lakebox_infra import native_layers, project_root
 from lakebox_infra.capabilities import Capabilities, ministack
 from lakebox_infra.provision import Provisioner, build_ahead
+from lakebox_infra.provision.ingest_api import find_url
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames, Settings
 
@@ -124,6 +125,7 @@ def describe(target: Target) -> dict[str, Any]:
         "metadata_table": names.metadata_table,
         "event_bus": names.event_bus,
         "ingest_stream": names.ingest_stream,
+        "ingest_api": find_url(target.clients.client("apigatewayv2"), names, target.endpoint),
         "functions": [function.name for function in topology.functions],
         "layers": [names.layer, *(layer.layer_name(names) for layer in native_layers.LAYERS.values())],
         "layer": names.layer,

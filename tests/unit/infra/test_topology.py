@@ -15,6 +15,7 @@ from lakebox_layer.registry import STAGES, Stage
 from lakebox_layer.settings import ResourceNames
 
 NAMES = ResourceNames("lakebox", "000000000000", "us-east-1")
+TABLE_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/lakebox-metadata"
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +56,10 @@ def resources_for(policy: dict[str, Any], action: str) -> set[str]:
     }
 
 
-def test_there_is_one_function_per_stage_the_stream_batcher_and_the_healer(topology: Topology) -> None:
-    assert [f.stage for f in topology.functions] == [Stage.INGESTION, Stage.VALIDATION, Stage.QUALITY,
-                                                     Stage.CURATION, Stage.BATCHER, Stage.HEALER]
+def test_there_is_one_function_per_stage_the_stream_batcher_the_healer_and_the_api(topology: Topology) -> None:
     assert [f.component for f in topology.functions] == ["ingestion", "validation", "quality", "curation",
-                                                         "batcher", "healer"]
-    assert len({f.role for f in topology.functions}) == 6
+                                                         "batcher", "healer", "authorizer", "api"]
+    assert [f.stage for f in topology.functions] == list(Stage) and len({f.role for f in topology.functions}) == 8
     # Only curation imports compiled code (DuckDB, cryptography), which comes in layers of its own.
     assert {f.stage: f.native_layers for f in topology.functions if f.native_layers} == {
         Stage.CURATION: ("duckdb", "cryptography")}
@@ -132,8 +131,9 @@ def test_functions_publish_only_to_their_bus_and_use_only_their_table(topology: 
         {"arn:aws:events:us-east-1:000000000000:event-bus/lakebox-bus"} if stage.spec.emits else set())
     dynamodb = {a for a in actions_of(policy) if a.startswith("dynamodb:")}
     assert dynamodb
-    for action in dynamodb:
-        assert resources_for(policy, action) == {"arn:aws:dynamodb:us-east-1:000000000000:table/lakebox-metadata"}
+    for action in dynamodb:  # only the API queries the status index (a file's status)
+        index = {f"{TABLE_ARN}/index/StatusIndex"} if (stage, action) == (Stage.API, "dynamodb:Query") else set()
+        assert resources_for(policy, action) == {TABLE_ARN, *index}
     # Logs only in the function's own log group.
     for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
         for resource in resources_for(policy, action):

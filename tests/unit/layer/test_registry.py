@@ -12,7 +12,7 @@ import pytest
 
 from lakebox.trace.logs import STAGES as LOGGED
 from lakebox.trace.story import timeline
-from lakebox_infra import PROJECT_ROOT
+from lakebox_infra import PROJECT_ROOT, ingest_api
 from lakebox_infra.topology import Topology
 from lakebox_layer.records import FileStatus
 from lakebox_layer.registry import FILE_STAGES, STAGES, Event, Feed, Stage, StageSpec, producer
@@ -71,7 +71,9 @@ def test_a_stage_may_call_the_services_it_depends_on_and_only_its_optional_ones_
     actions = {action for statement in function_of(stage).policy["Statement"] for action in statement["Action"]}
     spec = declared(stage)
 
-    called = {action.split(":")[0] for action in actions} - PLUMBING
+    # Reading the stream is plumbing (the mapping's); putting records on it, as the API does, is a dependency.
+    plumbing = PLUMBING if spec.consumes is Feed.INGEST_STREAM else PLUMBING - {"kinesis"}
+    called = {action.split(":")[0] for action in actions} - plumbing
     assert spec.depends_on <= called <= spec.depends_on | spec.optional  # Lake Formation's only when it is on
     assert not spec.depends_on & spec.optional
 
@@ -84,6 +86,13 @@ def test_every_stage_reads_what_it_consumes_as_declared(stage: Stage) -> None:
     if spec.consumes is Feed.SCHEDULE:
         assert function.queue is None and not spec.mapped
         assert TOPOLOGY.healer_schedule["Target"]["Arn"] == TOPOLOGY.function_arn(function.name)
+        return
+    if spec.consumes is Feed.API_REQUESTS:
+        assert function.queue is None and not spec.mapped
+        api = ingest_api.spec(TOPOLOGY, {})
+        assert function.name in api.invoked
+        invoked = {api.integration["IntegrationUri"], api.authorizer["AuthorizerUri"]}
+        assert any(TOPOLOGY.function_arn(function.name) in uri for uri in invoked)
         return
     mapping = TOPOLOGY.event_source_mapping(function)
     if spec.consumes is Feed.INGEST_STREAM:

@@ -10,7 +10,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -119,8 +121,18 @@ def test_json_and_csv_together_are_a_usage_error(recorded: list[tuple[str, float
     assert recorded == []
 
 
-def test_up_names_the_workgroup_queries_run_in() -> None:
+def test_up_names_the_workgroup_queries_run_in_and_the_ingestion_apis_url() -> None:
+    apis = boto3.client("apigatewayv2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
     target: Any = SimpleNamespace(endpoint="http://127.0.0.1:4566", region="us-east-1", project="lakebox",
-                                  names=ResourceNames("lakebox", "000000000000", "us-east-1"))
-
-    assert describe(target)["athena_workgroup"] == "lakebox-workgroup"
+                                  names=ResourceNames("lakebox", "000000000000", "us-east-1"),
+                                  clients=SimpleNamespace(client=lambda service: apis))
+    with Stubber(apis) as stub:
+        stub.add_response("get_apis", {"Items": [
+            {"ApiId": "other1", "Name": "other-ingest-api", "ProtocolType": "HTTP", "RouteSelectionExpression": "x"},
+            {"ApiId": "abc123", "Name": "lakebox-ingest-api", "ProtocolType": "HTTP",
+             "RouteSelectionExpression": "x"}]})
+        stub.add_response("get_apis", {"Items": []})
+        described = describe(target)
+        assert described["athena_workgroup"] == "lakebox-workgroup"
+        assert described["ingest_api"] == "http://127.0.0.1:4566/_aws/execute-api/abc123"
+        assert describe(target)["ingest_api"] is None, "no API provisioned: null"

@@ -11,7 +11,14 @@ import pytest
 
 from lakebox_layer.adapters.producers import ProducerStore
 from lakebox_layer.exceptions import ProducerRefused
-from lakebox_layer.producers import key_digest, looks_like_key, new_key, new_producer, producer_name_problem
+from lakebox_layer.producers import (
+    RATE_ITEM_S,
+    key_digest,
+    looks_like_key,
+    new_key,
+    new_producer,
+    producer_name_problem,
+)
 from tests.fakes.moto_table import TABLE, moto_metadata_table
 
 if TYPE_CHECKING:
@@ -110,3 +117,14 @@ def test_revoking_an_unknown_producer_is_refused(dynamodb: DynamoDBClient) -> No
     with pytest.raises(ProducerRefused, match="no producer 'ghost'"):
         ProducerStore(dynamodb, TABLE).revoke("ghost", NOW)
     assert ProducerStore(dynamodb, TABLE).every() == []
+
+
+def test_requests_are_counted_per_producer_and_second_and_the_count_expires(dynamodb: DynamoDBClient) -> None:
+    store = ProducerStore(dynamodb, TABLE)
+    assert [store.count_request("partner", 1_000) for _ in range(3)] == [1, 2, 3]
+    assert store.count_request("partner", 1_001) == 1
+    assert store.count_request("rival", 1_000) == 1
+    item = dynamodb.get_item(TableName=TABLE, Key={"ProcessId": {"S": "producer-rate#partner"},
+                                                    "Timestamp": {"S": "1000"}})["Item"]
+    assert item["Requests"] == {"N": "3"} and item["ExpiresAt"] == {"N": str(1_000 + RATE_ITEM_S)}
+    assert "Pipeline" not in item

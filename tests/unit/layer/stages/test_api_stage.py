@@ -6,8 +6,6 @@ moto's table; no key or body ever reaches a log line."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,61 +16,17 @@ from botocore.exceptions import ClientError
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.objects import PresignedUploads
 from lakebox_layer.adapters.producers import ProducerStore
+from lakebox_layer.exceptions import MetadataError
 from lakebox_layer.ingest_api import MAX_BODY_BYTES, PRESIGNED_URL_S, authorizer_answer
-from lakebox_layer.producers import Producer, new_key, new_producer
+from lakebox_layer.producers import REQUESTS_PER_S, Producer, new_key, new_producer
 from lakebox_layer.settings import ResourceNames, Settings
-from lakebox_layer.stages.api import FILES_ROUTE, RECORDS_ROUTE, Authorizer, IngestApi
+from lakebox_layer.stages.api import FILES_ROUTE, RECORDS_ROUTE, IngestApi
+from lakebox_layer.stages.authorizer import Authorizer
+from tests.fakes.ingest_api import FakeRates, FakeStream, FakeUploads, Lines, NoFiles
 from tests.fakes.moto_table import TABLE, moto_metadata_table
 
 KEY = "lbk_" + "k" * 43
 PARTNER = Producer("partner", ("orders",), "d" * 64, "2026-12-07T10:00:00+00:00")
-
-
-@dataclass
-class FakeStream:
-    """Takes every entry but those whose record's id is in `refuse` (each refused `times` times)."""
-
-    refuse: set[int] = field(default_factory=set)
-    times: int = 1
-    taken: list[dict[str, Any]] = field(default_factory=list)
-    refusals: dict[int, int] = field(default_factory=dict)
-    fail_call: ClientError | None = None
-
-    def put_records(self, *, StreamName: str, Records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-        if self.fail_call is not None:
-            raise self.fail_call
-        results: list[dict[str, Any]] = []
-        failed = 0
-        for entry in Records:
-            envelope = json.loads(entry["Data"])
-            record_id = envelope["record"].get("id")
-            if record_id in self.refuse and self.refusals.get(record_id, 0) < self.times:
-                self.refusals[record_id] = self.refusals.get(record_id, 0) + 1
-                results.append({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "slow"})
-                failed += 1
-                continue
-            self.taken.append(envelope)
-            results.append({"ShardId": "shardId-000000000000", "SequenceNumber": str(1000 + len(self.taken))})
-        return {"FailedRecordCount": failed, "Records": results}
-
-
-@dataclass
-class FakeUploads:
-    asked: list[tuple[str, str, int, int]] = field(default_factory=list)
-
-    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str:
-        self.asked.append((bucket, key, size, expires_s))
-        return f"http://127.0.0.1:4566/{bucket}/{key}?X-Amz-Signature=abc"
-
-
-@dataclass
-class Lines:
-    lines: list[str] = field(default_factory=list)
-
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None:
-        self.lines.append(json.dumps([msg, kwargs], default=str))
-
-    warning = info
 
 
 # A body at the size limit whose one record, in its envelope, is more than Kinesis takes in one record.
@@ -81,7 +35,8 @@ LARGEST_BODY = '{"id":1,"blob":"' + "x" * (MAX_BODY_BYTES - len('{"id":1,"blob":
 
 def api(stream: FakeStream | None = None) -> tuple[IngestApi, FakeStream, FakeUploads, Lines]:
     stream, uploads, lines = stream or FakeStream(), FakeUploads(), Lines()
-    return IngestApi(stream, "lakebox-ingest", uploads, "lakebox-raw", lines), stream, uploads, lines
+    front = IngestApi(stream, "lakebox-ingest", uploads, "lakebox-raw", NoFiles(), FakeRates(), lines)
+    return front, stream, uploads, lines
 
 
 def request(route: str, body: str = "", producer: Producer | None = PARTNER, dataset: str = "orders",
@@ -201,3 +156,29 @@ def test_a_bad_bodys_reason_quotes_it_to_the_caller_but_never_to_the_log() -> No
     assert stream.taken == []
     logged = "".join(lines.lines)
     assert "refused" in logged and "400" in logged and "ann@example.com" not in logged
+
+
+def test_a_producer_past_its_requests_in_a_second_is_429_until_the_next_second() -> None:
+    front, stream, _, _ = api()
+    now = [1_000.2]
+    front.clock = lambda: now[0]
+    answers = [front.handle(request(RECORDS_ROUTE, '{"id": 1}'))["statusCode"] for _ in range(REQUESTS_PER_S + 2)]
+    assert answers == [202] * REQUESTS_PER_S + [429, 429]
+    refused = front.handle(request(RECORDS_ROUTE, '{"id": 1}'))
+    assert refused["headers"]["retry-after"] == "1" and "more than 50 requests" in json.loads(refused["body"])["error"]
+    assert len(stream.taken) == REQUESTS_PER_S
+    now[0] = 1_001.0
+    assert front.handle(request(RECORDS_ROUTE, '{"id": 1}'))["statusCode"] == 202
+
+
+def test_a_table_that_does_not_answer_is_503_for_the_producer_to_send_again() -> None:
+    front, stream, _, lines = api()
+    front.rates = DownTable()
+    status, said = answer(front.handle(request(RECORDS_ROUTE, '{"id": 1}')))
+    assert status == 503 and "did not answer" in said["error"] and "try again" in said["error"]
+    assert stream.taken == [] and "table unavailable" in "".join(lines.lines)
+
+
+class DownTable:
+    def count_request(self, name: str, second: int) -> int:
+        raise MetadataError("counting producer partner's requests in lakebox-metadata: ServiceUnavailable")
