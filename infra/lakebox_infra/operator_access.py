@@ -1,6 +1,7 @@
 """What `lakebox` itself may do when IAM is enforced, as the operator user: upload raw files, send records, read
 outcomes, metrics, the curated zone, error reports and the catalog, run queries, replay dead letters, read the
-stages' health and pause and resume a stage (its circuit, its event source mapping, the alert). It cannot
+stages' health and pause and resume a stage (its circuit, its event source mapping, the alert), and add and revoke
+the ingestion API's producers. It cannot
 delete or overwrite outputs, change the topology or touch another project, and it cannot read the raw, validated or
 quarantined files themselves, which hold personal data as it came: it lists them (sizes, versions), and reads only
 what holds no values (error reports, which mask them; why each record was set aside) and the stream's poison
@@ -16,6 +17,7 @@ from lakebox_infra.lake_formation import data_access_statements
 from lakebox_infra.personal_data import reveal_statement
 from lakebox_infra.specs import allow, policy
 from lakebox_layer.adapters.health import circuit_key
+from lakebox_layer.producers import KEY_ITEM_PREFIX, PRODUCERS_PARTITION
 from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.registry import MAPPED_STAGES, Stage
 from lakebox_layer.routing import CURATED_PREFIX, ERROR_REPORT_SUFFIX, QUARANTINE_PREFIX, RECORD_ERRORS_SUFFIX
@@ -56,6 +58,10 @@ def _operator_statements(arns: Arns) -> list[dict[str, Any]]:
         # `lakebox send` puts records to the ingest stream, and --wait reads the shards' ledger (GetItem above).
         allow(["kinesis:PutRecords", "kinesis:PutRecord", "kinesis:DescribeStreamSummary", "kinesis:ListShards"],
               [arns.stream_arn]),
+        # `lakebox producer add` and `revoke`: a producer's item and its key's, and no other item of the table.
+        allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [arns.table_arn],
+              Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
+                  PRODUCERS_PARTITION, f"{KEY_ITEM_PREFIX}*"]}}),
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [arns.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(arns),

@@ -141,6 +141,26 @@ def test_the_stream_batcher_writes_only_stream_files_and_reads_only_its_ledger(s
     assert probe(strict, "batcher", "batch_get", table, "probe-process")["allowed"] is False
 
 
+def test_the_ingestion_apis_functions_reach_only_what_their_requests_need(strict: StrictLake) -> None:
+    names = strict.target.names
+    key = f"input/api-{uuid.uuid4().hex[:6]}.json"
+    strict.target.clients.s3.put_object(Bucket=names.raw_bucket, Key=key, Body=b"{}")
+    table = names.metadata_table
+
+    # The authorizer reads producers' items and touches nothing else.
+    assert probe(strict, "authorizer", "get_item", table, "producers")["allowed"] is True
+    for op, bucket, object_key in (("put", names.raw_bucket, "input/orders/partner/forged.csv"),
+                                   ("get", names.raw_bucket, key), ("batch_get", table, "probe-process")):
+        assert probe(strict, "authorizer", op, bucket, object_key)["allowed"] is False, (op, bucket, object_key)
+    # The API's function signs uploads under input/ (the URL carries its permission) and reads no data or item.
+    assert probe(strict, "api", "put", names.raw_bucket, "input/orders/partner/signed.csv") == {"allowed": True}
+    for op, bucket, object_key in (("get", names.raw_bucket, key),
+                                   ("put", names.processed_bucket, "validated/orders/forged.csv"),
+                                   ("put", names.raw_bucket, "elsewhere/forged.csv"),
+                                   ("get_item", table, "producers"), ("batch_get", table, "probe-process")):
+        assert probe(strict, "api", op, bucket, object_key)["allowed"] is False, (op, bucket, object_key)
+
+
 def test_the_pipeline_runs_with_only_its_roles_permissions(strict: StrictLake) -> None:
     from lakebox.ingest.outcomes import wait_for_outcomes
     from lakebox_layer.records import FileStatus, RawObject

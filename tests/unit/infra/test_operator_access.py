@@ -21,13 +21,18 @@ def granting(action: str) -> list[dict[str, Any]]:
     return [s for s in statements() if action in s["Action"]]
 
 
-def test_the_operator_writes_only_the_circuits_items_and_only_over_the_version_read() -> None:
-    [writes] = granting("dynamodb:PutItem")
-    assert writes == {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": [TABLE],
-                      "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["circuit#*"]}}}
+def test_the_operator_writes_only_circuits_and_producers_and_circuits_only_over_the_version_read() -> None:
+    writes = granting("dynamodb:PutItem")
+    assert len(writes) == 2
+    assert {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"], "Resource": [TABLE],
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["circuit#*"]}}} in writes
+    # `lakebox producer add` and `revoke`: the producer's item and its key's.
+    assert {"Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"], "Resource": [TABLE],
+            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["producers", "producer-key#*"]}}} in (
+        writes)
     writing = {a for s in statements() for a in s["Action"]
                if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Query")}
-    assert writing == {"dynamodb:PutItem"}, "no UpdateItem, DeleteItem or batch write anywhere"
+    assert writing == {"dynamodb:PutItem", "dynamodb:UpdateItem"}, "no DeleteItem or batch write anywhere"
 
 
 def test_the_operator_pauses_and_resumes_mappings_and_nothing_else_of_lambda() -> None:
