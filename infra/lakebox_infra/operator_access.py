@@ -62,6 +62,8 @@ def _operator_statements(arns: Arns) -> list[dict[str, Any]]:
         allow(["dynamodb:PutItem", "dynamodb:UpdateItem"], [arns.table_arn],
               Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [
                   PRODUCERS_PARTITION, f"{KEY_ITEM_PREFIX}*"]}}),
+        # Where the ingestion API is, for `lakebox up` and `producer add`: GetApis, which names no API of its own.
+        allow(["apigateway:GET"], [arns.arn("apigateway", "/apis", account=False)]),
         # `lakebox trace` and `lakebox logs` read the functions' log groups, and only theirs.
         allow(["logs:FilterLogEvents"], [arns.arn("logs", f"log-group:/aws/lambda/{names.project}-*")]),
         *_run_queries(arns),

@@ -42,10 +42,12 @@ class FakeStream:
 @dataclass
 class FakeUploads:
     asked: list[tuple[str, str, int, int]] = field(default_factory=list)
+    endpoints: list[str | None] = field(default_factory=list)
 
-    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str:
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int, endpoint_url: str | None = None) -> str:
         self.asked.append((bucket, key, size, expires_s))
-        return f"http://127.0.0.1:4566/{bucket}/{key}?X-Amz-Signature=abc"
+        self.endpoints.append(endpoint_url)
+        return f"{endpoint_url or 'http://127.0.0.1:4566'}/{bucket}/{key}?X-Amz-Signature=abc"
 
 
 class NoFiles:

@@ -45,21 +45,24 @@ class AwsClients:
             self._clients[service] = self._build(service, _CONFIG)
         return self._clients[service]
 
-    def _build(self, service: str, config: Config) -> Any:
+    def _build(self, service: str, config: Config, endpoint_url: str | None = None) -> Any:
         kwargs: dict[str, Any] = {"region_name": self.settings.region, "config": config}
-        if self.settings.endpoint_url:
-            kwargs["endpoint_url"] = self.settings.endpoint_url
+        if endpoint_url or self.settings.endpoint_url:
+            kwargs["endpoint_url"] = endpoint_url or self.settings.endpoint_url
         return self.session.client(service, **kwargs)  # type: ignore[call-overload]
 
     @cached_property
     def s3(self) -> S3Client:
         return self.client("s3")  # type: ignore[no-any-return]
 
-    @cached_property
-    def presigning_s3(self) -> S3Client:
+    def presigning_s3(self, endpoint_url: str | None = None) -> S3Client:
         """S3 for presigned URLs, signed with SigV4 so that the headers a URL names (its Content-Length) are part of
-        its signature; the default for a custom endpoint is the older query signature, which signs none."""
-        return self._build("s3", _CONFIG.merge(Config(signature_version="s3v4")))  # type: ignore[no-any-return]
+        its signature; the default for a custom endpoint is the older query signature, which signs none. At
+        `endpoint_url` when given (the URL's host is signed too), else at the settings' endpoint."""
+        name = f"s3 presigning at {endpoint_url}"
+        if name not in self._clients:
+            self._clients[name] = self._build("s3", _CONFIG.merge(Config(signature_version="s3v4")), endpoint_url)
+        return self._clients[name]  # type: ignore[no-any-return]
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:

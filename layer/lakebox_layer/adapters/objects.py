@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -252,15 +252,15 @@ class ObjectWriter:
 
 
 class PresignedUploads:
-    """Presigned S3 PUT URLs for files producers send through the ingestion API (`s3` signs with SigV4: see
-    `AwsClients.presigning_s3`)."""
+    """Presigned S3 PUT URLs for files producers send through the ingestion API, from the S3 client for an endpoint
+    (None: the default one), which signs with SigV4 (see `AwsClients.presigning_s3`)."""
 
-    def __init__(self, s3: S3Client) -> None:
-        self._s3 = s3
+    def __init__(self, s3_at: Callable[[str | None], S3Client]) -> None:
+        self._s3_at = s3_at
 
-    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str:
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int, endpoint_url: str | None = None) -> str:
         """A URL that PUTs exactly `size` bytes to the key, valid `expires_s` seconds (S3 refuses another length:
-        the Content-Length is signed)."""
+        the Content-Length is signed), at `endpoint_url` when given."""
         with _mapped(f"presigning a PUT of s3://{bucket}/{key}"):
-            return self._s3.generate_presigned_url(
+            return self._s3_at(endpoint_url).generate_presigned_url(
                 "put_object", Params={"Bucket": bucket, "Key": key, "ContentLength": size}, ExpiresIn=expires_s)

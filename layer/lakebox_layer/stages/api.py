@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.metadata import FileRecords
@@ -57,7 +58,7 @@ SEND_DEADLINE_S = 10.0
 
 
 class UploadUrls(Protocol):
-    def put_url(self, bucket: str, key: str, size: int, expires_s: int) -> str: ...
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int, endpoint_url: str | None = None) -> str: ...
 
 
 class StatusRecords(Protocol):
@@ -88,6 +89,10 @@ class IngestApi:
     rates: RequestCounter
     logger: Logger
     clock: Callable[[], float] = time.time
+    # On an emulator, the scheme of its endpoint: an upload URL is then signed for the host the producer reached the
+    # API at (the emulator serves S3 there too), not the address the function reaches it at (inside a container,
+    # another one). None on AWS, where S3 has its own address.
+    emulator_scheme: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> IngestApi:
@@ -96,7 +101,8 @@ class IngestApi:
         statuses = FileRecords(clients.dynamodb, settings.metadata_table, settings.project)
         return cls(cast(KinesisPutRecords, clients.kinesis), ingest_stream_name(settings.project),
                    PresignedUploads(clients.presigning_s3), settings.raw_bucket, statuses,
-                   ProducerStore(clients.dynamodb, settings.metadata_table), logger)
+                   ProducerStore(clients.dynamodb, settings.metadata_table), logger,
+                   emulator_scheme=urlsplit(settings.endpoint_url).scheme if settings.endpoint_url else None)
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One request's response: every refusal is its status and reason, never an error of the function."""
@@ -158,7 +164,9 @@ class IngestApi:
     def _file_url(self, event: Mapping[str, Any], producer: str) -> dict[str, Any]:
         dataset = writable_dataset(event)
         key, size = file_key(event, dataset, producer)
-        url = self.uploads.put_url(self.raw_bucket, key, size, PRESIGNED_URL_S)
+        host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), None)
+        endpoint = f"{self.emulator_scheme}://{host}" if self.emulator_scheme and host else None
+        url = self.uploads.put_url(self.raw_bucket, key, size, PRESIGNED_URL_S, endpoint)
         self.logger.info("upload url", extra={"producer": producer, "dataset": dataset, "key": key, "size": size})
         return json_response(200, {"url": url, "method": "PUT", "key": key, "size": size,
                                    "expires_in": PRESIGNED_URL_S,

@@ -19,8 +19,8 @@ from lakebox_layer.producers import AUTHORIZER_CACHE_S, new_producer
 app = typer.Typer(help="Producers of the ingestion API and their keys.", no_args_is_help=True)
 
 
-def _store() -> ProducerStore:
-    target = Target.resolve()
+def _store(target: Target | None = None) -> ProducerStore:
+    target = target or Target.resolve()
     return ProducerStore(target.clients.dynamodb, target.settings.metadata_table)
 
 
@@ -34,15 +34,20 @@ def add(
     dataset: Annotated[list[str], typer.Option("--dataset", help="a dataset it may write (repeat for more)")],
     json_output: JsonOption = False,
 ) -> None:
-    """Add a producer and print its key, once: keep it, the lake cannot show it again."""
+    """Add a producer and print its key, once (keep it: the lake cannot show it again), and where to send."""
+    from lakebox_infra.provision.ingest_api import find_url
+
     producer, key = new_producer(name, dataset, _now())
-    _store().add(producer)
+    target = Target.resolve()
+    _store(target).add(producer)
+    url = find_url(target.clients.client("apigatewayv2"), target.names, target.endpoint)
     if json_output:
-        common.print_json({**producer.to_json(), "key": key})
+        common.print_json({**producer.to_json(), "key": key, "ingest_api": url})
         return
-    common.out.print(f"producer {producer.name} may write: {', '.join(producer.datasets)}", markup=False,
-                     highlight=False, soft_wrap=True)
-    common.out.print(f"key (shown once, keep it now): {key}", markup=False, highlight=False, soft_wrap=True)
+    for line in (f"producer {producer.name} may write: {', '.join(producer.datasets)}",
+                 f"key (shown once, keep it now): {key}",
+                 f"send to: {url}" if url else "no ingestion API here yet: `lakebox up` provisions it"):
+        common.out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("list")

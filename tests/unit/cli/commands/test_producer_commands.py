@@ -30,6 +30,7 @@ def test_add_prints_the_key_once_and_it_finds_the_producer(moto_lake: Callable[.
     lake = moto_lake(topic=False)
     output = run("producer", "add", "partner", "--dataset", "orders", "--dataset", "events").stdout
     assert "producer partner may write: orders, events" in output
+    assert "no ingestion API here yet: `lakebox up` provisions it" in output
     [key] = [word for word in output.split() if word.startswith("lbk_")]
     assert looks_like_key(key)
     found = store(lake).by_key(key)
@@ -38,7 +39,7 @@ def test_add_prints_the_key_once_and_it_finds_the_producer(moto_lake: Callable[.
     added = json.loads(run("producer", "add", "app", "--dataset", "events", "--json").stdout)
     assert looks_like_key(added.pop("key"))
     assert added == {"name": "app", "datasets": ["events"], "created_at": added["created_at"], "revoked": False,
-                     "revoked_at": None}
+                     "revoked_at": None, "ingest_api": None}
     listed = run("producer", "list").stdout + run("producer", "list", "--json").stdout
     assert "partner" in listed and "app" in listed and "lbk_" not in listed
 
@@ -73,3 +74,14 @@ def test_refusals_are_one_line_with_exit_code_2(moto_lake: Callable[..., MotoLak
         assert message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
+
+
+def test_add_says_where_to_send_once_the_api_exists(moto_lake: Callable[..., MotoLake]) -> None:
+    lake = moto_lake(topic=False)
+    apis = lake.target.clients.client("apigatewayv2")
+    api_id = apis.create_api(Name="lakebox-ingest-api", ProtocolType="HTTP")["ApiId"]
+    apis.create_api(Name="another-api", ProtocolType="HTTP")
+    url = f"https://{api_id}.execute-api.us-east-1.amazonaws.com"
+
+    assert f"send to: {url}" in run("producer", "add", "partner", "--dataset", "orders").stdout
+    assert json.loads(run("producer", "add", "app", "--dataset", "orders", "--json").stdout)["ingest_api"] == url

@@ -147,6 +147,21 @@ def test_a_presigned_url_signs_the_content_length() -> None:
     assert urlsplit(url).path == "/lakebox-raw/input/orders/partner/a.csv"
     assert query["X-Amz-SignedHeaders"] == ["content-length;host"]
     assert query["X-Amz-Expires"] == [str(PRESIGNED_URL_S)]
+    assert urlsplit(url).netloc == "127.0.0.1:9"
+    elsewhere = PresignedUploads(AwsClients(settings, session).presigning_s3).put_url(
+        "lakebox-raw", "input/orders/partner/a.csv", 2048, PRESIGNED_URL_S, "http://127.0.0.1:32768")
+    assert urlsplit(elsewhere).netloc == "127.0.0.1:32768"
+
+
+@pytest.mark.parametrize(("scheme", "expected"), [("http", "http://127.0.0.1:32768"), (None, None)])
+def test_on_an_emulator_a_url_is_signed_for_the_host_the_producer_reached(scheme: str | None,
+                                                                          expected: str | None) -> None:
+    front, _, uploads, _ = api()
+    front.emulator_scheme = scheme
+    event = request(FILES_ROUTE, query={"name": "orders.csv", "size": "10"})
+    event["headers"]["Host"] = "127.0.0.1:32768"
+    assert front.handle(event)["statusCode"] == 200
+    assert uploads.endpoints == [expected], "on AWS S3's own address, never the API's"
 
 
 def test_a_bad_bodys_reason_quotes_it_to_the_caller_but_never_to_the_log() -> None:
