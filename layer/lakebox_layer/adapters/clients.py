@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,12 @@ class AwsClients:
         self.settings = settings
         self.session = session or boto3.Session(region_name=settings.region)
         self._clients: dict[str, Any] = {}
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint the clients reach: the settings', else the one botocore reads (an emulator injects
+        AWS_ENDPOINT_URL into a function's environment); None on AWS."""
+        return self.settings.endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
 
     def client(self, service: str) -> Any:
         """The client of `service`, built once."""

@@ -102,7 +102,7 @@ class IngestApi:
         return cls(cast(KinesisPutRecords, clients.kinesis), ingest_stream_name(settings.project),
                    PresignedUploads(clients.presigning_s3), settings.raw_bucket, statuses,
                    ProducerStore(clients.dynamodb, settings.metadata_table), logger,
-                   emulator_scheme=urlsplit(settings.endpoint_url).scheme if settings.endpoint_url else None)
+                   emulator_scheme=urlsplit(clients.endpoint_url).scheme if clients.endpoint_url else None)
 
     def handle(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """One request's response: every refusal is its status and reason, never an error of the function."""

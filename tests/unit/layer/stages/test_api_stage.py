@@ -197,3 +197,13 @@ def test_a_table_that_does_not_answer_is_503_for_the_producer_to_send_again() ->
 class DownTable:
     def count_request(self, name: str, second: int) -> int:
         raise MetadataError("counting producer partner's requests in lakebox-metadata: ServiceUnavailable")
+
+
+def test_the_api_knows_it_runs_on_an_emulator_by_the_endpoint_injected(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.from_names(ResourceNames("lakebox", "000000000000", "us-east-1"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    assert IngestApi.from_settings(settings, Lines()).emulator_scheme is None, "on AWS"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    assert IngestApi.from_settings(settings, Lines()).emulator_scheme == "http"
