@@ -84,8 +84,15 @@ def test_lakebox_demo_shows_every_outcome_as_expected_and_the_metrics(demo_state
     assert out.index("5 rows") < streamed
     assert "900 valid, 100 quarantined with their errors, 4 malformed record(s) set aside" in out[streamed:]
     assert "poison: 4 record(s) set aside in the quarantine bucket" in out[streamed:]
-    files = [line for line in out[streamed:].splitlines() if line.startswith("processed ")]
+    sent_to_api = out.index("$ curl -X POST ")
+    files = [line for line in out[streamed:sent_to_api].splitlines() if line.startswith("processed ")]
     assert files and all("input/sensors/stream/" in line for line in files)
+    # Then three records through the ingestion API with a producer's own key, and the raw file they landed in; the
+    # key itself is never printed.
+    api_part = out[sent_to_api:]
+    assert re.search(r'^202 \{"dataset":"webhook_events","accepted":3,', api_part, re.MULTILINE), api_part
+    assert re.search(r"^processed +input/webhook_events/stream/\S+\.jsonl$", api_part, re.MULTILINE), api_part
+    assert "Bearer lbk_..." in api_part and not re.search(r"lbk_[A-Za-z0-9_-]{43}", result.output)
     # And it tells how to go on: trace the first quarantined sample file, open the data docs, stream more.
     closing = out[streamed:]
     first_quarantined = min(key for key, status in EXPECTED.items() if status == "quarantined")

@@ -1,5 +1,6 @@
 """`lakebox demo`: bring the pipeline up, ingest sample_data/, show the outcomes, the quality metrics, the curated
-orders and the members' protected personal data, then stream sensor readings and show where they ended."""
+orders and the members' protected personal data, then stream sensor readings and send a few records through the
+ingestion API, and show where they ended."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import typer
 
 from lakebox.commands import common
 from lakebox.commands.common import PortOption
+from lakebox.demo.api import API_DATASET, API_PRODUCER, API_RECORDS, api_demo
 from lakebox.demo.samples import (
     MEMBERS_QUERY,
     OUTCOMES_DEADLINE_S,
@@ -56,5 +58,16 @@ def demo(
     out.print("\n".join([streamed.summary(), *landed_lines(streamed.landed)]), highlight=False, markup=False)
     if streamed.unexpected:
         raise DemoUnexpected(f"the streamed readings did not end as sent: {'; '.join(streamed.unexpected)}")
+    common.say(f"sending {len(API_RECORDS)} records through the ingestion API as producer {API_PRODUCER}, with a key "
+               f"of its own (lakebox producer add {API_PRODUCER} --dataset {API_DATASET})")
+    sent = api_demo(target, deadline_s=timeout)
+    if isinstance(sent, str):
+        common.say(sent)
+    else:
+        out.print("\n".join([*sent.lines(), *landed_lines(sent.landed)] if sent.landed else sent.lines()),
+                  highlight=False, markup=False, soft_wrap=True)
+        if sent.unexpected:
+            raise DemoUnexpected(f"the records sent through the ingestion API did not end as sent: "
+                                 f"{'; '.join(sent.unexpected)}")
     for line in next_steps(result):
         out.print(line, highlight=False, markup=False, soft_wrap=True)

@@ -123,6 +123,7 @@ def next_steps(result: DemoResult) -> list[str]:
         "next:",
         f"  lakebox trace {shlex.quote(example)}    what happened to a quarantined sample file, stage by stage",
         "  lakebox docs --open    the data docs (datasets, quality over time, quarantines) in your browser",
+        "  lakebox producer add NAME --dataset D    a key for a system outside the lake (docs/ingestion-api.md)",
         "  lakebox send --sample sensors --count 10000 --wait    stream 10,000 sensor readings through the lake",
     ]
 
