@@ -32,6 +32,9 @@ class Capabilities:
     # A stream's event source mapping waits out MaximumBatchingWindowInSeconds before it invokes; MiniStack's
     # invokes as soon as records arrive, so there the stream batcher holds young batches back itself.
     batching_window: bool = True
+    # API Gateway HTTP APIs with Lambda authorizers (the ingestion API): moto's server serves HTTP APIs without
+    # their authorizers' listing (GetAuthorizers), so the API is not provisioned there.
+    http_api_authorizers: bool = True
 
     @property
     def bundle_layer(self) -> bool:
@@ -71,5 +74,6 @@ def detect(endpoint: str | None) -> Capabilities:
         return Capabilities(name, layers_applied=edition in _LAYER_EDITIONS, tls=tls)
     if "lambda" in (_get_json(f"{base}/moto-api/config") or {}):
         # Its mappings take MaximumBatchingWindowInSeconds and ignore it, as MiniStack's do.
-        return Capabilities("moto's server", layers_applied=True, tls=tls, batching_window=False)
+        return Capabilities("moto's server", layers_applied=True, tls=tls, batching_window=False,
+                            http_api_authorizers=False)
     return Capabilities(f"an unknown emulator at {base}", layers_applied=False, tls=tls, batching_window=False)

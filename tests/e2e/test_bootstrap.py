@@ -11,8 +11,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lakebox_infra.provision import Provisioner
+from lakebox_infra.provision.ingest_api import api_ids, find_url
 from lakebox_infra.topology import Topology
 from lakebox_layer.settings import ResourceNames
+from lakebox_layer.stages.api import ROUTES
 from tests.e2e.lake import Lake
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +86,19 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     # MiniStack's mapping ignores the window: the batcher holds young batches for it itself.
     assert (batcher["STREAM_MAX_RECORDS"], batcher["STREAM_WINDOW_S"], batcher["STREAM_HOLD_S"]) == ("1000", "3", "3")
 
+    # The ingestion API: every route behind the authorizer, the stage throttled, its URL found as `up` finds it.
+    apis = lake.client("apigatewayv2")
+    [api_id] = api_ids(apis, names.ingest_api)
+    routes = apis.get_routes(ApiId=api_id)["Items"]
+    assert sorted(r["RouteKey"] for r in routes) == sorted(ROUTES)
+    assert {(r["AuthorizationType"], r["Target"].startswith("integrations/")) for r in routes} == {("CUSTOM", True)}
+    [authorizer] = apis.get_authorizers(ApiId=api_id)["Items"]
+    assert (authorizer["AuthorizerResultTtlInSeconds"], authorizer["IdentitySource"]) == (
+        60, ["$request.header.Authorization"])
+    settings = apis.get_stage(ApiId=api_id, StageName="$default")["DefaultRouteSettings"]
+    assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (500.0, 1000)
+    assert find_url(apis, names, lake.target.endpoint) == f"{lake.target.endpoint}/_aws/execute-api/{api_id}"
+
     assert "deleted" in bootstrap("--teardown")
     assert "no changes" in bootstrap("--teardown")
     for bucket in (names.raw_bucket, names.processed_bucket, names.quarantine_bucket):
@@ -101,6 +116,7 @@ def test_bootstrap_script_provisions_and_tears_down_idempotently(lake: Lake) -> 
     with pytest.raises(ClientError) as no_stream:
         kinesis.describe_stream_summary(StreamName=names.ingest_stream)
     assert no_stream.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    assert api_ids(apis, names.ingest_api) == [] and find_url(apis, names, lake.target.endpoint) is None
     # The session's own project is untouched.
     assert lam.get_function(FunctionName=lake.names.function("ingestion"))["Configuration"]["State"] == "Active"
 

@@ -15,6 +15,7 @@ from lakebox_infra.provision.base import Context, absent, ensure, offered
 from lakebox_layer.adapters.errors import cannot_list
 from lakebox_layer.settings import ResourceNames
 
+_SKIPPED = "the ingestion API is not provisioned: producers outside the lake send through S3 or Kinesis only"
 # The statement id of API Gateway's permission on each function.
 PERMISSION_ID = "ingest-api"
 _AUTHORIZER_FIELDS = ("AuthorizerType", "AuthorizerUri", "AuthorizerPayloadFormatVersion", "EnableSimpleResponses",
@@ -49,10 +50,12 @@ def find_url(client: Any, names: ResourceNames, endpoint_url: str | None) -> str
 
 
 def _api_ids(ctx: Context) -> list[str] | None:
-    """As :func:`api_ids`, or None (with one warning) where the endpoint has no HTTP APIs."""
+    """As :func:`api_ids`, or None (with one warning) where the endpoint has no HTTP APIs with authorizers."""
     client = ctx.client("apigatewayv2")
-    return offered(ctx, "API Gateway HTTP APIs", lambda: api_ids(client, ctx.names.ingest_api),
-                   "the ingestion API is not provisioned: producers outside the lake send through S3 or Kinesis only")
+    if not ctx.capabilities.http_api_authorizers:
+        ctx.report.warn(f"{ctx.capabilities.emulator} does not serve HTTP APIs' authorizers: {_SKIPPED}")
+        return None
+    return offered(ctx, "API Gateway HTTP APIs", lambda: api_ids(client, ctx.names.ingest_api), _SKIPPED)
 
 
 def apply_ingest_api(ctx: Context) -> str | None:
