@@ -30,7 +30,7 @@ KEY_ITEM_SORT = "key"
 # A producer's requests to the API at most, each second: counted in the metadata table, one item per producer and
 # second (`producer-rate#<name>` / the second), which expires after RATE_ITEM_S. The API's stage throttles all
 # producers together besides (see lakebox_infra.ingest_api).
-REQUESTS_PER_S = 50
+REQUESTS_PER_S = 100
 RATE_ITEM_PREFIX = "producer-rate#"
 RATE_ITEM_S = 120
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")

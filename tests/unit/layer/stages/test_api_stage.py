@@ -180,7 +180,8 @@ def test_a_producer_past_its_requests_in_a_second_is_429_until_the_next_second()
     answers = [front.handle(request(RECORDS_ROUTE, '{"id": 1}'))["statusCode"] for _ in range(REQUESTS_PER_S + 2)]
     assert answers == [202] * REQUESTS_PER_S + [429, 429]
     refused = front.handle(request(RECORDS_ROUTE, '{"id": 1}'))
-    assert refused["headers"]["retry-after"] == "1" and "more than 50 requests" in json.loads(refused["body"])["error"]
+    assert refused["headers"]["retry-after"] == "1"
+    assert f"more than {REQUESTS_PER_S} requests" in json.loads(refused["body"])["error"]
     assert len(stream.taken) == REQUESTS_PER_S
     now[0] = 1_001.0
     assert front.handle(request(RECORDS_ROUTE, '{"id": 1}'))["statusCode"] == 202
