@@ -32,7 +32,7 @@ SLOW_FILES = ("test_self_healing.py", "test_healer_schedule.py", "test_persisten
               "test_demo.py", "test_limits.py", "test_moto_server.py", "test_stream_faults.py", "test_cli_failures.py",
               "test_bootstrap.py", "test_emulator.py", "test_reconcile.py", "test_personal_data.py",
               "test_curation.py", "test_dataset_contracts.py", "test_dataset_names.py", "test_docs_site.py",
-              "test_ingestion_api_docs.py")
+              "test_ingestion_api.py", "test_ingestion_api_docs.py")
 
 
 def schedule_rank(item: pytest.Item) -> int:
