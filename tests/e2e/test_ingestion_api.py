@@ -1,19 +1,22 @@
 """The ingestion API end to end, as a producer outside the lake uses it with a key from `lakebox producer add`:
 records and a file land exactly once and reach their terminal status; a wrong dataset is 403, an unknown, missing or
-revoked key 401, a malformed body 400 with its reason, an oversized one 413; the status routes show a producer its
-own files only; no key reaches a log."""
+revoked key 401 (a revoked one within the authorizer's cache time), a malformed body 400 with its reason, an
+oversized one 413; the status routes show a producer its own files only; no key reaches a log."""
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from lakebox.polling import wait_until
 from lakebox.send.entries import Sent
 from lakebox.send.landing import wait_for_landing
 from lakebox_layer.ingest_api import MAX_BODY_BYTES, MAX_RECORDS
+from lakebox_layer.producers import AUTHORIZER_CACHE_S
 from lakebox_layer.records import FileStatus
 from lakebox_layer.stream_puts import SendReport
 from tests.e2e.api_support import Api, add_producer, ingest_api, put_file
@@ -108,6 +111,26 @@ def test_refusals_are_their_status_and_reason_and_nothing_is_sent(lake: Lake, ru
     run("producer", "revoke", gone)
     revoked = api.call("POST", records, gone_key, '{"id": 1}')
     assert revoked.status == 401 and "key revoked at" in revoked.body["error"]
+
+
+def test_a_revoked_key_is_refused_within_the_authorizers_cache_time(lake: Lake, run: Run, api: Api) -> None:
+    dataset, leaving = unique("apirevoke"), unique("leaving-")
+    key = add_producer(run, leaving, dataset)
+    upload = f"/datasets/{dataset}/files?name=a.csv&size=1"
+    assert api.call("POST", upload, key).status == 200, "the gateway now holds the authorizer's answer for the key"
+    run("producer", "revoke", leaving)
+    revoked = time.monotonic()
+    answers: list[int] = []
+
+    def refused() -> bool:
+        answers.append(api.call("POST", upload, key).status)
+        return answers[-1] == 401
+
+    wait_until(refused, deadline_s=AUTHORIZER_CACHE_S + 15, interval_s=1.0,
+               what=f"the revoked key of {leaving} refused", on_timeout=lambda: f"; answers {answers[-3:]}")
+    assert answers[0] == 200, "the cached answer holds at first: revocation takes effect within the cache time"
+    assert time.monotonic() - revoked <= AUTHORIZER_CACHE_S + 15
+    assert set(answers[:-1]) <= {200}
 
 
 def test_no_key_reaches_a_log_line(lake: Lake, run: Run, api: Api) -> None:
