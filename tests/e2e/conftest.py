@@ -19,8 +19,8 @@ from tests.emulators import Emulator
 # The files that take longest, in that order: xdist hands out whole files (--dist loadfile) in collection order, so
 # these start first and the short files (and then the unit tests) fill the workers up to the end. Speed only: a file
 # missing here just runs after them.
-LONGEST_FIRST = ("test_self_healing.py", "test_load.py", "test_ingestion_api.py", "test_persistence.py", "test_bad_input.py",
-                 "test_least_privilege.py", "test_healer_schedule.py", "test_reconcile.py", "test_pipeline.py",
+LONGEST_FIRST = ("test_self_healing.py", "test_load.py", "test_ingestion_api.py", "test_persistence.py",
+                 "test_bad_input.py", "test_least_privilege.py", "test_healer_schedule.py", "test_reconcile.py", "test_pipeline.py",
                  "test_demo.py", "test_emulator.py", "test_bootstrap.py")
 
 
