@@ -20,8 +20,8 @@ from tests.emulators import Emulator
 # these start first and the short files (and then the unit tests) fill the workers up to the end. Speed only: a file
 # missing here just runs after them.
 LONGEST_FIRST = ("test_self_healing.py", "test_load.py", "test_ingestion_api.py", "test_persistence.py",
-                 "test_bad_input.py", "test_least_privilege.py", "test_healer_schedule.py", "test_reconcile.py", "test_pipeline.py",
-                 "test_demo.py", "test_emulator.py", "test_bootstrap.py")
+                 "test_bad_input.py", "test_least_privilege.py", "test_healer_schedule.py", "test_reconcile.py",
+                 "test_pipeline.py", "test_demo.py", "test_emulator.py", "test_bootstrap.py")
 
 
 # The files a plain `pytest` leaves out (`pytest -m slow` runs them, and .ci/run): each takes more than about 10
