@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -19,8 +20,10 @@ from tests.fakes.metadata import file_records
 from tests.unit.cli.moto_lake import MotoLake
 
 runner = CliRunner()
-# Today 00:01 UTC, so the line says the hour alone.
+# Today 00:01 UTC, and the commands' clock an hour later (the same day, however long the run takes and whenever it
+# starts), so the line says the hour alone.
 SINCE = datetime.now(UTC).replace(hour=0, minute=1, second=0, microsecond=0).timestamp()
+NOW = SINCE + 3600
 GLUE_DOWN = Circuit("curation", State.OPEN, "glue failing: 12 transient failures", "transient", "glue", since=SINCE,
                     version=1)
 WHY = "curation paused since 00:01 UTC, glue failing"
@@ -30,6 +33,8 @@ WHY = "curation paused since 00:01 UTC, glue failing"
 def lake(moto_lake: Callable[..., MotoLake], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> MotoLake:
     """Three raw files: one awaiting curation, one awaiting quality, one finished; curation's circuit open."""
     monkeypatch.setenv("LAKEBOX_STATE_DIR", str(tmp_path))
+    for command in ("lakebox.commands.status", "lakebox.reconcile.accounting"):
+        monkeypatch.setattr(f"{command}.time", SimpleNamespace(time=lambda: NOW))
     lake = moto_lake()
     curating, judging, done = (lake.upload(f"input/{name}.json") for name in ("curating", "judging", "done"))
     lake.put_records(*file_records(curating.key, curating.process_id)[:3],
