@@ -21,7 +21,7 @@ from lakebox_layer.datasets import dataset_name_problem
 from lakebox_layer.exceptions import NotAJsonObject
 from lakebox_layer.producers import Producer
 from lakebox_layer.records import INPUT_PREFIX
-from lakebox_layer.status import latest_versions, missing, rows_by_process
+from lakebox_layer.status import fold_status, missing
 from lakebox_layer.stream_puts import read_json_lines
 from lakebox_layer.strict_json import StrictJson
 
@@ -42,9 +42,14 @@ DATASETS = "datasets"
 REFUSED = "refused"
 
 
+def header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    """A request header's value, its name in any case, or None."""
+    return next((v for k, v in (headers or {}).items() if k.lower() == name), None)
+
+
 def bearer_key(headers: Mapping[str, str] | None) -> str | None:
     """The key of an `Authorization: Bearer <key>` header (any case), or None."""
-    value = next((v for k, v in (headers or {}).items() if k.lower() == "authorization"), None)
+    value = header(headers, "authorization")
     if value is None or value[:len(BEARER)].lower() != BEARER:
         return None
     return value[len(BEARER):].strip() or None
@@ -171,7 +176,12 @@ def file_key(event: Mapping[str, Any], dataset: str, producer: str) -> tuple[str
         raise Refusal(400, f"size {size!r} must be the file's size in bytes, a positive integer (?size=...)")
     if int(size) > MAX_FILE_BYTES:
         raise Refusal(413, f"a file of {size} bytes: at most {MAX_FILE_BYTES} through the API")
-    return f"{INPUT_PREFIX}{dataset}/{producer}/{name}", int(size)
+    return producer_file(dataset, producer, name), int(size)
+
+
+def producer_file(dataset: str, producer: str, name: str) -> str:
+    """The raw key of a file a producer sends: its name in the producer's folder of the dataset (see `sent_by`)."""
+    return f"{INPUT_PREFIX}{dataset}/{producer}/{name}"
 
 
 def file_name(name: str, where: str) -> str:
@@ -195,9 +205,7 @@ def file_status(records: list[dict[str, Any]], producer: str, asked: str) -> dic
     """The status row of a file `producer` sent, folded from its stage records (one process's, or every version of
     one key's: the latest version then), with what it still waits for (`waiting`, null once final). 404 when there
     is no such file or another producer sent it: a producer learns nothing of files not its own."""
-    rows = rows_by_process(records)
-    latest = latest_versions(records)
-    row = next((row for pid, row in rows.items() if pid in latest and sent_by(row.key, producer)), None)
+    row = next((row for row in fold_status(records) if sent_by(row.key, producer)), None)
     if row is None:
         raise Refusal(404, f"no file {asked} sent by producer {producer} (a file is known once ingestion records it)")
     waiting = missing(row)

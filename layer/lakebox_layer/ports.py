@@ -19,6 +19,7 @@ from lakebox_layer.contracts import Contract
 from lakebox_layer.exceptions import PublishError
 from lakebox_layer.free_text import Entity
 from lakebox_layer.outputs import Writer
+from lakebox_layer.producers import Producer
 from lakebox_layer.records import QualityTotals, RawObject
 from lakebox_layer.registry import Stage
 from lakebox_layer.streams import BinaryStream
@@ -176,3 +177,30 @@ class StageControl(Protocol):
     def publish(self, alert: Alert, waiting: int | None) -> bool: ...
 
     def probe(self, dependency: str | None) -> bool: ...
+
+
+# The ingestion API's (lakebox_layer.stages.api and stages.authorizer).
+
+
+class ProducerLookup(Protocol):
+    def by_key(self, key: str) -> Producer | None: ...
+
+
+class UploadUrls(Protocol):
+    def put_url(self, bucket: str, key: str, size: int, expires_s: int, endpoint_url: str | None = None) -> str: ...
+
+
+class StatusRecords(Protocol):
+    def of_process(self, process_id: str) -> list[dict[str, Any]]: ...
+
+    def of_key(self, raw_key: str) -> list[dict[str, Any]]: ...
+
+
+class RequestCounter(Protocol):
+    def count_request(self, name: str, second: int) -> int: ...
+
+
+class Logger(Protocol):
+    def info(self, msg: object, *args: object, **kwargs: Any) -> None: ...
+
+    def warning(self, msg: object, *args: object, **kwargs: Any) -> None: ...

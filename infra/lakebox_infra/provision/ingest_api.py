@@ -29,13 +29,8 @@ def _wanted(ctx: Context) -> IngestApiSpec:
 
 def api_ids(client: Any, name: str) -> list[str]:
     """The ids of the HTTP APIs named `name` (none, or one)."""
-    ids, token = [], None
-    while True:
-        page = client.get_apis(**({"NextToken": token} if token else {}))
-        ids += [api["ApiId"] for api in page.get("Items", []) if api.get("Name") == name]
-        token = page.get("NextToken")
-        if not token:
-            return ids
+    return [api["ApiId"] for page in client.get_paginator("get_apis").paginate() for api in page.get("Items", [])
+            if api.get("Name") == name]
 
 
 def find_url(client: Any, names: ResourceNames, endpoint_url: str | None) -> str | None:

@@ -22,9 +22,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.metadata import FileRecords
 from lakebox_layer.adapters.objects import PresignedUploads
@@ -38,13 +39,14 @@ from lakebox_layer.ingest_api import (
     file_key,
     file_name,
     file_status,
+    header,
     json_response,
     process_id,
+    producer_file,
     records_of,
     writable_dataset,
 )
 from lakebox_layer.producers import REQUESTS_PER_S
-from lakebox_layer.records import INPUT_PREFIX
 from lakebox_layer.settings import Settings, ingest_stream_name
 from lakebox_layer.stream_puts import KinesisPutRecords, SendAborted, checked_size, envelopes, send_all
 
@@ -57,37 +59,17 @@ ROUTES = (RECORDS_ROUTE, FILES_ROUTE, STATUS_ROUTE, NAMED_STATUS_ROUTE)
 SEND_DEADLINE_S = 10.0
 
 
-class UploadUrls(Protocol):
-    def put_url(self, bucket: str, key: str, size: int, expires_s: int, endpoint_url: str | None = None) -> str: ...
-
-
-class StatusRecords(Protocol):
-    def of_process(self, process_id: str) -> list[dict[str, Any]]: ...
-
-    def of_key(self, raw_key: str) -> list[dict[str, Any]]: ...
-
-
-class RequestCounter(Protocol):
-    def count_request(self, name: str, second: int) -> int: ...
-
-
-class Logger(Protocol):
-    def info(self, msg: object, *args: object, **kwargs: Any) -> None: ...
-
-    def warning(self, msg: object, *args: object, **kwargs: Any) -> None: ...
-
-
 @dataclass
 class IngestApi:
     """The API's routes over a stream, the raw bucket and a logger."""
 
     kinesis: KinesisPutRecords
     stream: str
-    uploads: UploadUrls
+    uploads: ports.UploadUrls
     raw_bucket: str
-    statuses: StatusRecords
-    rates: RequestCounter
-    logger: Logger
+    statuses: ports.StatusRecords
+    rates: ports.RequestCounter
+    logger: ports.Logger
     clock: Callable[[], float] = time.time
     # On an emulator, the scheme of its endpoint: an upload URL is then signed for the host the producer reached the
     # API at (the emulator serves S3 there too), not the address the function reaches it at (inside a container,
@@ -95,7 +77,7 @@ class IngestApi:
     emulator_scheme: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> IngestApi:
+    def from_settings(cls, settings: Settings, logger: ports.Logger, clients: AwsClients | None = None) -> IngestApi:
         """The API over the AWS clients the settings name; a function builds one per cold start."""
         clients = clients or AwsClients(settings)
         statuses = FileRecords(clients.dynamodb, settings.metadata_table, settings.project)
@@ -120,7 +102,7 @@ class IngestApi:
             if route == NAMED_STATUS_ROUTE:
                 dataset = writable_dataset(event)
                 name = file_name(str((event.get("pathParameters") or {}).get("name") or ""), "the path's last part")
-                key = f"{INPUT_PREFIX}{dataset}/{producer}/{name}"
+                key = producer_file(dataset, producer, name)
                 return json_response(200, file_status(self.statuses.of_key(key), producer, key))
             raise Refusal(404, f"no route {route!r}")
         except MetadataError as error:
@@ -164,7 +146,7 @@ class IngestApi:
     def _file_url(self, event: Mapping[str, Any], producer: str) -> dict[str, Any]:
         dataset = writable_dataset(event)
         key, size = file_key(event, dataset, producer)
-        host = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "host"), None)
+        host = header(event.get("headers"), "host")
         endpoint = f"{self.emulator_scheme}://{host}" if self.emulator_scheme and host else None
         url = self.uploads.put_url(self.raw_bucket, key, size, PRESIGNED_URL_S, endpoint)
         self.logger.info("upload url", extra={"producer": producer, "dataset": dataset, "key": key, "size": size})

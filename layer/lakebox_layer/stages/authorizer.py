@@ -6,29 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from lakebox_layer import ports
 from lakebox_layer.adapters.clients import AwsClients
 from lakebox_layer.adapters.producers import ProducerStore
 from lakebox_layer.ingest_api import authorizer_answer, bearer_key
-from lakebox_layer.producers import Producer
 from lakebox_layer.settings import Settings
-from lakebox_layer.stages.api import Logger
-
-
-class ProducerLookup(Protocol):
-    def by_key(self, key: str) -> Producer | None: ...
 
 
 @dataclass
 class Authorizer:
     """A key's producer (:class:`ProducerStore` in the metadata table), as the authorizer's answer."""
 
-    producers: ProducerLookup
-    logger: Logger
+    producers: ports.ProducerLookup
+    logger: ports.Logger
 
     @classmethod
-    def from_settings(cls, settings: Settings, logger: Logger, clients: AwsClients | None = None) -> Authorizer:
+    def from_settings(cls, settings: Settings, logger: ports.Logger, clients: AwsClients | None = None) -> Authorizer:
         """The authorizer over the table the settings name; a function builds one per cold start."""
         clients = clients or AwsClients(settings)
         return cls(ProducerStore(clients.dynamodb, settings.metadata_table), logger)
